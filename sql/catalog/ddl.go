@@ -1,0 +1,389 @@
+package catalog
+
+import (
+	"errors"
+	"strings"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/cofferdb/coffer/storage"
+)
+
+var (
+	_ gmssql.AlterableTable           = (*Table)(nil)
+	_ gmssql.RewritableTable          = (*Table)(nil)
+	_ gmssql.IndexAlterableTable      = (*Table)(nil)
+	_ gmssql.ForeignKeyTable          = (*Table)(nil)
+	_ gmssql.CheckAlterableTable      = (*Table)(nil)
+	_ gmssql.CheckTable               = (*Table)(nil)
+	_ gmssql.PrimaryKeyAlterableTable = (*Table)(nil)
+	_ gmssql.TruncateableTable        = (*Table)(nil)
+)
+
+// errRewriteOnly is returned by the column changes go-mysql-server only
+// calls when a table declines to be rewritten; Coffer always rewrites.
+var errRewriteOnly = errors.New("catalog: column changes go through a table rewrite")
+
+// updateDesc applies change to the newest descriptor of t in the caller's
+// transaction and writes it back; t follows the new descriptor.
+func (t *Table) updateDesc(ctx *gmssql.Context, change func(*tableDesc) error) error {
+	st, tx, err := t.p.stateFor(ctx)
+	if err != nil {
+		return err
+	}
+	cur := st.table(t.desc.Database, t.desc.Name)
+	if cur == nil {
+		return gmssql.ErrTableNotFound.New(t.desc.Name)
+	}
+	nd := cur.clone()
+	if err := change(nd); err != nil {
+		return err
+	}
+	sch, err := nd.Schema()
+	if err != nil {
+		return err
+	}
+	tx.Put(tableKey(nd.Database, nd.Name), encodeDesc(nd))
+	t.desc, t.sch = nd, sch
+	return nil
+}
+
+// CreateIndex implements sql.IndexAlterableTable: the index is filled
+// from the table's rows in the same transaction.
+func (t *Table) CreateIndex(ctx *gmssql.Context, def gmssql.IndexDef) error {
+	if def.Constraint == gmssql.IndexConstraint_Fulltext || def.Constraint == gmssql.IndexConstraint_Spatial || def.Constraint == gmssql.IndexConstraint_Vector {
+		return gmssql.ErrUnsupportedFeature.New("FULLTEXT, SPATIAL and VECTOR indexes")
+	}
+	name := def.Name
+	if name == "" {
+		for _, c := range def.Columns {
+			name += c.Name + "_"
+		}
+	}
+	var added *indexDesc
+	err := t.updateDesc(ctx, func(d *tableDesc) error {
+		if _, ix := d.index(name); ix != nil || strings.EqualFold(name, "PRIMARY") {
+			return gmssql.ErrDuplicateKey.New(name)
+		}
+		ix := indexDesc{ID: d.NextIndexID, Name: name, Unique: def.IsUnique(), Comment: def.Comment}
+		for _, c := range def.Columns {
+			o := d.columnIndex(c.Name)
+			if o < 0 {
+				return gmssql.ErrKeyColumnDoesNotExist.New(c.Name)
+			}
+			sch, _ := d.Schema()
+			if !keyableType(sch.Schema[o].Type) {
+				return gmssql.ErrUnsupportedFeature.New("index on column " + c.Name)
+			}
+			ix.Columns = append(ix.Columns, indexColumn{Name: d.Columns[o].Name, Length: c.Length})
+		}
+		d.NextIndexID++
+		d.Indexes = append(d.Indexes, ix)
+		added = &d.Indexes[len(d.Indexes)-1]
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return t.fillIndex(ctx, added)
+}
+
+// fillIndex writes the entries of a new index for every row.
+func (t *Table) fillIndex(ctx *gmssql.Context, id *indexDesc) error {
+	e, err := t.editor(ctx)
+	if err != nil {
+		return err
+	}
+	ix := secondaryIndex(t.desc, t.sch.Schema, id)
+	lo := storage.TablePrefix(t.desc.ID)
+	it, err := e.tx.NewIter(lo, storage.PrefixEnd(lo))
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		row, err := decodeRow(it.Value(), len(t.sch.Schema))
+		if err != nil {
+			return err
+		}
+		pk := append([]byte(nil), it.Key()[len(lo):]...)
+		k, embedsPK, err := ix.entryKey(row, pk)
+		if err != nil {
+			return err
+		}
+		if !embedsPK {
+			if _, dup, err := e.tx.Get(k); err != nil {
+				return err
+			} else if dup {
+				return gmssql.NewUniqueKeyErr(formatKey(row, ix.cols), false, nil)
+			}
+		}
+		e.tx.Put(k, pk)
+	}
+	return it.Error()
+}
+
+// DropIndex implements sql.IndexAlterableTable. Old entries stay behind
+// under the dropped index id, which is never reused.
+func (t *Table) DropIndex(ctx *gmssql.Context, name string) error {
+	if strings.EqualFold(name, "PRIMARY") {
+		return t.DropPrimaryKey(ctx)
+	}
+	return t.updateDesc(ctx, func(d *tableDesc) error {
+		i, _ := d.index(name)
+		if i < 0 {
+			return gmssql.ErrIndexNotFound.New(name)
+		}
+		d.Indexes = append(d.Indexes[:i], d.Indexes[i+1:]...)
+		return nil
+	})
+}
+
+// RenameIndex implements sql.IndexAlterableTable.
+func (t *Table) RenameIndex(ctx *gmssql.Context, from, to string) error {
+	if from == to {
+		return nil
+	}
+	return t.updateDesc(ctx, func(d *tableDesc) error {
+		_, ix := d.index(from)
+		if ix == nil {
+			return gmssql.ErrIndexNotFound.New(from)
+		}
+		if _, other := d.index(to); other != nil {
+			return gmssql.ErrDuplicateKey.New(to)
+		}
+		ix.Name = to
+		return nil
+	})
+}
+
+// CreateIndexForForeignKey implements sql.ForeignKeyTable.
+func (t *Table) CreateIndexForForeignKey(ctx *gmssql.Context, def gmssql.IndexDef) error {
+	return t.CreateIndex(ctx, def)
+}
+
+// GetDeclaredForeignKeys implements sql.ForeignKeyTable.
+func (t *Table) GetDeclaredForeignKeys(*gmssql.Context) ([]gmssql.ForeignKeyConstraint, error) {
+	return append([]gmssql.ForeignKeyConstraint(nil), t.desc.ForeignKeys...), nil
+}
+
+// GetReferencedForeignKeys implements sql.ForeignKeyTable: the foreign
+// keys of every table in the catalog whose parent is t.
+func (t *Table) GetReferencedForeignKeys(ctx *gmssql.Context) ([]gmssql.ForeignKeyConstraint, error) {
+	st, _, err := t.p.stateFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []gmssql.ForeignKeyConstraint
+	for _, tables := range st.tables {
+		for _, d := range tables {
+			for _, fk := range d.ForeignKeys {
+				if strings.EqualFold(fk.ParentTable, t.desc.Name) && strings.EqualFold(fk.ParentDatabase, t.desc.Database) {
+					out = append(out, fk)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// AddForeignKey implements sql.ForeignKeyTable.
+func (t *Table) AddForeignKey(ctx *gmssql.Context, fk gmssql.ForeignKeyConstraint) error {
+	return t.updateDesc(ctx, func(d *tableDesc) error {
+		for _, k := range d.ForeignKeys {
+			if strings.EqualFold(k.Name, fk.Name) {
+				return gmssql.ErrForeignKeyDuplicateName.New(fk.Name)
+			}
+		}
+		d.ForeignKeys = append(d.ForeignKeys, fk)
+		return nil
+	})
+}
+
+// DropForeignKey implements sql.ForeignKeyTable.
+func (t *Table) DropForeignKey(ctx *gmssql.Context, name string) error {
+	return t.updateDesc(ctx, func(d *tableDesc) error {
+		for i, k := range d.ForeignKeys {
+			if strings.EqualFold(k.Name, name) {
+				d.ForeignKeys = append(d.ForeignKeys[:i], d.ForeignKeys[i+1:]...)
+				return nil
+			}
+		}
+		return gmssql.ErrForeignKeyNotFound.New(name, d.Name)
+	})
+}
+
+// UpdateForeignKey implements sql.ForeignKeyTable.
+func (t *Table) UpdateForeignKey(ctx *gmssql.Context, name string, fk gmssql.ForeignKeyConstraint) error {
+	return t.updateDesc(ctx, func(d *tableDesc) error {
+		for i, k := range d.ForeignKeys {
+			if strings.EqualFold(k.Name, name) {
+				d.ForeignKeys[i] = fk
+				return nil
+			}
+		}
+		return gmssql.ErrForeignKeyNotFound.New(name, d.Name)
+	})
+}
+
+// GetChecks implements sql.CheckTable.
+func (t *Table) GetChecks(*gmssql.Context) ([]gmssql.CheckDefinition, error) {
+	return append([]gmssql.CheckDefinition(nil), t.desc.Checks...), nil
+}
+
+// CreateCheck implements sql.CheckAlterableTable.
+func (t *Table) CreateCheck(ctx *gmssql.Context, check *gmssql.CheckDefinition) error {
+	return t.updateDesc(ctx, func(d *tableDesc) error {
+		c := *check
+		if c.Name == "" {
+			c.Name = d.Name + "_chk_" + itoa(len(d.Checks)+1)
+		}
+		for _, k := range d.Checks {
+			if strings.EqualFold(k.Name, c.Name) {
+				return gmssql.ErrForeignKeyDuplicateName.New(c.Name)
+			}
+		}
+		d.Checks = append(d.Checks, c)
+		return nil
+	})
+}
+
+// DropCheck implements sql.CheckAlterableTable.
+func (t *Table) DropCheck(ctx *gmssql.Context, name string) error {
+	return t.updateDesc(ctx, func(d *tableDesc) error {
+		for i, k := range d.Checks {
+			if strings.EqualFold(k.Name, name) {
+				d.Checks = append(d.Checks[:i], d.Checks[i+1:]...)
+				return nil
+			}
+		}
+		return gmssql.ErrUnknownConstraint.New(name)
+	})
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+// AddColumn implements sql.AlterableTable (unused: see errRewriteOnly).
+func (t *Table) AddColumn(*gmssql.Context, *gmssql.Column, *gmssql.ColumnOrder) error {
+	return errRewriteOnly
+}
+
+// DropColumn implements sql.AlterableTable (unused: see errRewriteOnly).
+func (t *Table) DropColumn(*gmssql.Context, string) error { return errRewriteOnly }
+
+// ModifyColumn implements sql.AlterableTable (unused: see errRewriteOnly).
+func (t *Table) ModifyColumn(*gmssql.Context, string, *gmssql.Column, *gmssql.ColumnOrder) error {
+	return errRewriteOnly
+}
+
+// CreatePrimaryKey implements sql.PrimaryKeyAlterableTable (unused: the
+// engine rewrites RewritableTables instead).
+func (t *Table) CreatePrimaryKey(*gmssql.Context, []gmssql.IndexColumn) error { return errRewriteOnly }
+
+// DropPrimaryKey implements sql.PrimaryKeyAlterableTable (unused, as above).
+func (t *Table) DropPrimaryKey(*gmssql.Context) error { return errRewriteOnly }
+
+// ShouldRewriteTable implements sql.RewritableTable: every schema change
+// rewrites the rows into a fresh table id, so a descriptor always matches
+// the rows under its id and old versions keep their old schema.
+func (t *Table) ShouldRewriteTable(*gmssql.Context, gmssql.PrimaryKeySchema, gmssql.PrimaryKeySchema, *gmssql.Column, *gmssql.Column) bool {
+	return true
+}
+
+// RewriteInserter implements sql.RewritableTable.
+func (t *Table) RewriteInserter(ctx *gmssql.Context, oldSch, newSch gmssql.PrimaryKeySchema, oldCol, newCol *gmssql.Column, idxCols []gmssql.IndexColumn) (gmssql.RowInserter, error) {
+	_, tx, err := t.p.stateFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := t.p.nextTableID(tx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKeyTypes(newSch); err != nil {
+		return nil, err
+	}
+	nd := descFromSchema(id, t.desc.Database, t.desc.Name, newSch, t.Collation(), t.desc.Comment)
+	nd.ForeignKeys = append(nd.ForeignKeys, t.desc.ForeignKeys...)
+	nd.Checks = append(nd.Checks, t.desc.Checks...)
+	nd.NextIndexID = t.desc.NextIndexID
+	nd.Collation = t.desc.Collation
+	for _, ix := range t.desc.Indexes {
+		if kept, ok := rewriteIndex(ix, oldCol, newCol, nd); ok {
+			nd.Indexes = append(nd.Indexes, kept)
+		}
+	}
+	if _, err := nd.Schema(); err != nil {
+		return nil, err
+	}
+	tx.Put(tableKey(nd.Database, nd.Name), encodeDesc(nd))
+	nt := newTable(t.p, nd, 0)
+	return nt.editor(ctx)
+}
+
+// rewriteIndex carries an index over a column change: a renamed column is
+// renamed in the index, a dropped one leaves it (and an index left with no
+// columns is dropped).
+func rewriteIndex(ix indexDesc, oldCol, newCol *gmssql.Column, nd *tableDesc) (indexDesc, bool) {
+	out := ix
+	out.Columns = nil
+	for _, c := range ix.Columns {
+		if oldCol != nil && strings.EqualFold(c.Name, oldCol.Name) {
+			if newCol == nil {
+				continue
+			}
+			c.Name = newCol.Name
+		}
+		if nd.columnIndex(c.Name) < 0 {
+			continue
+		}
+		out.Columns = append(out.Columns, c)
+	}
+	return out, len(out.Columns) > 0
+}
+
+// Truncate implements sql.TruncateableTable: the table moves to a fresh id
+// (the old rows remain as history) and its AUTO_INCREMENT restarts.
+func (t *Table) Truncate(ctx *gmssql.Context) (int, error) {
+	n, err := t.countRows(ctx)
+	if err != nil {
+		return 0, err
+	}
+	_, tx, err := t.p.stateFor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	id, err := t.p.nextTableID(tx)
+	if err != nil {
+		return 0, err
+	}
+	return n, t.updateDesc(ctx, func(d *tableDesc) error {
+		d.ID = id
+		d.AutoIncBase = 0
+		return nil
+	})
+}
+
+func (t *Table) countRows(ctx *gmssql.Context) (int, error) {
+	r, err := t.reader(ctx)
+	if err != nil {
+		return 0, err
+	}
+	lo := storage.TablePrefix(t.desc.ID)
+	it, err := r.NewIter(lo, storage.PrefixEnd(lo))
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n, it.Error()
+}

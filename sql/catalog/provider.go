@@ -1,0 +1,194 @@
+package catalog
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/cofferdb/coffer/sql/txn"
+	"github.com/cofferdb/coffer/storage"
+)
+
+// Provider is go-mysql-server's DatabaseProvider over Coffer storage. The
+// catalog lives in the system keyspace and changes only through committed
+// transactions; the provider caches the last committed catalog and rebuilds
+// it when storage reports a newer system change.
+type Provider struct {
+	db *storage.DB
+
+	mu        sync.Mutex // serializes reloads
+	committed atomic.Pointer[state]
+	autoInc   sync.Map // table id → *autoIncCounter
+}
+
+var (
+	_ gmssql.DatabaseProvider        = (*Provider)(nil)
+	_ gmssql.MutableDatabaseProvider = (*Provider)(nil)
+)
+
+// NewProvider returns a provider over db.
+func NewProvider(db *storage.DB) (*Provider, error) {
+	p := &Provider{db: db}
+	if _, err := p.committedState(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// committedState returns the newest committed catalog readers may see.
+func (p *Provider) committedState() (*state, error) {
+	st := p.committed.Load()
+	if st != nil && st.seq >= p.db.SystemSeq() {
+		return st, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st = p.committed.Load()
+	readSeq := p.db.ReadSeq()
+	if st != nil && (st.seq >= p.db.SystemSeq() || st.seq >= readSeq) {
+		return st, nil // the newer change is not yet durable
+	}
+	lo := []byte{'s'}
+	it, err := p.db.NewIter(lo, storage.PrefixEnd(lo), readSeq)
+	if err != nil {
+		return nil, err
+	}
+	st, err = loadState(it, readSeq)
+	if err != nil {
+		return nil, err
+	}
+	p.committed.Store(st)
+	return st, nil
+}
+
+// stateFor returns the catalog as ctx's transaction sees it.
+func (p *Provider) stateFor(ctx *gmssql.Context) (*state, *txn.Transaction, error) {
+	t, err := txn.FromContext(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !t.HasSystemWrites() {
+		st, err := p.committedState()
+		return st, t, err
+	}
+	if c, ok := t.CatalogCache(); ok {
+		return c.(*state), t, nil
+	}
+	lo := []byte{'s'}
+	it, err := t.NewIter(lo, storage.PrefixEnd(lo))
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := loadState(it, t.ReadSeq())
+	if err != nil {
+		return nil, nil, err
+	}
+	t.SetCatalogCache(st)
+	return st, t, nil
+}
+
+// Database implements sql.DatabaseProvider.
+func (p *Provider) Database(ctx *gmssql.Context, name string) (gmssql.Database, error) {
+	st, _, err := p.stateFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := st.databases[strings.ToLower(name)]
+	if !ok {
+		return nil, gmssql.ErrDatabaseNotFound.New(name)
+	}
+	return &Database{p: p, name: d.Name}, nil
+}
+
+// HasDatabase implements sql.DatabaseProvider.
+func (p *Provider) HasDatabase(ctx *gmssql.Context, name string) bool {
+	st, _, err := p.stateFor(ctx)
+	return err == nil && st.hasDatabase(name)
+}
+
+// AllDatabases implements sql.DatabaseProvider.
+func (p *Provider) AllDatabases(ctx *gmssql.Context) []gmssql.Database {
+	st, _, err := p.stateFor(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []gmssql.Database
+	for _, d := range st.databases {
+		out = append(out, &Database{p: p, name: d.Name})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}
+
+// CreateDatabase implements sql.MutableDatabaseProvider.
+func (p *Provider) CreateDatabase(ctx *gmssql.Context, name string) error {
+	st, t, err := p.stateFor(ctx)
+	if err != nil {
+		return err
+	}
+	if st.hasDatabase(name) {
+		return gmssql.ErrDatabaseExists.New(name)
+	}
+	t.Put(dbKey(name), encodeDesc(&databaseDesc{Name: name}))
+	return nil
+}
+
+// DropDatabase implements sql.MutableDatabaseProvider. Rows of the dropped
+// tables stay in storage as history; no descriptor refers to them.
+func (p *Provider) DropDatabase(ctx *gmssql.Context, name string) error {
+	st, t, err := p.stateFor(ctx)
+	if err != nil {
+		return err
+	}
+	if !st.hasDatabase(name) {
+		return gmssql.ErrDatabaseNotFound.New(name)
+	}
+	for _, d := range st.tables[strings.ToLower(name)] {
+		t.Delete(tableKey(d.Database, d.Name))
+	}
+	for _, kind := range []string{sysView, sysTrigger, sysProcedure} {
+		for obj := range st.objectsOf(kind, name) {
+			t.Delete(objectKey(kind, name, obj))
+		}
+	}
+	t.Delete(dbKey(name))
+	return nil
+}
+
+// nextTableID allocates a table id inside the transaction. Concurrent DDL
+// conflicts on the counter and is retried, so ids are never reused.
+func (p *Provider) nextTableID(t *txn.Transaction) (uint64, error) {
+	k := storage.SystemKey(sysNextTableID)
+	v, ok, err := t.Get(k)
+	if err != nil {
+		return 0, err
+	}
+	id := uint64(1)
+	if ok {
+		if len(v) != 8 {
+			return 0, fmt.Errorf("catalog: corrupt table id counter")
+		}
+		id = binary.BigEndian.Uint64(v)
+	}
+	t.Put(k, binary.BigEndian.AppendUint64(nil, id+1))
+	return id, nil
+}
+
+// EnsureDatabase creates database name in its own committed transaction if
+// it does not exist (genesis: the default database).
+func (p *Provider) EnsureDatabase(name string, propose func(*storage.WriteSet, uint64) error) error {
+	st, err := p.committedState()
+	if err != nil {
+		return err
+	}
+	if st.hasDatabase(name) {
+		return nil
+	}
+	ws := &storage.WriteSet{Mutations: []storage.Mutation{{Key: dbKey(name), Value: encodeDesc(&databaseDesc{Name: name})}}}
+	return propose(ws, p.db.ReadSeq())
+}

@@ -1,0 +1,113 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/cofferdb/coffer/storage"
+)
+
+// state is one consistent view of the catalog: every descriptor in the
+// system keyspace as of some snapshot. It is immutable once built and shared
+// between sessions.
+type state struct {
+	seq       uint64
+	databases map[string]*databaseDesc          // lower name
+	tables    map[string]map[string]*tableDesc  // lower db → lower name
+	objects   map[string]map[string][]byte      // kind+lower db → lower name → JSON
+	byID      map[uint64]*tableDesc
+}
+
+// kvIter is what a state is loaded from: a storage iterator at a sequence
+// or a transaction's merged view.
+type kvIter interface {
+	First() bool
+	Next() bool
+	Key() []byte
+	Value() []byte
+	Error() error
+	Close() error
+}
+
+func loadState(it kvIter, seq uint64) (*state, error) {
+	defer it.Close()
+	s := &state{
+		seq:       seq,
+		databases: map[string]*databaseDesc{},
+		tables:    map[string]map[string]*tableDesc{},
+		objects:   map[string]map[string][]byte{},
+		byID:      map[uint64]*tableDesc{},
+	}
+	dbPrefix := storage.SystemPrefix(sysDatabase)
+	tblPrefix := storage.SystemPrefix(sysTable)
+	for ok := it.First(); ok; ok = it.Next() {
+		k, v := it.Key(), it.Value()
+		switch {
+		case bytes.HasPrefix(k, dbPrefix):
+			var d databaseDesc
+			if err := json.Unmarshal(v, &d); err != nil {
+				return nil, fmt.Errorf("catalog: database descriptor %q: %w", k, err)
+			}
+			s.databases[strings.ToLower(d.Name)] = &d
+		case bytes.HasPrefix(k, tblPrefix):
+			d := &tableDesc{}
+			if err := json.Unmarshal(v, d); err != nil {
+				return nil, fmt.Errorf("catalog: table descriptor %q: %w", k, err)
+			}
+			if _, err := d.Schema(); err != nil {
+				return nil, err
+			}
+			db := strings.ToLower(d.Database)
+			if s.tables[db] == nil {
+				s.tables[db] = map[string]*tableDesc{}
+			}
+			s.tables[db][strings.ToLower(d.Name)] = d
+			s.byID[d.ID] = d
+		default:
+			for _, kind := range []string{sysView, sysTrigger, sysProcedure} {
+				p := storage.SystemPrefix(kind)
+				if !bytes.HasPrefix(k, p) {
+					continue
+				}
+				var named struct {
+					Name     string `json:"name"`
+					Database string `json:"database"`
+				}
+				if err := json.Unmarshal(v, &named); err != nil {
+					return nil, fmt.Errorf("catalog: %s descriptor %q: %w", strings.TrimSuffix(kind, sep), k, err)
+				}
+				bucket := kind + strings.ToLower(named.Database)
+				if s.objects[bucket] == nil {
+					s.objects[bucket] = map[string][]byte{}
+				}
+				s.objects[bucket][strings.ToLower(named.Name)] = bytes.Clone(v)
+			}
+		}
+	}
+	return s, it.Error()
+}
+
+func (s *state) table(db, name string) *tableDesc {
+	return s.tables[strings.ToLower(db)][strings.ToLower(name)]
+}
+
+func (s *state) hasDatabase(name string) bool {
+	_, ok := s.databases[strings.ToLower(name)]
+	return ok
+}
+
+func (s *state) objectsOf(kind, db string) map[string][]byte {
+	return s.objects[kind+strings.ToLower(db)]
+}
+
+// txnState is the catalog as a transaction that changed it sees it.
+type txnState struct {
+	epoch uint64
+	st    *state
+}
+
+var _ = gmssql.Collation_Default

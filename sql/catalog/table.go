@@ -1,0 +1,352 @@
+package catalog
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+
+	"github.com/cofferdb/coffer/sql/txn"
+	"github.com/cofferdb/coffer/storage"
+)
+
+// Table is a table of the catalog over storage. Rows are read from the
+// caller's transaction (snapshot plus own writes), or at a fixed sequence for
+// AS OF reads.
+type Table struct {
+	p      *Provider
+	desc   *tableDesc
+	sch    gmssql.PrimaryKeySchema
+	asOf   uint64 // 0: the transaction's snapshot
+	lookup *gmssql.IndexLookup
+}
+
+var (
+	_ gmssql.Table                    = (*Table)(nil)
+	_ gmssql.IndexAddressableTable    = (*Table)(nil)
+	_ gmssql.IndexedTable             = (*Table)(nil)
+	_ gmssql.CommentedTable           = (*Table)(nil)
+	_ gmssql.PrimaryKeyTable          = (*Table)(nil)
+	_ gmssql.StatisticsTable          = (*Table)(nil)
+)
+
+func newTable(p *Provider, d *tableDesc, asOf uint64) *Table {
+	sch, err := d.Schema()
+	if err != nil {
+		panic(err) // descriptors are validated when the catalog is loaded
+	}
+	return &Table{p: p, desc: d, sch: sch, asOf: asOf}
+}
+
+// Name implements sql.Nameable.
+func (t *Table) Name() string { return t.desc.Name }
+
+// String implements fmt.Stringer.
+func (t *Table) String() string { return t.desc.Name }
+
+// Schema implements sql.Table.
+func (t *Table) Schema() gmssql.Schema { return t.sch.Schema }
+
+// PrimaryKeySchema implements sql.PrimaryKeyTable.
+func (t *Table) PrimaryKeySchema() gmssql.PrimaryKeySchema { return t.sch }
+
+// Collation implements sql.Table.
+func (t *Table) Collation() gmssql.CollationID {
+	if t.desc.Collation == "" {
+		return gmssql.Collation_Default
+	}
+	c, err := gmssql.ParseCollation("", t.desc.Collation, false)
+	if err != nil {
+		return gmssql.Collation_Default
+	}
+	return c
+}
+
+// Comment implements sql.CommentedTable.
+func (t *Table) Comment() string { return t.desc.Comment }
+
+// ID is the table's storage id.
+func (t *Table) ID() uint64 { return t.desc.ID }
+
+type partition struct{ lookup *gmssql.IndexLookup }
+
+func (partition) Key() []byte { return []byte("p") }
+
+type partitionIter struct {
+	p    *partition
+	done bool
+}
+
+func (i *partitionIter) Next(*gmssql.Context) (gmssql.Partition, error) {
+	if i.done {
+		return nil, io.EOF
+	}
+	i.done = true
+	return i.p, nil
+}
+
+func (i *partitionIter) Close(*gmssql.Context) error { return nil }
+
+// Partitions implements sql.Table: one partition, scanned in key order.
+func (t *Table) Partitions(*gmssql.Context) (gmssql.PartitionIter, error) {
+	return &partitionIter{p: &partition{lookup: t.lookup}}, nil
+}
+
+// LookupPartitions implements sql.IndexedTable.
+func (t *Table) LookupPartitions(_ *gmssql.Context, l gmssql.IndexLookup) (gmssql.PartitionIter, error) {
+	return &partitionIter{p: &partition{lookup: &l}}, nil
+}
+
+// IndexedAccess implements sql.IndexAddressable.
+func (t *Table) IndexedAccess(_ *gmssql.Context, l gmssql.IndexLookup) gmssql.IndexedTable {
+	c := *t
+	c.lookup = &l
+	return &c
+}
+
+// PreciseMatch implements sql.IndexAddressable: lookups filter rows by the
+// exact ranges, so the engine need not.
+func (t *Table) PreciseMatch() bool { return true }
+
+// GetIndexes implements sql.IndexAddressable.
+func (t *Table) GetIndexes(*gmssql.Context) ([]gmssql.Index, error) {
+	var out []gmssql.Index
+	if !t.desc.keyless() {
+		out = append(out, primaryIndex(t.desc, t.sch.Schema))
+	}
+	for i := range t.desc.Indexes {
+		out = append(out, secondaryIndex(t.desc, t.sch.Schema, &t.desc.Indexes[i]))
+	}
+	return out, nil
+}
+
+func (t *Table) indexByName(name string) *Index {
+	if strings.EqualFold(name, "PRIMARY") && !t.desc.keyless() {
+		return primaryIndex(t.desc, t.sch.Schema)
+	}
+	if _, id := t.desc.index(name); id != nil {
+		return secondaryIndex(t.desc, t.sch.Schema, id)
+	}
+	return nil
+}
+
+// reader is where a table's rows are read from.
+type reader interface {
+	NewIter(lo, hi []byte) (rowSource, error)
+	Get(key []byte) ([]byte, bool, error)
+}
+
+type rowSource interface {
+	First() bool
+	SeekGE([]byte) bool
+	Next() bool
+	Key() []byte
+	Value() []byte
+	Error() error
+	Close() error
+}
+
+type txnReader struct{ t *txn.Transaction }
+
+func (r txnReader) NewIter(lo, hi []byte) (rowSource, error) { return r.t.NewIter(lo, hi) }
+func (r txnReader) Get(k []byte) ([]byte, bool, error)       { return r.t.Get(k) }
+
+type seqReader struct {
+	db  *storage.DB
+	seq uint64
+}
+
+func (r seqReader) NewIter(lo, hi []byte) (rowSource, error) { return r.db.NewIter(lo, hi, r.seq) }
+func (r seqReader) Get(k []byte) ([]byte, bool, error)       { return r.db.Get(k, r.seq) }
+
+func (t *Table) reader(ctx *gmssql.Context) (reader, error) {
+	if t.asOf != 0 {
+		return seqReader{db: t.p.db, seq: t.asOf}, nil
+	}
+	tx, err := txn.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return txnReader{tx}, nil
+}
+
+// PartitionRows implements sql.Table.
+func (t *Table) PartitionRows(ctx *gmssql.Context, part gmssql.Partition) (gmssql.RowIter, error) {
+	r, err := t.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, _ := part.(*partition)
+	if p == nil || p.lookup == nil {
+		lo := storage.TablePrefix(t.desc.ID)
+		it, err := r.NewIter(lo, storage.PrefixEnd(lo))
+		if err != nil {
+			return nil, err
+		}
+		return &scanIter{it: it, width: len(t.sch.Schema)}, nil
+	}
+	return t.lookupRows(ctx, r, p.lookup)
+}
+
+// scanIter decodes rows of a primary key range.
+type scanIter struct {
+	it      rowSource
+	width   int
+	started bool
+	filter  gmssql.Expression
+}
+
+func (s *scanIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
+	for {
+		var ok bool
+		if !s.started {
+			s.started, ok = true, s.it.First()
+		} else {
+			ok = s.it.Next()
+		}
+		if !ok {
+			if err := s.it.Error(); err != nil {
+				return nil, err
+			}
+			return nil, io.EOF
+		}
+		row, err := decodeRow(s.it.Value(), s.width)
+		if err != nil {
+			return nil, err
+		}
+		if s.filter != nil {
+			keep, err := gmssql.EvaluateCondition(ctx, s.filter, row)
+			if err != nil {
+				return nil, err
+			}
+			if !gmssql.IsTrue(keep) {
+				continue
+			}
+		}
+		return row, nil
+	}
+}
+
+func (s *scanIter) Close(*gmssql.Context) error { return s.it.Close() }
+
+// lookupRows reads the rows an index lookup selects: each range becomes a
+// key range of the index, and rows are filtered by the exact ranges.
+func (t *Table) lookupRows(ctx *gmssql.Context, r reader, l *gmssql.IndexLookup) (gmssql.RowIter, error) {
+	ix, ok := l.Index.(*Index)
+	if !ok {
+		ix = t.indexByName(l.Index.ID())
+	}
+	if ix == nil {
+		return nil, fmt.Errorf("catalog: table %s has no index %s", t.desc.Name, l.Index.ID())
+	}
+	ranges, ok := l.Ranges.(gmssql.MySQLRangeCollection)
+	if !ok {
+		return nil, fmt.Errorf("catalog: unsupported range type %T", l.Ranges)
+	}
+	if l.IsEmptyRange || len(ranges) == 0 {
+		return gmssql.RowsToRowIter(), nil
+	}
+	filter, err := expression.NewRangeFilterExpr(ix.filterExprs, ranges)
+	if err != nil {
+		return nil, err
+	}
+	return &lookupIter{t: t, r: r, ix: ix, ctx: ctx, ranges: ranges, filter: filter}, nil
+}
+
+type lookupIter struct {
+	t      *Table
+	r      reader
+	ix     *Index
+	ctx    *gmssql.Context
+	ranges gmssql.MySQLRangeCollection
+	filter gmssql.Expression
+	cur    rowSource
+	next   int
+}
+
+func (l *lookupIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
+	for {
+		if l.cur == nil {
+			if l.next >= len(l.ranges) {
+				return nil, io.EOF
+			}
+			lo, hi := rangeBounds(ctx, l.ix.keyPrefix, l.ix.cols, l.ranges[l.next])
+			l.next++
+			it, err := l.r.NewIter(lo, hi)
+			if err != nil {
+				return nil, err
+			}
+			if !it.First() {
+				err := it.Error()
+				it.Close()
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+			l.cur = it
+		} else if !l.cur.Next() {
+			err := l.cur.Error()
+			l.cur.Close()
+			l.cur = nil
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		row, err := l.row()
+		if err != nil {
+			return nil, err
+		}
+		if row == nil {
+			continue
+		}
+		keep, err := gmssql.EvaluateCondition(ctx, l.filter, row)
+		if err != nil {
+			return nil, err
+		}
+		if gmssql.IsTrue(keep) {
+			return row, nil
+		}
+	}
+}
+
+// row returns the row at the current index entry (nil if the entry is
+// stale, which a consistent snapshot never has).
+func (l *lookupIter) row() (gmssql.Row, error) {
+	width := len(l.t.sch.Schema)
+	if l.ix.id == 0 {
+		return decodeRow(l.cur.Value(), width)
+	}
+	rowKey := append(storage.TablePrefix(l.t.desc.ID), l.cur.Value()...)
+	v, ok, err := l.r.Get(rowKey)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return decodeRow(v, width)
+}
+
+func (l *lookupIter) Close(*gmssql.Context) error {
+	if l.cur != nil {
+		return l.cur.Close()
+	}
+	return nil
+}
+
+// DataLength implements sql.StatisticsTable (an estimate).
+func (t *Table) DataLength(*gmssql.Context) (uint64, error) {
+	return t.p.db.EstimateSize(storage.TablePrefix(t.desc.ID))
+}
+
+// RowCount implements sql.StatisticsTable: an estimate from the size of the
+// table's key range, never exact (COUNT(*) must scan, so that later
+// row-level policies apply to it).
+func (t *Table) RowCount(ctx *gmssql.Context) (uint64, bool, error) {
+	n, err := t.DataLength(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	return n / 64, false, nil
+}

@@ -1,0 +1,87 @@
+// Package engine assembles go-mysql-server over Coffer's catalog and
+// transactions: the analyzer, the engine, session construction and Coffer's
+// SQL functions. Both wire protocols and the enginetest harness build their
+// engine here, so they run the same SQL. It must not know about any wire
+// protocol or about replication.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	gms "github.com/dolthub/go-mysql-server"
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+
+	"github.com/cofferdb/coffer/sql/catalog"
+	"github.com/cofferdb/coffer/sql/txn"
+	"github.com/cofferdb/coffer/storage"
+)
+
+// DefaultDatabase exists from genesis so that clients have somewhere to
+// create tables without a CREATE DATABASE first.
+const DefaultDatabase = "coffer"
+
+// Config configures an Engine.
+type Config struct {
+	DB       *storage.DB
+	Proposer txn.Proposer
+	Logger   *slog.Logger
+}
+
+// Validate reports a configuration error.
+func (c *Config) Validate() error {
+	if c.DB == nil {
+		return errors.New("engine: DB is required")
+	}
+	if c.Proposer == nil {
+		return errors.New("engine: Proposer is required")
+	}
+	return nil
+}
+
+// Engine is go-mysql-server over Coffer.
+type Engine struct {
+	*gms.Engine
+	Provider *catalog.Provider
+	cfg      Config
+}
+
+// New builds the engine and makes sure the default database exists.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	pro, err := catalog.NewProvider(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	err = pro.EnsureDatabase(DefaultDatabase, func(ws *storage.WriteSet, readSeq uint64) error {
+		_, err := cfg.Proposer.Propose(context.Background(), ws, readSeq, txn.Principal{Name: "coffer"})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engine: create default database: %w", err)
+	}
+	a := analyzer.NewDefault(pro)
+	e := gms.New(a, &gms.Config{})
+	return &Engine{Engine: e, Provider: pro, cfg: cfg}, nil
+}
+
+// NewSession returns a session for principal.
+func (e *Engine) NewSession(base *gmssql.BaseSession, p txn.Principal) *txn.Session {
+	return txn.NewSession(base, e.cfg.DB, e.cfg.Proposer, p)
+}
+
+// NewContext returns a query context over a new session (tests, tools).
+func (e *Engine) NewContext(ctx context.Context, p txn.Principal) *gmssql.Context {
+	s := e.NewSession(gmssql.NewBaseSession(), p)
+	c := gmssql.NewContext(ctx, gmssql.WithSession(s))
+	c.SetCurrentDatabase(DefaultDatabase)
+	return c
+}

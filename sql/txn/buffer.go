@@ -1,0 +1,56 @@
+package txn
+
+import (
+	"bytes"
+
+	"github.com/RaduBerinde/btreemap"
+)
+
+// bufEntry is one buffered change: a new value or a deletion.
+type bufEntry struct {
+	value  []byte
+	delete bool
+}
+
+// buffer holds a transaction's uncommitted writes in key order. Clone is
+// O(1) (copy on write), which makes savepoints and statement rollback cheap.
+type buffer struct {
+	m *btreemap.BTreeMap[[]byte, bufEntry]
+}
+
+func newBuffer() buffer {
+	return buffer{m: btreemap.New[[]byte, bufEntry](16, bytes.Compare)}
+}
+
+func (b buffer) clone() buffer { return buffer{m: b.m.Clone()} }
+
+func (b buffer) get(k []byte) (bufEntry, bool) {
+	_, e, ok := b.m.Get(k)
+	return e, ok
+}
+
+func (b buffer) put(k []byte, e bufEntry) { b.m.ReplaceOrInsert(k, e) }
+
+func (b buffer) len() int { return b.m.Len() }
+
+// bufKV is a buffered change with its key, as copied out for an iterator.
+type bufKV struct {
+	key []byte
+	bufEntry
+}
+
+// rangeCopy returns the buffered changes in [lo, hi). Iterators work on a
+// copy so that writes made while a statement scans (UPDATE … WHERE) are not
+// seen again by the same scan.
+func (b buffer) rangeCopy(lo, hi []byte) []bufKV {
+	var out []bufKV
+	stop := btreemap.Max[[]byte]()
+	if hi != nil {
+		stop = btreemap.LT(hi)
+	}
+	b.m.AscendFunc(btreemap.GE(lo), stop, func(k []byte, e bufEntry) bool {
+		out = append(out, bufKV{key: k, bufEntry: e})
+		return true
+	})
+	return out
+}

@@ -1,0 +1,40 @@
+package txn
+
+import (
+	"context"
+
+	"github.com/cofferdb/coffer/storage"
+)
+
+// Principal is who commits a transaction.
+type Principal struct {
+	Name string
+	Host string
+}
+
+// Proposer turns a transaction's write set into a committed sequence
+// number. It returns storage.ErrConflict (wrapped) when a concurrent
+// transaction committed first, and only returns a sequence once the commit
+// is durable and visible to new snapshots on this node.
+type Proposer interface {
+	Propose(ctx context.Context, ws *storage.WriteSet, readSeq uint64, p Principal) (uint64, error)
+}
+
+// Reader is the read side of storage a transaction needs.
+type Reader interface {
+	ReadSeq() uint64
+	NewIter(lo, hi []byte, seq uint64) (*storage.Iter, error)
+}
+
+// LocalProposer applies write sets to the local store: the single-node
+// Proposer.
+type LocalProposer struct {
+	DB *storage.DB
+}
+
+var _ Proposer = LocalProposer{}
+
+// Propose implements Proposer.
+func (l LocalProposer) Propose(_ context.Context, ws *storage.WriteSet, readSeq uint64, p Principal) (uint64, error) {
+	return l.DB.Apply(ws, readSeq, storage.Commit{Principal: p.Name})
+}

@@ -1,0 +1,140 @@
+package txn
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/cofferdb/coffer/storage"
+)
+
+var txnIDs atomic.Uint64
+
+// Session is a client session: go-mysql-server's base session plus the
+// current Coffer transaction.
+type Session struct {
+	*gmssql.BaseSession
+	reader    Reader
+	proposer  Proposer
+	principal Principal
+
+	lastCommit atomic.Uint64
+	// retryable is set when the last autocommit statement failed on a write
+	// conflict: the server may run it again from a new snapshot.
+	retryable bool
+}
+
+var (
+	_ gmssql.TransactionSession     = (*Session)(nil)
+	_ gmssql.LifecycleAwareSession = (*Session)(nil)
+	_ gmssql.Transaction            = (*Transaction)(nil)
+)
+
+// NewSession returns a session reading from r and committing through p.
+func NewSession(base *gmssql.BaseSession, r Reader, p Proposer, principal Principal) *Session {
+	return &Session{BaseSession: base, reader: r, proposer: p, principal: principal}
+}
+
+// FromContext returns the Coffer transaction of ctx's session, starting a
+// read-write one if none is open (go-mysql-server starts one before each
+// statement; analysis-time reads may come earlier).
+func FromContext(ctx *gmssql.Context) (*Transaction, error) {
+	if t, ok := ctx.GetTransaction().(*Transaction); ok && t != nil {
+		return t, nil
+	}
+	s, ok := ctx.Session.(*Session)
+	if !ok {
+		return nil, fmt.Errorf("txn: session %T is not a Coffer session", ctx.Session)
+	}
+	t, err := s.StartTransaction(ctx, gmssql.ReadWrite)
+	if err != nil {
+		return nil, err
+	}
+	ctx.SetTransaction(t)
+	return t.(*Transaction), nil
+}
+
+// Principal returns who the session acts for.
+func (s *Session) Principal() Principal { return s.principal }
+
+// LastCommit returns the sequence of the session's last committed
+// transaction, or 0.
+func (s *Session) LastCommit() uint64 { return s.lastCommit.Load() }
+
+// TakeRetryable reports (once) whether the last statement failed on a
+// write conflict in autocommit mode and may be run again.
+func (s *Session) TakeRetryable() bool {
+	r := s.retryable
+	s.retryable = false
+	return r
+}
+
+// StartTransaction implements sql.TransactionSession.
+func (s *Session) StartTransaction(_ *gmssql.Context, c gmssql.TransactionCharacteristic) (gmssql.Transaction, error) {
+	return newTransaction(txnIDs.Add(1), s.reader, c == gmssql.ReadOnly), nil
+}
+
+// CommitTransaction implements sql.TransactionSession. On failure the
+// transaction is discarded and cleared from the context, because
+// go-mysql-server would otherwise keep it (see docs/design/transactions.md).
+func (s *Session) CommitTransaction(ctx *gmssql.Context, tx gmssql.Transaction) error {
+	t, ok := tx.(*Transaction)
+	if !ok {
+		return fmt.Errorf("txn: unexpected transaction type %T", tx)
+	}
+	if !t.Dirty() {
+		return nil
+	}
+	autocommit := !ctx.GetIgnoreAutoCommit()
+	seq, err := s.proposer.Propose(ctx, t.WriteSet(), t.readSeq, s.principal)
+	if err != nil {
+		ctx.SetTransaction(nil)
+		ctx.SetIgnoreAutoCommit(false)
+		if errors.Is(err, storage.ErrConflict) {
+			s.retryable = autocommit
+			return gmssql.ErrLockDeadlock.New(err.Error())
+		}
+		return err
+	}
+	s.lastCommit.Store(seq)
+	return nil
+}
+
+// Rollback implements sql.TransactionSession: the buffer is dropped.
+func (s *Session) Rollback(*gmssql.Context, gmssql.Transaction) error { return nil }
+
+// CreateSavepoint implements sql.TransactionSession.
+func (s *Session) CreateSavepoint(_ *gmssql.Context, tx gmssql.Transaction, name string) error {
+	tx.(*Transaction).CreateSavepoint(name)
+	return nil
+}
+
+// RollbackToSavepoint implements sql.TransactionSession.
+func (s *Session) RollbackToSavepoint(_ *gmssql.Context, tx gmssql.Transaction, name string) error {
+	if !tx.(*Transaction).RollbackToSavepoint(name) {
+		return gmssql.ErrSavepointDoesNotExist.New(name)
+	}
+	return nil
+}
+
+// ReleaseSavepoint implements sql.TransactionSession.
+func (s *Session) ReleaseSavepoint(_ *gmssql.Context, tx gmssql.Transaction, name string) error {
+	if !tx.(*Transaction).ReleaseSavepoint(name) {
+		return gmssql.ErrSavepointDoesNotExist.New(name)
+	}
+	return nil
+}
+
+// CommandBegin implements sql.LifecycleAwareSession.
+func (s *Session) CommandBegin() error { return nil }
+
+// CommandEnd implements sql.LifecycleAwareSession.
+func (s *Session) CommandEnd() {}
+
+// SessionEnd implements sql.LifecycleAwareSession: an open transaction's
+// buffer is dropped, which is its rollback; nothing reached storage.
+func (s *Session) SessionEnd() {
+	s.SetTransaction(nil)
+}

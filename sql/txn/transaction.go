@@ -1,0 +1,206 @@
+package txn
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/cofferdb/coffer/storage"
+)
+
+// Transaction is a snapshot at a read sequence plus a private write buffer.
+// It implements go-mysql-server's sql.Transaction. A Transaction is used by
+// one session at a time and is not safe for concurrent use.
+type Transaction struct {
+	id       uint64
+	readSeq  uint64
+	reader   Reader
+	readOnly bool
+
+	buf        buffer
+	stmt       *buffer // state at statement start, for DiscardChanges
+	savepoints []savepoint
+	checks     map[string]struct{}
+	system     bool // the buffer holds system keyspace (catalog) writes
+	// schemaEpoch counts catalog writes so caches built from this
+	// transaction's view know when to rebuild.
+	schemaEpoch uint64
+
+	catalogCache any // the catalog as this transaction sees it, at cacheEpoch
+	cacheEpoch   uint64
+}
+
+type savepoint struct {
+	name   string
+	buf    buffer
+	system bool
+}
+
+func newTransaction(id uint64, r Reader, readOnly bool) *Transaction {
+	return &Transaction{id: id, readSeq: r.ReadSeq(), reader: r, readOnly: readOnly, buf: newBuffer()}
+}
+
+// String implements sql.Transaction.
+func (t *Transaction) String() string { return fmt.Sprintf("coffer txn %d @%d", t.id, t.readSeq) }
+
+// IsReadOnly implements sql.Transaction.
+func (t *Transaction) IsReadOnly() bool { return t.readOnly }
+
+// ReadSeq is the sequence of the snapshot the transaction reads.
+func (t *Transaction) ReadSeq() uint64 { return t.readSeq }
+
+// HasSystemWrites reports whether the transaction changed the system
+// keyspace (the catalog); such a transaction reads its catalog from its own
+// view instead of the shared cache.
+func (t *Transaction) HasSystemWrites() bool { return t.system }
+
+// SchemaEpoch changes whenever the transaction writes the system keyspace.
+func (t *Transaction) SchemaEpoch() uint64 { return t.schemaEpoch }
+
+// CatalogCache returns what SetCatalogCache stored, if the transaction has
+// not written the system keyspace since.
+func (t *Transaction) CatalogCache() (any, bool) {
+	if t.catalogCache == nil || t.cacheEpoch != t.schemaEpoch {
+		return nil, false
+	}
+	return t.catalogCache, true
+}
+
+// SetCatalogCache stores the catalog view built from this transaction.
+func (t *Transaction) SetCatalogCache(v any) {
+	t.catalogCache, t.cacheEpoch = v, t.schemaEpoch
+}
+
+// Dirty reports whether the transaction has buffered writes.
+func (t *Transaction) Dirty() bool { return t.buf.len() > 0 }
+
+// Get reads key through the buffer, then the snapshot.
+func (t *Transaction) Get(key []byte) ([]byte, bool, error) {
+	if e, ok := t.buf.get(key); ok {
+		if e.delete {
+			return nil, false, nil
+		}
+		return e.value, true, nil
+	}
+	it, err := t.reader.NewIter(key, storage.PrefixEnd(key), t.readSeq)
+	if err != nil {
+		return nil, false, err
+	}
+	defer it.Close()
+	if !it.First() || !bytes.Equal(it.Key(), key) {
+		return nil, false, it.Error()
+	}
+	return bytes.Clone(it.Value()), true, nil
+}
+
+// Put buffers a new value for key. The transaction owns key and value
+// from here on.
+func (t *Transaction) Put(key, value []byte) {
+	t.noteWrite(key)
+	t.buf.put(key, bufEntry{value: value})
+}
+
+// Delete buffers the deletion of key.
+func (t *Transaction) Delete(key []byte) {
+	t.noteWrite(key)
+	t.buf.put(key, bufEntry{delete: true})
+}
+
+// Check records that the transaction depends on key not changing after its
+// read sequence (a schema descriptor it wrote rows under).
+func (t *Transaction) Check(key []byte) {
+	if t.checks == nil {
+		t.checks = make(map[string]struct{})
+	}
+	t.checks[string(key)] = struct{}{}
+}
+
+func (t *Transaction) noteWrite(key []byte) {
+	if len(key) > 0 && key[0] == 's' {
+		t.system = true
+		t.schemaEpoch++
+	}
+}
+
+// NewIter returns a merged iterator over [lo, hi): the snapshot overlaid
+// with the buffered writes as they are now.
+func (t *Transaction) NewIter(lo, hi []byte) (*Iter, error) {
+	it, err := t.reader.NewIter(lo, hi, t.readSeq)
+	if err != nil {
+		return nil, err
+	}
+	return &Iter{snap: it, buf: t.buf.rangeCopy(lo, hi)}, nil
+}
+
+// WriteSet returns the buffered writes as a storage write set.
+func (t *Transaction) WriteSet() *storage.WriteSet {
+	ws := &storage.WriteSet{Mutations: make([]storage.Mutation, 0, t.buf.len())}
+	t.buf.m.AscendFunc(minKey(), maxKey(), func(k []byte, e bufEntry) bool {
+		ws.Mutations = append(ws.Mutations, storage.Mutation{Key: k, Value: e.value, Delete: e.delete})
+		return true
+	})
+	for k := range t.checks {
+		ws.Checks = append(ws.Checks, []byte(k))
+	}
+	return ws
+}
+
+// StatementBegin marks the state a failing statement rolls back to.
+func (t *Transaction) StatementBegin() {
+	if t.stmt == nil {
+		c := t.buf.clone()
+		t.stmt = &c
+	}
+}
+
+// StatementDiscard undoes the current statement's writes.
+func (t *Transaction) StatementDiscard() {
+	if t.stmt != nil {
+		t.buf = *t.stmt
+		t.stmt = nil
+		t.schemaEpoch++
+	}
+}
+
+// StatementComplete keeps the current statement's writes.
+func (t *Transaction) StatementComplete() { t.stmt = nil }
+
+// CreateSavepoint records the buffer under name, replacing an older one.
+func (t *Transaction) CreateSavepoint(name string) {
+	t.ReleaseSavepoint(name)
+	t.savepoints = append(t.savepoints, savepoint{name: name, buf: t.buf.clone(), system: t.system})
+}
+
+// RollbackToSavepoint restores the buffer recorded under name and drops
+// later savepoints.
+func (t *Transaction) RollbackToSavepoint(name string) bool {
+	i := t.findSavepoint(name)
+	if i < 0 {
+		return false
+	}
+	sp := t.savepoints[i]
+	t.buf = sp.buf.clone()
+	t.system = sp.system
+	t.schemaEpoch++
+	t.savepoints = t.savepoints[:i+1]
+	return true
+}
+
+// ReleaseSavepoint forgets name and every later savepoint.
+func (t *Transaction) ReleaseSavepoint(name string) bool {
+	i := t.findSavepoint(name)
+	if i < 0 {
+		return false
+	}
+	t.savepoints = t.savepoints[:i]
+	return true
+}
+
+func (t *Transaction) findSavepoint(name string) int {
+	for i := len(t.savepoints) - 1; i >= 0; i-- {
+		if strings.EqualFold(t.savepoints[i].name, name) {
+			return i
+		}
+	}
+	return -1
+}

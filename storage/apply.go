@@ -1,0 +1,184 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// ErrConflict reports that a key written (or checked) by a transaction was
+// changed by another transaction committed after its read sequence. The
+// transaction must be retried from a new snapshot.
+var ErrConflict = errors.New("storage: write conflict")
+
+// ConflictError names the key that conflicted.
+type ConflictError struct {
+	Key      []byte
+	ReadSeq  uint64
+	Conflict uint64 // sequence of the newer version
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("storage: write conflict on key %x: written at seq %d after read seq %d", e.Key, e.Conflict, e.ReadSeq)
+}
+
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// Mutation is one change of a user key.
+type Mutation struct {
+	Key    []byte
+	Value  []byte // ignored when Delete
+	Delete bool
+}
+
+// WriteSet is everything one transaction changes, plus keys it read whose
+// change by a concurrent transaction must abort it (schema descriptors).
+type WriteSet struct {
+	Mutations []Mutation
+	Checks    [][]byte
+}
+
+// Empty reports whether the write set changes nothing.
+func (ws *WriteSet) Empty() bool { return len(ws.Mutations) == 0 }
+
+// Commit describes the committed transaction to Apply.
+type Commit struct {
+	Principal string
+}
+
+// Value prefixes of stored versions.
+const (
+	valTombstone = 0x00
+	valPresent   = 0x01
+)
+
+// Apply is the one deterministic state transition: it checks the write set
+// against versions committed after readSeq (first committer wins), then
+// writes every mutation at a new sequence number and the new head in one
+// pebble batch. It returns once the batch is durable (unless NoSync).
+//
+// Concurrent Applies are serialized for the check and the batch, but share
+// the WAL fsync: pebble groups the syncs of batches queued behind each other.
+func (db *DB) Apply(ws *WriteSet, readSeq uint64, c Commit) (uint64, error) {
+	if db.closed.Load() {
+		return 0, ErrClosed
+	}
+	b, seq, err := db.applyLocked(ws, readSeq)
+	if err != nil {
+		return 0, err
+	}
+	defer b.Close()
+	if !db.cfg.NoSync {
+		if err := b.SyncWait(); err != nil {
+			return 0, fmt.Errorf("storage: sync commit %d: %w", seq, err)
+		}
+	}
+	db.publish(seq)
+	return seq, nil
+}
+
+func (db *DB) applyLocked(ws *WriteSet, readSeq uint64) (*pebble.Batch, uint64, error) {
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+	if db.closed.Load() {
+		return nil, 0, ErrClosed
+	}
+	if err := db.checkConflicts(ws, readSeq); err != nil {
+		return nil, 0, err
+	}
+	seq := db.applied.Load() + 1
+	b := db.pdb.NewBatch()
+	system := false
+	for _, m := range ws.Mutations {
+		system = system || (len(m.Key) > 0 && m.Key[0] == prefixSystem)
+		k := appendVersion(m.Key, seq)
+		var err error
+		if m.Delete {
+			err = b.Set(k, []byte{valTombstone}, nil)
+		} else {
+			v := make([]byte, 0, len(m.Value)+1)
+			v = append(v, valPresent)
+			err = b.Set(k, append(v, m.Value...), nil)
+		}
+		if err != nil {
+			b.Close()
+			return nil, 0, err
+		}
+	}
+	if err := b.Set(metaHeadKey, binary.BigEndian.AppendUint64(nil, seq), nil); err != nil {
+		b.Close()
+		return nil, 0, err
+	}
+	var err error
+	if db.cfg.NoSync {
+		err = db.pdb.Apply(b, pebble.NoSync)
+	} else {
+		err = db.pdb.ApplyNoSyncWait(b, pebble.Sync)
+	}
+	if err != nil {
+		b.Close()
+		return nil, 0, fmt.Errorf("storage: apply commit %d: %w", seq, err)
+	}
+	db.applied.Store(seq)
+	if system {
+		db.system.Store(seq)
+	}
+	return b, seq, nil
+}
+
+// checkConflicts returns a ConflictError if any written or checked key has
+// a version newer than readSeq.
+func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64) error {
+	if readSeq >= db.applied.Load() {
+		return nil // nothing committed since the snapshot
+	}
+	it, err := db.pdb.NewIter(nil)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	check := func(key []byte) error {
+		newest, ok := latestVersion(it, key)
+		if ok && newest > readSeq {
+			return &ConflictError{Key: bytes.Clone(key), ReadSeq: readSeq, Conflict: newest}
+		}
+		return nil
+	}
+	for _, m := range ws.Mutations {
+		if err := check(m.Key); err != nil {
+			return err
+		}
+	}
+	for _, k := range ws.Checks {
+		if err := check(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// latestVersion returns the sequence of the newest version of userKey.
+func latestVersion(it *pebble.Iterator, userKey []byte) (uint64, bool) {
+	if !it.SeekGE(appendVersion(userKey, ^uint64(0))) {
+		return 0, false
+	}
+	u, seq, ok := splitVersion(it.Key())
+	if !ok || !bytes.Equal(u, userKey) {
+		return 0, false
+	}
+	return seq, true
+}
+
+// publish makes seq visible to new snapshots. WAL syncs complete in commit
+// order, so when seq is durable every earlier sequence is too.
+func (db *DB) publish(seq uint64) {
+	for {
+		cur := db.visible.Load()
+		if cur >= seq || db.visible.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
