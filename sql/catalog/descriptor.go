@@ -15,11 +15,11 @@ import (
 // change and worth reading in a hex dump; rows use the binary rowcodec.
 const (
 	sep            = "\x1f"
-	sysDatabase    = "db" + sep       // db␟<lower name>
-	sysTable       = "tbl" + sep      // tbl␟<lower db>␟<lower name>
-	sysView        = "view" + sep     // view␟<lower db>␟<lower name>
-	sysTrigger     = "trigger" + sep  // trigger␟<lower db>␟<lower name>
-	sysProcedure   = "proc" + sep     // proc␟<lower db>␟<lower name>
+	sysDatabase    = "db" + sep      // db␟<lower name>
+	sysTable       = "tbl" + sep     // tbl␟<lower db>␟<lower name>
+	sysView        = "view" + sep    // view␟<lower db>␟<lower name>
+	sysTrigger     = "trigger" + sep // trigger␟<lower db>␟<lower name>
+	sysProcedure   = "proc" + sep    // proc␟<lower db>␟<lower name>
 	sysNextTableID = "seq" + sep + "table_id"
 	// SysGrants holds go-mysql-server's serialized users and grants.
 	SysGrants = "grants"

@@ -358,17 +358,17 @@ func formatKey(row gmssql.Row, cols []keyColumn) string {
 // errEditor reports a construction error from every method.
 type errEditor struct{ err error }
 
-func (e errEditor) StatementBegin(*gmssql.Context)                      {}
-func (e errEditor) DiscardChanges(*gmssql.Context, error) error         { return nil }
-func (e errEditor) StatementComplete(*gmssql.Context) error             { return e.err }
-func (e errEditor) Insert(*gmssql.Context, gmssql.Row) error            { return e.err }
+func (e errEditor) StatementBegin(*gmssql.Context)                       {}
+func (e errEditor) DiscardChanges(*gmssql.Context, error) error          { return nil }
+func (e errEditor) StatementComplete(*gmssql.Context) error              { return e.err }
+func (e errEditor) Insert(*gmssql.Context, gmssql.Row) error             { return e.err }
 func (e errEditor) Update(*gmssql.Context, gmssql.Row, gmssql.Row) error { return e.err }
-func (e errEditor) Delete(*gmssql.Context, gmssql.Row) error            { return e.err }
-func (e errEditor) Close(*gmssql.Context) error                         { return nil }
-func (e errEditor) SetAutoIncrementValue(*gmssql.Context, uint64) error { return e.err }
+func (e errEditor) Delete(*gmssql.Context, gmssql.Row) error             { return e.err }
+func (e errEditor) Close(*gmssql.Context) error                          { return nil }
+func (e errEditor) SetAutoIncrementValue(*gmssql.Context, uint64) error  { return e.err }
 func (e errEditor) AcquireAutoIncrementLock(*gmssql.Context) (func(), error) {
 	return nil, e.err
 }
 func (e errEditor) IndexedAccess(*gmssql.Context, gmssql.IndexLookup) gmssql.IndexedTable { return nil }
-func (e errEditor) GetIndexes(*gmssql.Context) ([]gmssql.Index, error)                   { return nil, e.err }
-func (e errEditor) PreciseMatch() bool                                                  { return true }
+func (e errEditor) GetIndexes(*gmssql.Context) ([]gmssql.Index, error)                    { return nil, e.err }
+func (e errEditor) PreciseMatch() bool                                                    { return true }

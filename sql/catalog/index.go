@@ -13,15 +13,15 @@ import (
 // Index is the primary key or a secondary index of a table, as go-mysql-
 // server sees it.
 type Index struct {
-	db, table string
-	name      string
-	id        uint32 // 0 = primary key
-	unique    bool
-	comment   string
-	cols      []keyColumn
-	names     []string
-	prefixes  []uint16
-	keyPrefix []byte
+	db, table   string
+	name        string
+	id          uint32 // 0 = primary key
+	unique      bool
+	comment     string
+	cols        []keyColumn
+	names       []string
+	prefixes    []uint16
+	keyPrefix   []byte
 	filterExprs []gmssql.Expression
 }
 

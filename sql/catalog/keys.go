@@ -16,7 +16,7 @@ import (
 type keyColumn struct {
 	ord       int
 	typ       gmssql.Type
-	prefix    int              // bytes of a string kept in the key; 0 = all
+	prefix    int                // bytes of a string kept in the key; 0 = all
 	collation gmssql.CollationID // non-binary collations encode weights
 	weighted  bool
 }

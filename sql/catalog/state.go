@@ -16,9 +16,9 @@ import (
 // between sessions.
 type state struct {
 	seq       uint64
-	databases map[string]*databaseDesc          // lower name
-	tables    map[string]map[string]*tableDesc  // lower db → lower name
-	objects   map[string]map[string][]byte      // kind+lower db → lower name → JSON
+	databases map[string]*databaseDesc         // lower name
+	tables    map[string]map[string]*tableDesc // lower db → lower name
+	objects   map[string]map[string][]byte     // kind+lower db → lower name → JSON
 	byID      map[uint64]*tableDesc
 }
 

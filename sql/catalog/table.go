@@ -24,12 +24,12 @@ type Table struct {
 }
 
 var (
-	_ gmssql.Table                    = (*Table)(nil)
-	_ gmssql.IndexAddressableTable    = (*Table)(nil)
-	_ gmssql.IndexedTable             = (*Table)(nil)
-	_ gmssql.CommentedTable           = (*Table)(nil)
-	_ gmssql.PrimaryKeyTable          = (*Table)(nil)
-	_ gmssql.StatisticsTable          = (*Table)(nil)
+	_ gmssql.Table                 = (*Table)(nil)
+	_ gmssql.IndexAddressableTable = (*Table)(nil)
+	_ gmssql.IndexedTable          = (*Table)(nil)
+	_ gmssql.CommentedTable        = (*Table)(nil)
+	_ gmssql.PrimaryKeyTable       = (*Table)(nil)
+	_ gmssql.StatisticsTable       = (*Table)(nil)
 )
 
 func newTable(p *Provider, d *tableDesc, asOf uint64) *Table {

@@ -29,6 +29,11 @@ type Config struct {
 	DB       *storage.DB
 	Proposer txn.Proposer
 	Logger   *slog.Logger
+	// AdminPassword is the genesis admin's password on an empty store;
+	// empty means generate one (reported by GenesisPassword).
+	AdminPassword string
+	// NoAuth leaves authentication off (enginetest harnesses only).
+	NoAuth bool
 }
 
 // Validate reports a configuration error.
@@ -47,6 +52,9 @@ type Engine struct {
 	*gms.Engine
 	Provider *catalog.Provider
 	cfg      Config
+	// GenesisPassword is the admin password set by this start on an empty
+	// store, or "" when the store already had users.
+	GenesisPassword string
 }
 
 // New builds the engine and makes sure the default database exists.
@@ -70,7 +78,13 @@ func New(cfg Config) (*Engine, error) {
 	}
 	a := analyzer.NewDefault(pro)
 	e := gms.New(a, &gms.Config{})
-	return &Engine{Engine: e, Provider: pro, cfg: cfg}, nil
+	eng := &Engine{Engine: e, Provider: pro, cfg: cfg}
+	if !cfg.NoAuth {
+		if eng.GenesisPassword, err = eng.loadUsers(cfg.AdminPassword); err != nil {
+			return nil, err
+		}
+	}
+	return eng, nil
 }
 
 // NewSession returns a session for principal.
@@ -80,7 +94,8 @@ func (e *Engine) NewSession(base *gmssql.BaseSession, p txn.Principal) *txn.Sess
 
 // NewContext returns a query context over a new session (tests, tools).
 func (e *Engine) NewContext(ctx context.Context, p txn.Principal) *gmssql.Context {
-	s := e.NewSession(gmssql.NewBaseSession(), p)
+	base := gmssql.NewBaseSessionWithClientServer("", gmssql.Client{User: p.Name, Address: "localhost"}, 0)
+	s := e.NewSession(base, p)
 	c := gmssql.NewContext(ctx, gmssql.WithSession(s))
 	c.SetCurrentDatabase(DefaultDatabase)
 	return c

@@ -27,9 +27,9 @@ type Session struct {
 }
 
 var (
-	_ gmssql.TransactionSession     = (*Session)(nil)
+	_ gmssql.TransactionSession    = (*Session)(nil)
 	_ gmssql.LifecycleAwareSession = (*Session)(nil)
-	_ gmssql.Transaction            = (*Transaction)(nil)
+	_ gmssql.Transaction           = (*Transaction)(nil)
 )
 
 // NewSession returns a session reading from r and committing through p.

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cofferdb/coffer/server"
+)
+
+// serveFlags are the serve command's settings. Precedence, lowest first:
+// defaults, the config file, COFFER_* environment variables, flags.
+type serveFlags struct {
+	cfg      server.Config
+	logLevel string
+	logJSON  bool
+}
+
+func serve(args []string) int {
+	sf, err := loadServeConfig(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "coffer serve:", err)
+		return 2
+	}
+	log := newLogger(sf.logLevel, sf.logJSON)
+	sf.cfg.Logger = log
+	srv, err := server.New(sf.cfg)
+	if err != nil {
+		log.Error("start failed", "err", err)
+		return 1
+	}
+	srv.Start()
+	printConnectHelp(sf.cfg, srv.MySQLAddr())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	log.Info("shutting down", "signal", s.String())
+	if err := srv.Close(); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func loadServeConfig(args []string) (*serveFlags, error) {
+	sf := &serveFlags{cfg: server.DefaultConfig(), logLevel: "info"}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	configFile := fs.String("config", os.Getenv("COFFER_CONFIG"), "JSON config file (keys as the flags, with underscores)")
+	dataDir := fs.String("data-dir", "", "data directory (default \"data\")")
+	mysqlAddr := fs.String("mysql-addr", "", "MySQL wire address host:port (default 127.0.0.1:3306)")
+	maxConns := fs.Uint64("max-connections", 0, "maximum concurrent clients (0: unlimited)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	logJSON := fs.Bool("log-json", false, "log as JSON")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *configFile != "" {
+		if err := readConfigFile(*configFile, sf); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyEnv(sf); err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["data-dir"] {
+		sf.cfg.DataDir = *dataDir
+	}
+	if set["mysql-addr"] {
+		sf.cfg.MySQLAddr = *mysqlAddr
+	}
+	if set["max-connections"] {
+		sf.cfg.MaxConnections = *maxConns
+	}
+	if set["log-level"] {
+		sf.logLevel = *logLevel
+	}
+	if set["log-json"] {
+		sf.logJSON = *logJSON
+	}
+	return sf, sf.cfg.Validate()
+}
+
+// fileConfig is the config file's shape.
+type fileConfig struct {
+	server.Config
+	LogLevel string `json:"log_level"`
+	LogJSON  bool   `json:"log_json"`
+}
+
+func readConfigFile(path string, sf *serveFlags) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	fc := fileConfig{Config: sf.cfg, LogLevel: sf.logLevel}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fc); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	sf.cfg, sf.logLevel, sf.logJSON = fc.Config, fc.LogLevel, fc.LogJSON
+	return nil
+}
+
+func applyEnv(sf *serveFlags) error {
+	if v, ok := os.LookupEnv("COFFER_DATA_DIR"); ok {
+		sf.cfg.DataDir = v
+	}
+	if v, ok := os.LookupEnv("COFFER_MYSQL_ADDR"); ok {
+		sf.cfg.MySQLAddr = v
+	}
+	if v, ok := os.LookupEnv("COFFER_ADMIN_PASSWORD"); ok {
+		sf.cfg.AdminPassword = v
+	}
+	if v, ok := os.LookupEnv("COFFER_LOG_LEVEL"); ok {
+		sf.logLevel = v
+	}
+	if v, ok := os.LookupEnv("COFFER_MAX_CONNECTIONS"); ok {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("COFFER_MAX_CONNECTIONS: %w", err)
+		}
+		sf.cfg.MaxConnections = n
+	}
+	if v, ok := os.LookupEnv("COFFER_SHUTDOWN_TIMEOUT"); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("COFFER_SHUTDOWN_TIMEOUT: %w", err)
+		}
+		sf.cfg.ShutdownTimeout = d
+	}
+	if v, ok := os.LookupEnv("COFFER_UNSAFE_NO_SYNC"); ok {
+		sf.cfg.UnsafeNoSync = v == "1" || strings.EqualFold(v, "true")
+	}
+	return nil
+}
+
+func newLogger(level string, asJSON bool) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if asJSON {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func printConnectHelp(cfg server.Config, addr net.Addr) {
+	if addr == nil {
+		return
+	}
+	host, port, _ := net.SplitHostPort(addr.String())
+	pw := "the password in " + cfg.DataDir + "/" + server.AdminPasswordFile
+	if cfg.AdminPassword != "" {
+		pw = "$COFFER_ADMIN_PASSWORD"
+	}
+	fmt.Printf(`
+Coffer is running (data dir %s).
+Connect with any MySQL client as admin, using %s:
+  mysql -h%s -P%s -uadmin -p coffer
+Stop with Ctrl-C.
+`, cfg.DataDir, pw, host, port)
+}

@@ -1,0 +1,57 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// Config is everything a node needs to start.
+type Config struct {
+	// DataDir holds the node's storage and its one-time secrets.
+	DataDir string `json:"data_dir"`
+	// MySQLAddr is the MySQL wire address (host:port); empty disables it.
+	MySQLAddr string `json:"mysql_addr"`
+	// AdminPassword sets the genesis admin's password on an empty data
+	// dir; empty generates one and writes it to DataDir/admin-password.
+	AdminPassword string `json:"-"`
+	// CacheSize is the storage block cache in bytes.
+	CacheSize int64 `json:"cache_size"`
+	// MaxConnections limits concurrent MySQL clients (0: unlimited).
+	MaxConnections uint64 `json:"max_connections"`
+	// ShutdownTimeout bounds how long Close waits for clients to finish.
+	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
+	// UnsafeNoSync skips fsync on commit. Tests only: a crash loses
+	// acknowledged commits.
+	UnsafeNoSync bool `json:"unsafe_no_sync"`
+
+	Logger *slog.Logger `json:"-"`
+}
+
+// DefaultConfig returns a node on ./data listening on loopback.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:         "data",
+		MySQLAddr:       "127.0.0.1:3306",
+		CacheSize:       256 << 20,
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+// Validate reports the first configuration error.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("server: data dir is required")
+	}
+	if c.MySQLAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MySQLAddr); err != nil {
+			return fmt.Errorf("server: mysql address %q: %w", c.MySQLAddr, err)
+		}
+	}
+	if c.CacheSize < 0 {
+		return errors.New("server: cache size must not be negative")
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/cofferdb/coffer/sql/engine"
+	"github.com/cofferdb/coffer/sql/txn"
+	"github.com/cofferdb/coffer/storage"
+	wiremysql "github.com/cofferdb/coffer/wire/mysql"
+)
+
+// AdminPasswordFile is where a generated genesis password is written, mode
+// 0600, once.
+const AdminPasswordFile = "admin-password"
+
+// Server is one running node.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	db     *storage.DB
+	engine *engine.Engine
+	mysql  *wiremysql.Server
+}
+
+// New opens storage and builds the node; Start begins serving.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	scfg := storage.DefaultConfig(filepath.Join(cfg.DataDir, "db"))
+	scfg.CacheSize, scfg.NoSync, scfg.Logger = cfg.CacheSize, cfg.UnsafeNoSync, cfg.Logger
+	db, err := storage.Open(scfg)
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	s.engine, err = engine.New(engine.Config{
+		DB: db, Proposer: txn.LocalProposer{DB: db}, Logger: cfg.Logger, AdminPassword: cfg.AdminPassword,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if pw := s.engine.GenesisPassword; pw != "" && cfg.AdminPassword == "" {
+		if err := s.writeAdminPassword(pw); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if cfg.MySQLAddr != "" {
+		mcfg := wiremysql.DefaultConfig()
+		mcfg.Addr, mcfg.MaxConnections, mcfg.Logger = cfg.MySQLAddr, cfg.MaxConnections, cfg.Logger
+		if s.mysql, err = wiremysql.New(mcfg, s.engine); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Server) writeAdminPassword(pw string) error {
+	path := filepath.Join(s.cfg.DataDir, AdminPasswordFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("server: write genesis admin password: %w", err)
+	}
+	if _, err := fmt.Fprintln(f, pw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	s.log.Warn("genesis: created user admin; its password was written once to "+path, "user", engine.AdminUser)
+	return nil
+}
+
+// Start begins serving clients.
+func (s *Server) Start() {
+	if s.mysql != nil {
+		s.mysql.Start()
+	}
+}
+
+// MySQLAddr returns the MySQL listener's address, or nil.
+func (s *Server) MySQLAddr() net.Addr {
+	if s.mysql == nil {
+		return nil
+	}
+	return s.mysql.Addr()
+}
+
+// Engine returns the node's SQL engine.
+func (s *Server) Engine() *engine.Engine { return s.engine }
+
+// Close stops the listeners, then closes storage.
+func (s *Server) Close() error {
+	var errs []error
+	if s.mysql != nil {
+		errs = append(errs, s.mysql.Close())
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}

@@ -1,0 +1,91 @@
+package mysql
+
+import (
+	"context"
+	"errors"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	vmysql "github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+)
+
+// retryHandler gives errors their MySQL numbers and SQLSTATEs, and runs
+// an autocommit statement again when its commit lost a
+// write conflict (first committer wins) and nothing was sent to the client
+// yet. Statements inside an explicit transaction are never retried: the
+// client gets 1213 / 40001 and decides.
+type retryHandler struct {
+	vmysql.Handler
+	s *Server
+}
+
+func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query string, callback vmysql.ResultSpoolFn) error {
+	for attempt := 0; ; attempt++ {
+		sent := false
+		err := h.Handler.ComQuery(ctx, c, query, func(r *sqltypes.Result, more bool) error {
+			sent = true
+			return callback(r, more)
+		})
+		if !h.retry(c, err, sent, attempt) {
+			return fixSQLError(err)
+		}
+	}
+}
+
+func (h *retryHandler) ComStmtExecute(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	for attempt := 0; ; attempt++ {
+		sent := false
+		err := h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error {
+			sent = true
+			return callback(r)
+		})
+		if !h.retry(c, err, sent, attempt) {
+			return fixSQLError(err)
+		}
+	}
+}
+
+func (h *retryHandler) ComMultiQuery(ctx context.Context, c *vmysql.Conn, query string, callback vmysql.ResultSpoolFn) (string, error) {
+	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
+	return rest, fixSQLError(err)
+}
+
+func (h *retryHandler) ComPrepare(ctx context.Context, c *vmysql.Conn, query string, prepare *vmysql.PrepareData) ([]*querypb.Field, error) {
+	f, err := h.Handler.ComPrepare(ctx, c, query, prepare)
+	return f, fixSQLError(err)
+}
+
+func (h *retryHandler) ComInitDB(c *vmysql.Conn, schemaName string) error {
+	return fixSQLError(h.Handler.ComInitDB(c, schemaName))
+}
+
+func (h *retryHandler) ConnectionClosed(c *vmysql.Conn) {
+	h.Handler.ConnectionClosed(c)
+	h.s.sessions.Delete(c.ConnectionID)
+}
+
+func (h *retryHandler) retry(c *vmysql.Conn, err error, sent bool, attempt int) bool {
+	if !isSerializationFailure(err) {
+		return false
+	}
+	sess := h.s.session(c)
+	if sess == nil || !sess.TakeRetryable() || sent || attempt >= h.s.cfg.MaxRetries {
+		return false
+	}
+	h.s.cfg.Logger.Debug("retrying autocommit statement after write conflict", "conn", c.ConnectionID, "attempt", attempt+1)
+	return true
+}
+
+// isSerializationFailure reports MySQL error 1213, before or after the
+// handler converted it to a wire error.
+func isSerializationFailure(err error) bool {
+	if err == nil {
+		return false
+	}
+	if gmssql.ErrLockDeadlock.Is(err) {
+		return true
+	}
+	var se *vmysql.SQLError
+	return errors.As(err, &se) && se.Num == vmysql.ERLockDeadlock
+}

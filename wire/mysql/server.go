@@ -1,0 +1,134 @@
+package mysql
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	gmsserver "github.com/dolthub/go-mysql-server/server"
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	vmysql "github.com/dolthub/vitess/go/mysql"
+
+	"github.com/cofferdb/coffer/sql/engine"
+	"github.com/cofferdb/coffer/sql/txn"
+)
+
+// Config configures the MySQL listener.
+type Config struct {
+	// Addr is host:port to listen on.
+	Addr string
+	// TLS enables TLS (and caching_sha2_password) when set.
+	TLS *tls.Config
+	// MaxConnections limits concurrent clients (0: unlimited).
+	MaxConnections uint64
+	// ConnReadTimeout and ConnWriteTimeout bound idle reads and writes.
+	ConnReadTimeout  time.Duration
+	ConnWriteTimeout time.Duration
+	// MaxRetries is how often an autocommit statement that lost a write
+	// conflict is run again before the client sees error 1213.
+	MaxRetries int
+	Logger     *slog.Logger
+}
+
+// DefaultConfig returns the defaults: loopback, port 3306.
+func DefaultConfig() Config {
+	return Config{Addr: "127.0.0.1:3306", MaxRetries: 8, Logger: slog.Default()}
+}
+
+// Validate reports a configuration error.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("mysql: address %q: %w", c.Addr, err)
+	}
+	if c.MaxRetries < 0 {
+		return errors.New("mysql: MaxRetries must not be negative")
+	}
+	return nil
+}
+
+// Server is a running MySQL protocol listener.
+type Server struct {
+	cfg      Config
+	srv      *gmsserver.Server
+	sessions sync.Map // connection id → *txn.Session
+	done     chan error
+}
+
+// New creates the listener (bound at once, so Addr is known) over e.
+func New(cfg Config, e *engine.Engine) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, done: make(chan error, 1)}
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("mysql: listen on %s: %w", cfg.Addr, err)
+	}
+	scfg := gmsserver.Config{
+		Protocol:         "tcp",
+		Address:          l.Addr().String(),
+		Listener:         l,
+		TLSConfig:        cfg.TLS,
+		MaxConnections:   cfg.MaxConnections,
+		ConnReadTimeout:  cfg.ConnReadTimeout,
+		ConnWriteTimeout: cfg.ConnWriteTimeout,
+		Version:          "8.0.33-coffer",
+	}
+	builder := func(ctx context.Context, conn *vmysql.Conn, addr string) (gmssql.Session, error) {
+		user, host := "", ""
+		if u, ok := conn.UserData.(gmssql.MysqlConnectionUser); ok {
+			user, host = u.User, u.Host
+		}
+		client := gmssql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
+		base := gmssql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID)
+		sess := e.NewSession(base, txn.Principal{Name: user, Host: host})
+		s.sessions.Store(conn.ConnectionID, sess)
+		return sess, nil
+	}
+	wrap := func(h vmysql.Handler) (vmysql.Handler, error) {
+		return &retryHandler{Handler: h, s: s}, nil
+	}
+	srv, err := gmsserver.NewServerWithHandler(scfg, e.Engine, gmssql.NewContext, builder, nil, wrap)
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("mysql: %w", err)
+	}
+	s.srv = srv
+	return s, nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.srv.Listener.Addr() }
+
+// Start serves connections in the background.
+func (s *Server) Start() {
+	go func() { s.done <- s.srv.Start() }()
+	s.cfg.Logger.Info("mysql wire listening", "addr", s.Addr().String())
+}
+
+// Close stops accepting connections and closes open ones; their open
+// transactions are rolled back.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+	}
+	return err
+}
+
+func (s *Server) session(c *vmysql.Conn) *txn.Session {
+	v, ok := s.sessions.Load(c.ConnectionID)
+	if !ok {
+		return nil
+	}
+	return v.(*txn.Session)
+}
