@@ -1,0 +1,43 @@
+# Coffer — see README.md. `make run` starts a node; `make test` runs everything.
+GO       ?= go
+BIN      := bin/coffer
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.Version=$(VERSION)
+DATA_DIR ?= data
+MYSQL_ADDR ?= 127.0.0.1:3306
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packages whose tests run under the race detector (concurrency-heavy).
+RACE_PKGS := ./storage/... ./sql/txn/... ./sql/engine/... ./wire/...
+
+.PHONY: build run test test-deps lint bench clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/coffer
+
+run: build
+	$(BIN) serve --data-dir $(DATA_DIR) --mysql-addr $(MYSQL_ADDR)
+
+# Client tools the system tests drive (mysql CLI, PyMySQL); installed once.
+test-deps:
+	@command -v mysql >/dev/null 2>&1 && /usr/bin/python3 -c 'import pymysql' 2>/dev/null || { \
+	  echo "installing test dependencies: mariadb-client python3-pymysql"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mariadb-client python3-pymysql >/dev/null; }
+
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
+	@if [ -x sql/enginetest/count.sh ]; then sql/enginetest/count.sh; fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags ego,ego_mock_eclient ./...
+	$(GO) run $(STATICCHECK) ./...
+
+bench: build
+	$(GO) run ./bench/cmd/coffer-bench $(if $(QUICK),-quick)
+
+clean:
+	rm -rf bin
