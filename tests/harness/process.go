@@ -1,0 +1,85 @@
+package harness
+
+import (
+	"fmt"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// process is a running `coffer serve` child.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once Wait returned
+	err    error         // Wait's result, valid after exited is closed
+}
+
+func (n *Node) startProcess(addr string) error {
+	cmd := exec.Command(Binary(n.t), "serve", "--data-dir", n.dataDir, "--mysql-addr", addr)
+	cmd.Env = append(cleanEnv(), "COFFER_ADMIN_PASSWORD="+n.password)
+	w := n.out.newRun()
+	// One writer for both streams: exec then never calls it concurrently.
+	cmd.Stdout, cmd.Stderr = w, w
+	setProcAttr(cmd)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	p := &process{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	timer := time.NewTimer(startTimeout)
+	defer timer.Stop()
+	select {
+	case n.addr = <-w.listening:
+	case <-p.exited:
+		return fmt.Errorf("coffer serve exited before listening (%v):\n%s", p.err, w.text())
+	case <-timer.C:
+		p.kill()
+		return fmt.Errorf("coffer serve not listening after %v", startTimeout)
+	}
+	if err := waitReady(n.Config(), time.Now().Add(startTimeout), p.exited); err != nil {
+		p.kill()
+		return err
+	}
+	n.proc = p
+	return nil
+}
+
+// kill sends SIGKILL and waits for the exit.
+func (p *process) kill() error {
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		select {
+		case <-p.exited: // already gone
+		default:
+			return err
+		}
+	}
+	<-p.exited // SIGKILL cannot be caught; the kernel reaps promptly
+	return nil
+}
+
+// terminate sends SIGTERM and waits for a clean exit (status 0).
+func (p *process) terminate() error {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("coffer had already exited: %v", p.err)
+		default:
+			return err
+		}
+	}
+	timer := time.NewTimer(stopTimeout)
+	defer timer.Stop()
+	select {
+	case <-p.exited:
+		if p.err != nil {
+			return fmt.Errorf("coffer exited uncleanly after SIGTERM: %w", p.err)
+		}
+		return nil
+	case <-timer.C:
+		p.kill()
+		return fmt.Errorf("coffer did not exit within %v of SIGTERM; killed", stopTimeout)
+	}
+}
