@@ -14,6 +14,9 @@ type Config struct {
 	DataDir string `json:"data_dir"`
 	// MySQLAddr is the MySQL wire address (host:port); empty disables it.
 	MySQLAddr string `json:"mysql_addr"`
+	// AdminAddr serves /healthz, /readyz and /debug/pprof over HTTP
+	// (host:port); empty disables it.
+	AdminAddr string `json:"admin_addr"`
 	// AdminPassword sets the genesis admin's password on an empty data
 	// dir; empty generates one and writes it to DataDir/admin-password.
 	AdminPassword string `json:"-"`
@@ -48,6 +51,11 @@ func (c *Config) Validate() error {
 	if c.MySQLAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MySQLAddr); err != nil {
 			return fmt.Errorf("server: mysql address %q: %w", c.MySQLAddr, err)
+		}
+	}
+	if c.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			return fmt.Errorf("server: admin address %q: %w", c.AdminAddr, err)
 		}
 	}
 	if c.CacheSize < 0 {

@@ -25,6 +25,7 @@ type Server struct {
 	db     *storage.DB
 	engine *engine.Engine
 	mysql  *wiremysql.Server
+	admin  *adminServer
 }
 
 // New opens storage and builds the node; Start begins serving.
@@ -55,6 +56,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if pw := s.engine.GenesisPassword; pw != "" && cfg.AdminPassword == "" {
 		if err := s.writeAdminPassword(pw); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if cfg.AdminAddr != "" {
+		if s.admin, err = startAdmin(cfg.AdminAddr, s); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -108,6 +115,9 @@ func (s *Server) Engine() *engine.Engine { return s.engine }
 // Close stops the listeners, then closes storage.
 func (s *Server) Close() error {
 	var errs []error
+	if s.admin != nil {
+		errs = append(errs, s.admin.close())
+	}
 	if s.mysql != nil {
 		errs = append(errs, s.mysql.Close())
 	}

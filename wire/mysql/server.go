@@ -67,6 +67,7 @@ func New(cfg Config, e *engine.Engine) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	routeLogrus(cfg.Logger)
 	s := &Server{cfg: cfg, done: make(chan error, 1)}
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
