@@ -32,6 +32,7 @@ type Iter struct {
 	key   []byte
 	value []byte
 	valid bool
+	skip  []byte // scratch copy of the key being skipped
 }
 
 // NewIter returns an iterator over user keys in [lo, hi) as of seq.
@@ -108,7 +109,8 @@ func (i *Iter) settle(ok bool) bool {
 // skipKey moves past every version of userKey. A few Next calls are cheaper
 // than a seek when a key has little history.
 func (i *Iter) skipKey(userKey []byte) bool {
-	u := bytes.Clone(userKey)
+	i.skip = append(i.skip[:0], userKey...)
+	u := i.skip
 	for n := 0; n < 4; n++ {
 		if !i.it.Next() {
 			return false

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 
@@ -24,6 +25,29 @@ type Provider struct {
 	mu        sync.Mutex // serializes reloads
 	committed atomic.Pointer[state]
 	autoInc   sync.Map // table id → *autoIncCounter
+	sizes     sync.Map // table id → sizeEstimate
+}
+
+// sizeTTL is how long a table size estimate is reused.
+const sizeTTL = 2 * time.Second
+
+type sizeEstimate struct {
+	bytes uint64
+	at    time.Time
+}
+
+func (p *Provider) tableSize(id uint64) (uint64, error) {
+	if v, ok := p.sizes.Load(id); ok {
+		if e := v.(sizeEstimate); time.Since(e.at) < sizeTTL {
+			return e.bytes, nil
+		}
+	}
+	n, err := p.db.EstimateSize(storage.TablePrefix(id))
+	if err != nil {
+		return 0, err
+	}
+	p.sizes.Store(id, sizeEstimate{bytes: n, at: time.Now()})
+	return n, nil
 }
 
 var (

@@ -67,6 +67,11 @@ func (t *Table) Collation() gmssql.CollationID {
 // Comment implements sql.CommentedTable.
 func (t *Table) Comment() string { return t.desc.Comment }
 
+// IsTemporary implements sql.TemporaryTable. Coffer has no temporary
+// tables; the method exists because go-mysql-server's read-only transaction
+// check calls it on every table a write touches and panics without it.
+func (t *Table) IsTemporary() bool { return false }
+
 // ID is the table's storage id.
 func (t *Table) ID() uint64 { return t.desc.ID }
 
@@ -335,9 +340,11 @@ func (l *lookupIter) Close(*gmssql.Context) error {
 	return nil
 }
 
-// DataLength implements sql.StatisticsTable (an estimate).
+// DataLength implements sql.StatisticsTable (an estimate, refreshed at
+// most every sizeTTL: the analyzer asks for it on every query, and pebble's
+// estimate reads sstable properties).
 func (t *Table) DataLength(*gmssql.Context) (uint64, error) {
-	return t.p.db.EstimateSize(storage.TablePrefix(t.desc.ID))
+	return t.p.tableSize(t.desc.ID)
 }
 
 // RowCount implements sql.StatisticsTable: an estimate from the size of the

@@ -13,7 +13,13 @@ import (
 // become debug).
 func routeLogrus(l *slog.Logger) {
 	logrus.SetOutput(io.Discard)
-	logrus.SetLevel(logrus.TraceLevel)
+	logrus.SetFormatter(nullFormatter{}) // the hook formats; logrus's own output is discarded
+	// Formatting every per-connection and per-query entry costs real CPU:
+	// below warn they are produced only when the node logs at debug.
+	logrus.SetLevel(logrus.WarnLevel)
+	if l.Enabled(context.Background(), slog.LevelDebug) {
+		logrus.SetLevel(logrus.DebugLevel)
+	}
 	logrus.StandardLogger().ReplaceHooks(logrus.LevelHooks{})
 	logrus.AddHook(slogHook{l})
 }
@@ -41,3 +47,7 @@ func (h slogHook) Fire(e *logrus.Entry) error {
 	h.l.Log(context.Background(), level, e.Message, attrs...)
 	return nil
 }
+
+type nullFormatter struct{}
+
+func (nullFormatter) Format(*logrus.Entry) ([]byte, error) { return nil, nil }
