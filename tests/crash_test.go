@@ -51,7 +51,9 @@ func TestCrashDurability(t *testing.T) {
 	}
 	for cycle := 1; cycle <= crashCycles; cycle++ {
 		t.Run(fmt.Sprintf("cycle%d", cycle), func(t *testing.T) {
-			db := harness.OpenConfig(t, n.Config())
+			cfg := n.Config()
+			cfg.Logger = harness.DiscardLogger // the kill breaks every connection
+			db := harness.OpenConfig(t, cfg)
 			db.SetMaxOpenConns(crashWorkers)
 			db.SetMaxIdleConns(crashWorkers)
 			acked := runUntilKilled(t, n, db, workers)

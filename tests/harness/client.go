@@ -26,6 +26,14 @@ func (n *Node) ConfigFor(user, password, db string) *mysql.Config {
 	return c
 }
 
+// DiscardLogger silences the driver's own log (a Config's Logger) for
+// clients whose connections a test breaks on purpose.
+var DiscardLogger mysql.Logger = discardLogger{}
+
+type discardLogger struct{}
+
+func (discardLogger) Print(...any) {}
+
 // DSN returns the admin user's DSN for the default database.
 func (n *Node) DSN() string { return n.Config().FormatDSN() }
 
