@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cofferdb/coffer/storage/ledger"
 )
 
 // ErrConflict reports that a key written (or checked) by a transaction was
@@ -44,9 +47,13 @@ type WriteSet struct {
 // Empty reports whether the write set changes nothing.
 func (ws *WriteSet) Empty() bool { return len(ws.Mutations) == 0 }
 
-// Commit describes the committed transaction to Apply.
+// Commit describes the committed transaction to Apply; it goes into the
+// ledger entry. Time is chosen by the proposer (the leader, once
+// replicated) so that every replica writes the same entry.
 type Commit struct {
 	Principal string
+	Kind      string // ledger.KindData etc.; empty: derived from the write set
+	Time      int64  // unix nanoseconds; 0: now
 }
 
 // Value prefixes of stored versions.
@@ -66,7 +73,7 @@ func (db *DB) Apply(ws *WriteSet, readSeq uint64, c Commit) (uint64, error) {
 	if db.closed.Load() {
 		return 0, ErrClosed
 	}
-	b, seq, err := db.applyLocked(ws, readSeq)
+	b, seq, err := db.applyLocked(ws, readSeq, c)
 	if err != nil {
 		return 0, err
 	}
@@ -77,10 +84,11 @@ func (db *DB) Apply(ws *WriteSet, readSeq uint64, c Commit) (uint64, error) {
 		}
 	}
 	db.publish(seq)
+	db.noteCommit(seq)
 	return seq, nil
 }
 
-func (db *DB) applyLocked(ws *WriteSet, readSeq uint64) (*pebble.Batch, uint64, error) {
+func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit) (*pebble.Batch, uint64, error) {
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
 	if db.closed.Load() {
@@ -90,6 +98,7 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64) (*pebble.Batch, uint64, 
 		return nil, 0, err
 	}
 	seq := db.applied.Load() + 1
+	sortMutations(ws)
 	b := db.pdb.NewBatch()
 	system := false
 	for _, m := range ws.Mutations {
@@ -108,11 +117,24 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64) (*pebble.Batch, uint64, 
 			return nil, 0, err
 		}
 	}
+	if c.Kind == "" {
+		c.Kind = ledger.KindData
+		if system {
+			c.Kind = ledger.KindSchema
+		}
+	}
+	if c.Time == 0 {
+		c.Time = time.Now().UnixNano()
+	}
+	next, err := db.appendEntry(b, ws, seq, c)
+	if err != nil {
+		b.Close()
+		return nil, 0, err
+	}
 	if err := b.Set(metaHeadKey, binary.BigEndian.AppendUint64(nil, seq), nil); err != nil {
 		b.Close()
 		return nil, 0, err
 	}
-	var err error
 	if db.cfg.NoSync {
 		err = db.pdb.Apply(b, pebble.NoSync)
 	} else {
@@ -122,6 +144,7 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64) (*pebble.Batch, uint64, 
 		b.Close()
 		return nil, 0, fmt.Errorf("storage: apply commit %d: %w", seq, err)
 	}
+	db.ledger = next
 	db.applied.Store(seq)
 	if system {
 		db.system.Store(seq)

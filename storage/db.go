@@ -70,6 +70,9 @@ type DB struct {
 	visible atomic.Uint64 // last sequence durable and visible to readers
 	system  atomic.Uint64 // last sequence that changed the system keyspace
 	closed  atomic.Bool
+
+	ledger ledgerState // guarded by applyMu
+	signer *signer
 }
 
 // Open opens or creates the store described by cfg.
@@ -101,6 +104,10 @@ func Open(cfg Config) (*DB, error) {
 	}
 	head, err := db.readHead()
 	if err != nil {
+		_ = pdb.Close()
+		return nil, err
+	}
+	if err := db.loadLedger(head); err != nil {
 		_ = pdb.Close()
 		return nil, err
 	}
@@ -157,6 +164,10 @@ func (db *DB) AppliedSeq() uint64 { return db.applied.Load() }
 
 // Close flushes and closes pebble.
 func (db *DB) Close() error {
+	if db.closed.Load() {
+		return nil
+	}
+	db.stopSigner()
 	if !db.closed.CompareAndSwap(false, true) {
 		return nil
 	}

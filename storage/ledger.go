@@ -1,0 +1,348 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cofferdb/coffer/storage/ledger"
+)
+
+// Ledger keyspaces, unversioned (the ledger is append-only by itself):
+//
+//	l<seq:8>                 ledger entry of the transaction with that sequence
+//	n<level:1><index:8>      Merkle tree node (perfect subtree), level 0 = leaves
+//	g<size:8>                signature entry over the root of the first size entries
+const (
+	prefixLedger    = 'l'
+	prefixNode      = 'n'
+	prefixSignature = 'g'
+)
+
+var (
+	// ErrReceiptPending is returned for a committed transaction that no
+	// signature covers yet; ask again after the next signature.
+	ErrReceiptPending = errors.New("storage: receipt pending: no signature covers this transaction yet")
+	// ErrNoEntry is returned for a sequence that has no ledger entry.
+	ErrNoEntry = errors.New("storage: no ledger entry at this sequence")
+)
+
+func entryKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixLedger}, seq)
+}
+
+func nodeKey(id ledger.NodeID) []byte {
+	k := []byte{prefixNode, id.Level}
+	return binary.BigEndian.AppendUint64(k, id.Index)
+}
+
+func signatureKey(size uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixSignature}, size)
+}
+
+// ledgerState is the ledger's in-memory head, guarded by DB.applyMu.
+type ledgerState struct {
+	tree     ledger.Tree
+	lastHash ledger.Hash
+}
+
+// loadLedger restores the chain head and the tree frontier after open.
+func (db *DB) loadLedger(head uint64) error {
+	if head == 0 {
+		return nil
+	}
+	v, closer, err := db.pdb.Get(entryKey(head))
+	if err != nil {
+		return fmt.Errorf("storage: ledger entry %d (the head): %w", head, err)
+	}
+	e, err := ledger.DecodeEntry(v)
+	closer.Close()
+	if err != nil {
+		return fmt.Errorf("storage: ledger entry %d: %w", head, err)
+	}
+	tree, err := ledger.Restore(head, db.node)
+	if err != nil {
+		return fmt.Errorf("storage: restore Merkle tree: %w", err)
+	}
+	db.ledger = ledgerState{tree: *tree, lastHash: e.LeafHash()}
+	return nil
+}
+
+func (db *DB) node(id ledger.NodeID) (ledger.Hash, error) {
+	var h ledger.Hash
+	v, closer, err := db.pdb.Get(nodeKey(id))
+	if err != nil {
+		return h, fmt.Errorf("storage: Merkle node %d/%d: %w", id.Level, id.Index, err)
+	}
+	defer closer.Close()
+	if len(v) != len(h) {
+		return h, fmt.Errorf("storage: Merkle node %d/%d: corrupt", id.Level, id.Index)
+	}
+	copy(h[:], v)
+	return h, nil
+}
+
+// sortMutations puts a write set in key order, the order its hash uses.
+func sortMutations(ws *WriteSet) {
+	if sort.SliceIsSorted(ws.Mutations, func(i, j int) bool {
+		return bytes.Compare(ws.Mutations[i].Key, ws.Mutations[j].Key) < 0
+	}) {
+		return
+	}
+	sort.SliceStable(ws.Mutations, func(i, j int) bool {
+		return bytes.Compare(ws.Mutations[i].Key, ws.Mutations[j].Key) < 0
+	})
+}
+
+// appendEntry adds seq's ledger entry and the Merkle nodes it completes to
+// b, returning the ledger state to keep once b is applied.
+func (db *DB) appendEntry(b *pebble.Batch, ws *WriteSet, seq uint64, c Commit) (ledgerState, error) {
+	h := ledger.NewWriteSetHasher()
+	for _, m := range ws.Mutations {
+		h.Add(m.Key, m.Value, m.Delete)
+	}
+	e := ledger.Entry{
+		Version: ledger.EntryVersion, Seq: seq, PrevHash: db.ledger.lastHash, WriteSetHash: h.Sum(),
+		Principal: c.Principal, CommittedAt: c.Time, Kind: c.Kind,
+	}
+	enc := e.Encode()
+	if err := b.Set(entryKey(seq), enc, nil); err != nil {
+		return ledgerState{}, err
+	}
+	next := db.ledger
+	leaf := ledger.LeafHash(enc)
+	var err error
+	next.tree.Append(leaf, func(id ledger.NodeID, hash ledger.Hash) {
+		if err == nil {
+			err = b.Set(nodeKey(id), hash[:], nil)
+		}
+	})
+	next.lastHash = leaf
+	return next, err
+}
+
+// Entry returns the ledger entry of seq.
+func (db *DB) Entry(seq uint64) (*ledger.Entry, error) {
+	v, closer, err := db.pdb.Get(entryKey(seq))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %d", ErrNoEntry, seq)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return ledger.DecodeEntry(v)
+}
+
+// Receipt builds the receipt of seq from the first signature covering it.
+func (db *DB) Receipt(seq uint64) (*ledger.Receipt, error) {
+	if seq == 0 || seq > db.ReadSeq() {
+		return nil, fmt.Errorf("%w: %d", ErrNoEntry, seq)
+	}
+	e, err := db.Entry(seq)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := db.signatureCovering(seq)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := ledger.InclusionProof(seq-1, sig.Size, db.node)
+	if err != nil {
+		return nil, err
+	}
+	return &ledger.Receipt{Version: 1, Entry: *e, LeafHash: e.LeafHash(), LeafIndex: seq - 1, Proof: proof, Signature: sig}, nil
+}
+
+func (db *DB) signatureCovering(seq uint64) (*ledger.SignedRoot, error) {
+	lo := signatureKey(seq)
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: []byte{prefixSignature + 1}})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.First() {
+		if err := it.Error(); err != nil {
+			return nil, err
+		}
+		return nil, ErrReceiptPending
+	}
+	return ledger.DecodeSignedRoot(it.Value())
+}
+
+// Signatures calls fn for each signature entry in size order.
+func (db *DB) Signatures(fn func(*ledger.SignedRoot) error) error {
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixSignature}, UpperBound: []byte{prefixSignature + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		s, err := ledger.DecodeSignedRoot(it.Value())
+		if err != nil {
+			return &VerifyError{Seq: binary.BigEndian.Uint64(it.Key()[1:]), Reason: "signature entry does not decode: " + err.Error()}
+		}
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// Entries calls fn for each ledger entry from seq from on, in order.
+func (db *DB) Entries(from uint64, fn func(enc []byte, e *ledger.Entry) error) error {
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: entryKey(from), UpperBound: []byte{prefixLedger + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		e, err := ledger.DecodeEntry(it.Value())
+		if err != nil {
+			return fmt.Errorf("ledger entry %x: %w", it.Key(), err)
+		}
+		if err := fn(it.Value(), e); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// SignerConfig says how often the node signs the Merkle root.
+type SignerConfig struct {
+	Identity *ledger.Identity
+	// Every is the longest an entry waits for a signature.
+	Every time.Duration
+	// MaxUnsigned triggers a signature as soon as that many entries wait.
+	MaxUnsigned uint64
+}
+
+// signer signs the root whenever entries are waiting and Every has passed
+// or MaxUnsigned entries are waiting.
+type signer struct {
+	cfg    SignerConfig
+	kick   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+	mu     sync.Mutex
+	signed uint64 // size of the last signed tree
+	cond   *sync.Cond
+}
+
+// StartSigner begins signing roots with cfg.Identity.
+func (db *DB) StartSigner(cfg SignerConfig) error {
+	if cfg.Identity == nil {
+		return errors.New("storage: signer needs an identity")
+	}
+	if cfg.Every <= 0 {
+		cfg.Every = 50 * time.Millisecond
+	}
+	if cfg.MaxUnsigned == 0 {
+		cfg.MaxUnsigned = 1000
+	}
+	s := &signer{cfg: cfg, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s.cond = sync.NewCond(&s.mu)
+	_ = db.Signatures(func(r *ledger.SignedRoot) error { s.signed = r.Size; return nil })
+	db.signer = s
+	go db.signLoop(s)
+	return nil
+}
+
+func (db *DB) signLoop(s *signer) {
+	defer close(s.done)
+	t := time.NewTicker(s.cfg.Every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			_ = db.signNow(s)
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+		if err := db.signNow(s); err != nil {
+			db.log.Error("ledger: signing the Merkle root failed", "err", err)
+		}
+	}
+}
+
+// signNow signs the newest durable root if it is not signed yet.
+func (db *DB) signNow(s *signer) error {
+	db.applyMu.Lock()
+	size, root := db.ledger.tree.Size(), db.ledger.tree.Root()
+	db.applyMu.Unlock()
+	// Only durable entries are signed: wait until the tree's last entry is
+	// published (visible means synced).
+	if size == 0 || size > db.ReadSeq() {
+		return nil
+	}
+	s.mu.Lock()
+	signed := s.signed
+	s.mu.Unlock()
+	if size <= signed {
+		return nil
+	}
+	sig, err := ledger.SignRoot(s.cfg.Identity, size, root, time.Now().UnixNano())
+	if err != nil {
+		return err
+	}
+	if err := db.pdb.Set(signatureKey(size), sig.Encode(), pebble.NoSync); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.signed = size
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	return nil
+}
+
+// noteCommit wakes the signer when enough entries wait.
+func (db *DB) noteCommit(seq uint64) {
+	s := db.signer
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	due := seq-s.signed >= s.cfg.MaxUnsigned
+	s.mu.Unlock()
+	if due {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// WaitSigned waits until a signature covers seq or timeout passes.
+func (db *DB) WaitSigned(seq uint64, timeout time.Duration) bool {
+	s := db.signer
+	if s == nil {
+		return false
+	}
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	deadline := time.Now().Add(timeout)
+	t := time.AfterFunc(timeout, func() { s.mu.Lock(); s.cond.Broadcast(); s.mu.Unlock() })
+	defer t.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.signed < seq && time.Now().Before(deadline) {
+		s.cond.Wait()
+	}
+	return s.signed >= seq
+}
+
+func (db *DB) stopSigner() {
+	if s := db.signer; s != nil {
+		close(s.stop)
+		<-s.done
+	}
+}

@@ -1,0 +1,140 @@
+package ledger
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+)
+
+// EntryVersion is the entry format this build writes.
+const EntryVersion = 1
+
+// Hash is a SHA-256 digest.
+type Hash [32]byte
+
+// String returns the digest in hex.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// MarshalText implements encoding.TextMarshaler (hex).
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler (hex).
+func (h *Hash) UnmarshalText(b []byte) error {
+	if len(b) != 64 {
+		return fmt.Errorf("ledger: hash must be 64 hex digits, got %d", len(b))
+	}
+	_, err := hex.Decode(h[:], b)
+	return err
+}
+
+// Entry kinds.
+const (
+	KindData       = "data"       // rows only
+	KindSchema     = "schema"     // the transaction changed the catalog or users
+	KindGovernance = "governance" // charter proposals and ballots
+)
+
+// Entry is the ledger record of one committed transaction. It carries the
+// hash of the write set, never the write set itself.
+type Entry struct {
+	Version      uint8  `json:"version"`
+	Seq          uint64 `json:"seq"`
+	PrevHash     Hash   `json:"prev_hash"`
+	WriteSetHash Hash   `json:"write_set_hash"`
+	Principal    string `json:"principal"`
+	CommittedAt  int64  `json:"committed_at_unix_nano"`
+	Kind         string `json:"kind"`
+}
+
+// ErrCorruptEntry reports an entry that does not decode.
+var ErrCorruptEntry = errors.New("ledger: corrupt entry")
+
+// Encode returns the canonical encoding: version, seq, prev hash, write set
+// hash, commit time (big-endian), then kind and principal, each prefixed
+// by a uvarint length.
+func (e *Entry) Encode() []byte {
+	b := make([]byte, 0, 1+8+32+32+8+2+len(e.Kind)+len(e.Principal))
+	b = append(b, e.Version)
+	b = binary.BigEndian.AppendUint64(b, e.Seq)
+	b = append(b, e.PrevHash[:]...)
+	b = append(b, e.WriteSetHash[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.CommittedAt))
+	b = binary.AppendUvarint(b, uint64(len(e.Kind)))
+	b = append(b, e.Kind...)
+	b = binary.AppendUvarint(b, uint64(len(e.Principal)))
+	return append(b, e.Principal...)
+}
+
+// DecodeEntry decodes an entry encoded by Encode.
+func DecodeEntry(b []byte) (*Entry, error) {
+	if len(b) < 1+8+32+32+8 || b[0] != EntryVersion {
+		return nil, ErrCorruptEntry
+	}
+	e := &Entry{Version: b[0], Seq: binary.BigEndian.Uint64(b[1:9])}
+	copy(e.PrevHash[:], b[9:41])
+	copy(e.WriteSetHash[:], b[41:73])
+	e.CommittedAt = int64(binary.BigEndian.Uint64(b[73:81]))
+	rest := b[81:]
+	str := func() (string, bool) {
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < n {
+			return "", false
+		}
+		s := string(rest[k : k+int(n)])
+		rest = rest[k+int(n):]
+		return s, true
+	}
+	var ok bool
+	if e.Kind, ok = str(); !ok {
+		return nil, ErrCorruptEntry
+	}
+	if e.Principal, ok = str(); !ok || len(rest) != 0 {
+		return nil, ErrCorruptEntry
+	}
+	return e, nil
+}
+
+// LeafHash is the entry's hash: its Merkle leaf hash (RFC 9162: SHA-256 of
+// 0x00 and the encoding), also the PrevHash of the next entry.
+func (e *Entry) LeafHash() Hash { return LeafHash(e.Encode()) }
+
+// LeafHash hashes an encoded entry as a Merkle leaf.
+func LeafHash(enc []byte) Hash {
+	h := sha256.New()
+	h.Write([]byte{0x00})
+	h.Write(enc)
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// WriteSetHasher hashes a write set's mutations, fed in key order: each
+// mutation as key length, key, operation byte, value length, value.
+type WriteSetHasher struct{ h hash.Hash }
+
+// NewWriteSetHasher returns an empty hasher.
+func NewWriteSetHasher() *WriteSetHasher { return &WriteSetHasher{h: sha256.New()} }
+
+// Add feeds one mutation.
+func (w *WriteSetHasher) Add(key, value []byte, del bool) {
+	var buf [binary.MaxVarintLen64]byte
+	w.h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(key)))])
+	w.h.Write(key)
+	if del {
+		w.h.Write([]byte{0})
+		return
+	}
+	w.h.Write([]byte{1})
+	w.h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(value)))])
+	w.h.Write(value)
+}
+
+// Sum returns the write set hash.
+func (w *WriteSetHasher) Sum() Hash {
+	var out Hash
+	w.h.Sum(out[:0])
+	return out
+}

@@ -1,0 +1,270 @@
+package storage
+
+import (
+	"crypto/x509"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cofferdb/coffer/storage/ledger"
+)
+
+// VerifyReport summarizes a verified ledger. Its String depends only on
+// the ledger's content, so two replicas' reports compare equal.
+type VerifyReport struct {
+	Entries    uint64
+	Signatures int
+	Head       ledger.Hash // hash of the last entry
+	Root       ledger.Hash // Merkle root over all entries
+}
+
+func (r *VerifyReport) String() string {
+	return fmt.Sprintf("verified %d entries, %d signatures, head %s", r.Entries, r.Signatures, r.Head)
+}
+
+// VerifyError names the first ledger entry (or signature) that failed.
+type VerifyError struct {
+	Seq    uint64
+	Reason string
+}
+
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("ledger verification failed at seq %d: %s", e.Seq, e.Reason)
+}
+
+// VerifyLedger checks the whole ledger: the hash chain, every stored Merkle
+// node, every signature (and, when service is given, that the service
+// endorsed the signing node), and that the row versions stored at each
+// sequence hash to the entry's write set hash. progress, if set, is called
+// with the number of entries checked.
+func (db *DB) VerifyLedger(service *x509.Certificate, progress func(done, total uint64)) (*VerifyReport, error) {
+	head := db.AppliedSeq()
+	sigs := map[uint64]*ledger.SignedRoot{}
+	if err := db.Signatures(func(s *ledger.SignedRoot) error { sigs[s.Size] = s; return nil }); err != nil {
+		return nil, err
+	}
+	leaves, wsHashes, report, err := db.verifyChain(head, sigs, service, progress)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.verifyNodes(leaves); err != nil {
+		return nil, err
+	}
+	if err := db.verifyVersions(head, wsHashes); err != nil {
+		return nil, err
+	}
+	return report, nil
+}
+
+// verifyChain walks the entries in order: sequence numbers, versions, the
+// previous-hash chain, and the Merkle root at each signed size.
+func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, service *x509.Certificate, progress func(uint64, uint64)) ([]ledger.Hash, []ledger.Hash, *VerifyReport, error) {
+	leaves := make([]ledger.Hash, 0, head)
+	wsHashes := make([]ledger.Hash, 0, head)
+	var tree ledger.Tree
+	var prev ledger.Hash
+	checked := 0
+	hashed := parallelLeafHashes(db, head)
+	for item := range hashed {
+		if item.err != nil {
+			return nil, nil, nil, item.err
+		}
+		e, leaf := item.entry, item.leaf
+		want := uint64(len(leaves)) + 1
+		if e.Seq != want {
+			return nil, nil, nil, &VerifyError{Seq: want, Reason: fmt.Sprintf("entry missing (found seq %d next)", e.Seq)}
+		}
+		if e.PrevHash != prev {
+			// Either this entry's link or the previous entry was altered:
+			// the stored Merkle leaf of the previous entry tells which.
+			if stored, err := db.node(ledger.NodeID{Level: 0, Index: e.Seq - 2}); e.Seq > 1 && (err != nil || stored != prev) {
+				return nil, nil, nil, &VerifyError{Seq: e.Seq - 1, Reason: "entry does not match its Merkle leaf (altered entry)"}
+			}
+			return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: "previous-entry hash does not match the chain"}
+		}
+		prev = leaf
+		leaves = append(leaves, leaf)
+		wsHashes = append(wsHashes, e.WriteSetHash)
+		tree.Append(leaf, func(ledger.NodeID, ledger.Hash) {})
+		if s, ok := sigs[tree.Size()]; ok {
+			if s.Root != tree.Root() {
+				return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: "signed Merkle root does not match the entries"}
+			}
+			if err := s.Verify(service); err != nil {
+				return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: err.Error()}
+			}
+			checked++
+		}
+		if progress != nil && e.Seq%100000 == 0 {
+			progress(e.Seq, head)
+		}
+	}
+	if uint64(len(leaves)) != head {
+		return nil, nil, nil, &VerifyError{Seq: uint64(len(leaves)) + 1, Reason: fmt.Sprintf("entry missing: head is %d", head)}
+	}
+	if checked != len(sigs) {
+		for size := range sigs {
+			if size > head {
+				return nil, nil, nil, &VerifyError{Seq: size, Reason: "signature over entries that do not exist"}
+			}
+		}
+	}
+	return leaves, wsHashes, &VerifyReport{Entries: head, Signatures: len(sigs), Head: prev, Root: tree.Root()}, nil
+}
+
+type hashedEntry struct {
+	entry *ledger.Entry
+	leaf  ledger.Hash
+	err   error
+}
+
+// parallelLeafHashes decodes and hashes entries on every core, delivering
+// them in sequence order.
+func parallelLeafHashes(db *DB, head uint64) <-chan hashedEntry {
+	const chunk = 4096
+	type batch struct {
+		encs [][]byte
+		out  chan []hashedEntry
+	}
+	jobs := make(chan batch, runtime.GOMAXPROCS(0)*2)
+	order := make(chan chan []hashedEntry, runtime.GOMAXPROCS(0)*2)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range jobs {
+				res := make([]hashedEntry, len(b.encs))
+				for i, enc := range b.encs {
+					e, err := ledger.DecodeEntry(enc)
+					if err != nil {
+						res[i] = hashedEntry{err: &VerifyError{Reason: "entry does not decode: " + err.Error()}}
+						continue
+					}
+					res[i] = hashedEntry{entry: e, leaf: ledger.LeafHash(enc)}
+				}
+				b.out <- res
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLedger}, UpperBound: []byte{prefixLedger + 1}})
+		if err != nil {
+			ch := make(chan []hashedEntry, 1)
+			ch <- []hashedEntry{{err: err}}
+			order <- ch
+			return
+		}
+		defer it.Close()
+		cur := make([][]byte, 0, chunk)
+		flush := func() {
+			ch := make(chan []hashedEntry, 1)
+			order <- ch
+			jobs <- batch{encs: cur, out: ch}
+			cur = make([][]byte, 0, chunk)
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			cur = append(cur, append([]byte(nil), it.Value()...))
+			if len(cur) == chunk {
+				flush()
+			}
+		}
+		if len(cur) > 0 {
+			flush()
+		}
+	}()
+	out := make(chan hashedEntry, chunk)
+	go func() {
+		defer close(out)
+		for ch := range order {
+			for _, h := range <-ch {
+				out <- h
+			}
+		}
+		wg.Wait()
+	}()
+	return out
+}
+
+// verifyNodes checks every stored Merkle node against the recomputed tree,
+// level by level.
+func (db *DB) verifyNodes(leaves []ledger.Hash) error {
+	level := leaves
+	for l := 0; len(level) > 0; l++ {
+		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixNode, byte(l)}, UpperBound: []byte{prefixNode, byte(l + 1)}})
+		if err != nil {
+			return err
+		}
+		n := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			if n >= len(level) || string(it.Value()) != string(level[n][:]) {
+				it.Close()
+				seq := uint64(n)<<l + 1
+				return &VerifyError{Seq: seq, Reason: fmt.Sprintf("stored Merkle node %d/%d does not match the entries", l, n)}
+			}
+			n++
+		}
+		err = it.Error()
+		it.Close()
+		if err != nil {
+			return err
+		}
+		if n != len(level) {
+			return &VerifyError{Seq: uint64(n)<<l + 1, Reason: fmt.Sprintf("Merkle node %d/%d missing", l, n)}
+		}
+		next := make([]ledger.Hash, len(level)/2)
+		for i := range next {
+			next[i] = ledger.NodeHash(level[2*i], level[2*i+1])
+		}
+		level = next
+	}
+	return nil
+}
+
+// verifyVersions rehashes the stored row, index and system versions of
+// every sequence and compares them with the entries' write set hashes.
+func (db *DB) verifyVersions(head uint64, want []ledger.Hash) error {
+	hashers := make(map[uint64]*ledger.WriteSetHasher)
+	for _, space := range []byte{prefixIndex, prefixSystem, prefixTable} {
+		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
+		if err != nil {
+			return err
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			u, seq, vok := splitVersion(it.Key())
+			v := it.Value()
+			if !vok || len(v) == 0 || seq == 0 || seq > head {
+				it.Close()
+				return &VerifyError{Seq: seq, Reason: fmt.Sprintf("stored version %x belongs to no ledger entry", it.Key())}
+			}
+			h := hashers[seq]
+			if h == nil {
+				h = ledger.NewWriteSetHasher()
+				hashers[seq] = h
+			}
+			h.Add(u, v[1:], v[0] == valTombstone)
+		}
+		err = it.Error()
+		it.Close()
+		if err != nil {
+			return err
+		}
+	}
+	// Key spaces were walked in byte order of their prefixes (i < s < t), so
+	// each hasher saw its mutations in key order, as Apply hashed them.
+	empty := ledger.NewWriteSetHasher().Sum()
+	for seq := uint64(1); seq <= head; seq++ {
+		got := empty
+		if h := hashers[seq]; h != nil {
+			got = h.Sum()
+		}
+		if got != want[seq-1] {
+			return &VerifyError{Seq: seq, Reason: "stored row versions do not match the entry's write set hash"}
+		}
+	}
+	return nil
+}
