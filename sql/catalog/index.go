@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"fmt"
-	"strings"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
@@ -68,7 +67,7 @@ func (ix *Index) Table() string { return ix.table }
 func (ix *Index) Expressions() []string {
 	out := make([]string, len(ix.names))
 	for i, n := range ix.names {
-		out[i] = fmt.Sprintf("%s.%s", strings.ToLower(ix.table), strings.ToLower(n))
+		out[i] = fmt.Sprintf("%s.%s", ix.table, n) // case kept: SHOW CREATE TABLE matches Source.Name exactly
 	}
 	return out
 }

@@ -231,7 +231,7 @@ func decodeValue(b []byte) (any, []byte, error) {
 		return string(v), rest, err
 	case rtBytes:
 		v, rest, err := bytesVal()
-		return append([]byte(nil), v...), rest, err
+		return append([]byte{}, v...), rest, err // empty, not nil: a nil []byte is no empty BLOB
 	case rtDecimal:
 		exp, rest, err := varint()
 		if err != nil {

@@ -1,0 +1,11 @@
+// Package enginetest runs go-mysql-server's upstream engine test suites
+// (github.com/dolthub/go-mysql-server/enginetest) over Coffer's catalog,
+// transactions and storage, so that Coffer's SQL behaviour is measured
+// against the same thousands of queries the memory engine passes.
+//
+// It owns the Harness (one fresh in-memory store per engine), the skip list
+// in testdata/skip.txt (every skipped query with the reason it fails on
+// Coffer) and count.sh, which prints the pass, fail and skip counts. It must
+// never change Coffer's behaviour to suit a test: a failing query is either
+// a backend bug to fix in its own package or a skip with a named reason.
+package enginetest
