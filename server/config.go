@@ -20,6 +20,13 @@ type Config struct {
 	// AdminPassword sets the genesis admin's password on an empty data
 	// dir; empty generates one and writes it to DataDir/admin-password.
 	AdminPassword string `json:"-"`
+	// NodeID names this node (in its certificate, later in the cluster).
+	NodeID string `json:"node_id"`
+	// SignatureInterval is the longest a committed transaction waits for a
+	// signed Merkle root (and so for its receipt).
+	SignatureInterval time.Duration `json:"signature_interval"`
+	// SignatureEvery signs as soon as that many entries wait.
+	SignatureEvery uint64 `json:"signature_every"`
 	// CacheSize is the storage block cache in bytes.
 	CacheSize int64 `json:"cache_size"`
 	// MaxConnections limits concurrent MySQL clients (0: unlimited).
@@ -36,10 +43,13 @@ type Config struct {
 // DefaultConfig returns a node on ./data listening on loopback.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:         "data",
-		MySQLAddr:       "127.0.0.1:3306",
-		CacheSize:       256 << 20,
-		ShutdownTimeout: 10 * time.Second,
+		DataDir:           "data",
+		MySQLAddr:         "127.0.0.1:3306",
+		CacheSize:         256 << 20,
+		NodeID:            "n1",
+		SignatureInterval: 50 * time.Millisecond,
+		SignatureEvery:    1000,
+		ShutdownTimeout:   10 * time.Second,
 	}
 }
 
@@ -57,6 +67,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
 			return fmt.Errorf("server: admin address %q: %w", c.AdminAddr, err)
 		}
+	}
+	if c.NodeID == "" {
+		return errors.New("server: node id is required")
 	}
 	if c.CacheSize < 0 {
 		return errors.New("server: cache size must not be negative")

@@ -11,6 +11,7 @@ import (
 	"github.com/cofferdb/coffer/sql/engine"
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
+	"github.com/cofferdb/coffer/storage/ledger"
 	wiremysql "github.com/cofferdb/coffer/wire/mysql"
 )
 
@@ -26,6 +27,8 @@ type Server struct {
 	engine *engine.Engine
 	mysql  *wiremysql.Server
 	admin  *adminServer
+
+	service *ledger.Identity
 }
 
 // New opens storage and builds the node; Start begins serving.
@@ -47,8 +50,19 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.db = db
+	service, node, err := loadIdentities(cfg.DataDir, cfg.NodeID)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.service = service
+	if err := db.StartSigner(storage.SignerConfig{Identity: node, Every: cfg.SignatureInterval, MaxUnsigned: cfg.SignatureEvery}); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.engine, err = engine.New(engine.Config{
 		DB: db, Proposer: txn.LocalProposer{DB: db}, Logger: cfg.Logger, AdminPassword: cfg.AdminPassword,
+		ServiceCert: service.Cert,
 	})
 	if err != nil {
 		db.Close()

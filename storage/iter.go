@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -124,4 +125,51 @@ func (i *Iter) skipKey(userKey []byte) bool {
 		return false
 	}
 	return i.it.SeekGE(end)
+}
+
+// Versions calls fn for every version at or before seq of every user key
+// in [lo, hi): keys in order, each key's versions newest first. value is
+// nil for a deletion. The slices are valid only during the call.
+func (db *DB) Versions(lo, hi []byte, seq uint64, fn func(userKey []byte, seq uint64, value []byte) error) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		u, s, vok := splitVersion(it.Key())
+		if !vok || s > seq {
+			continue
+		}
+		v := it.Value()
+		var val []byte
+		if len(v) > 0 && v[0] == valPresent {
+			val = v[1:]
+		}
+		if err := fn(u, s, val); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// SeqAt returns the newest sequence committed at or before t (0 if none).
+func (db *DB) SeqAt(t time.Time) (uint64, error) {
+	lo, hi := uint64(0), db.ReadSeq() // invariant: seq lo is at or before t
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		e, err := db.Entry(mid)
+		if err != nil {
+			return 0, err
+		}
+		if e.CommittedAt <= t.UnixNano() {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo, nil
 }

@@ -45,6 +45,11 @@ func (d *Database) GetTableInsensitive(ctx *gmssql.Context, name string) (gmssql
 	}
 	desc := st.table(d.name, name)
 	if desc == nil {
+		if base, ok := historyBase(name); ok {
+			if bd := st.table(d.name, base); bd != nil {
+				return newHistoryTable(d.p, bd), true, nil
+			}
+		}
 		return nil, false, nil
 	}
 	return newTable(d.p, desc, 0), true, nil

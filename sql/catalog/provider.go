@@ -26,6 +26,8 @@ type Provider struct {
 	committed atomic.Pointer[state]
 	autoInc   sync.Map // table id → *autoIncCounter
 	sizes     sync.Map // table id → sizeEstimate
+	asOf      asOfStates
+	procs     gmssql.ExternalStoredProcedureRegistry
 }
 
 // sizeTTL is how long a table size estimate is reused.
@@ -57,7 +59,7 @@ var (
 
 // NewProvider returns a provider over db.
 func NewProvider(db *storage.DB) (*Provider, error) {
-	p := &Provider{db: db}
+	p := &Provider{db: db, procs: gmssql.NewExternalStoredProcedureRegistry()}
 	if _, err := p.committedState(); err != nil {
 		return nil, err
 	}
@@ -122,6 +124,9 @@ func (p *Provider) Database(ctx *gmssql.Context, name string) (gmssql.Database, 
 	if err != nil {
 		return nil, err
 	}
+	if strings.EqualFold(name, LedgerDatabase) {
+		return ledgerDatabase{p: p}, nil
+	}
 	d, ok := st.databases[strings.ToLower(name)]
 	if !ok {
 		return nil, gmssql.ErrDatabaseNotFound.New(name)
@@ -132,7 +137,7 @@ func (p *Provider) Database(ctx *gmssql.Context, name string) (gmssql.Database, 
 // HasDatabase implements sql.DatabaseProvider.
 func (p *Provider) HasDatabase(ctx *gmssql.Context, name string) bool {
 	st, _, err := p.stateFor(ctx)
-	return err == nil && st.hasDatabase(name)
+	return err == nil && (st.hasDatabase(name) || strings.EqualFold(name, LedgerDatabase))
 }
 
 // AllDatabases implements sql.DatabaseProvider.
@@ -141,7 +146,7 @@ func (p *Provider) AllDatabases(ctx *gmssql.Context) []gmssql.Database {
 	if err != nil {
 		return nil
 	}
-	var out []gmssql.Database
+	out := []gmssql.Database{ledgerDatabase{p: p}}
 	for _, d := range st.databases {
 		out = append(out, &Database{p: p, name: d.Name})
 	}
@@ -155,7 +160,7 @@ func (p *Provider) CreateDatabase(ctx *gmssql.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if st.hasDatabase(name) {
+	if st.hasDatabase(name) || strings.EqualFold(name, LedgerDatabase) {
 		return gmssql.ErrDatabaseExists.New(name)
 	}
 	t.Put(dbKey(name), encodeDesc(&databaseDesc{Name: name}))
@@ -168,6 +173,9 @@ func (p *Provider) DropDatabase(ctx *gmssql.Context, name string) error {
 	st, t, err := p.stateFor(ctx)
 	if err != nil {
 		return err
+	}
+	if strings.EqualFold(name, LedgerDatabase) {
+		return gmssql.ErrDatabaseAccessDeniedForUser.New("", "", name)
 	}
 	if !st.hasDatabase(name) {
 		return gmssql.ErrDatabaseNotFound.New(name)

@@ -7,6 +7,7 @@ package engine
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,9 @@ type Config struct {
 	// AdminPassword is the genesis admin's password on an empty store;
 	// empty means generate one (reported by GenesisPassword).
 	AdminPassword string
+	// ServiceCert, when set, is the identity node signatures must be
+	// endorsed by in CALL coffer_verify_ledger().
+	ServiceCert *x509.Certificate
 	// NoAuth leaves authentication off (enginetest harnesses only).
 	NoAuth bool
 }
@@ -79,6 +83,8 @@ func New(cfg Config) (*Engine, error) {
 	a := analyzer.NewDefault(pro)
 	e := gms.New(a, &gms.Config{})
 	eng := &Engine{Engine: e, Provider: pro, cfg: cfg}
+	eng.registerFunctions()
+	eng.registerProcedures()
 	if !cfg.NoAuth {
 		if eng.GenesisPassword, err = eng.loadUsers(cfg.AdminPassword); err != nil {
 			return nil, err
