@@ -16,7 +16,6 @@ const (
 	crashWorkers = 8
 	crashRows    = 3 // rows each transaction inserts
 	crashLoad    = 2500 * time.Millisecond
-	crashCycles  = 2
 	// crashMinAcked is how many transactions must be acknowledged before a
 	// kill, so that every cycle tests something.
 	crashMinAcked = 40
@@ -30,7 +29,20 @@ type crashWorker struct {
 	id       int
 	acked    int64 // last transaction whose COMMIT returned OK
 	inflight int64 // transaction begun but not acknowledged, or 0
-	err      error // first error seen before the kill was ordered
+	err      error // first error seen before the stop was ordered
+	stopErr  error // the error that ended the worker after it was
+}
+
+// crashCycles says how each load cycle ends: SIGKILL twice, then a clean
+// SIGTERM shutdown under the same load, which must also lose nothing
+// acknowledged, tear nothing, and exit with status 0.
+var crashCycles = []struct {
+	name string
+	stop func(*harness.Node)
+}{
+	{"kill1", (*harness.Node).Kill},
+	{"kill2", (*harness.Node).Kill},
+	{"sigterm", (*harness.Node).Stop},
 }
 
 // TestCrashDurability kills a node with SIGKILL under a transactional
@@ -49,14 +61,14 @@ func TestCrashDurability(t *testing.T) {
 		workers[i] = &crashWorker{id: i + 1}
 		harness.MustExec(t, db, fmt.Sprintf("INSERT INTO counters VALUES (%d, 0)", i+1))
 	}
-	for cycle := 1; cycle <= crashCycles; cycle++ {
-		t.Run(fmt.Sprintf("cycle%d", cycle), func(t *testing.T) {
+	for _, cycle := range crashCycles {
+		t.Run(cycle.name, func(t *testing.T) {
 			cfg := n.Config()
 			cfg.Logger = harness.DiscardLogger // the kill breaks every connection
 			db := harness.OpenConfig(t, cfg)
 			db.SetMaxOpenConns(crashWorkers)
 			db.SetMaxIdleConns(crashWorkers)
-			acked := runUntilKilled(t, n, db, workers)
+			acked := runUntilStopped(t, n, db, workers, cycle.stop)
 			n.Restart()
 			committed, inflightCommitted := verifyCrash(t, harness.OpenConfig(t, n.Config()), workers)
 			t.Logf("acknowledged %d transactions this cycle; verified %d committed transactions in total (%d rows); %d of the in-flight transactions had committed",
@@ -68,10 +80,10 @@ func TestCrashDurability(t *testing.T) {
 	}
 }
 
-// runUntilKilled runs the workers for crashLoad (and until crashMinAcked
-// transactions were acknowledged), then kills the node. It returns how
-// many transactions were acknowledged.
-func runUntilKilled(t *testing.T, n *harness.Node, db *sql.DB, workers []*crashWorker) int64 {
+// runUntilStopped runs the workers for crashLoad (and until crashMinAcked
+// transactions were acknowledged), then stops the node with stop. It
+// returns how many transactions were acknowledged.
+func runUntilStopped(t *testing.T, n *harness.Node, db *sql.DB, workers []*crashWorker, stop func(*harness.Node)) int64 {
 	var killing atomic.Bool
 	var acked atomic.Int64
 	var wg sync.WaitGroup
@@ -82,7 +94,9 @@ func runUntilKilled(t *testing.T, n *harness.Node, db *sql.DB, workers []*crashW
 			for {
 				err := w.runTxn(db)
 				if err != nil {
-					if !killing.Load() {
+					if killing.Load() {
+						w.stopErr = err
+					} else {
 						w.err = err
 					}
 					return
@@ -100,13 +114,18 @@ func runUntilKilled(t *testing.T, n *harness.Node, db *sql.DB, workers []*crashW
 		return nil
 	})
 	killing.Store(true)
-	n.Kill()
+	stop(n)
 	wg.Wait()
+	seen := map[string]int{}
 	for _, w := range workers {
 		if w.err != nil {
-			t.Errorf("worker %d failed before the kill: %v", w.id, w.err)
+			t.Errorf("worker %d failed before the node was stopped: %v", w.id, w.err)
+		}
+		if w.stopErr != nil {
+			seen[w.stopErr.Error()]++
 		}
 	}
+	t.Logf("clients saw, once the node was stopped: %v", seen)
 	return acked.Load()
 }
 

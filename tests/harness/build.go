@@ -21,11 +21,17 @@ var build struct {
 	err  error
 }
 
-// Main runs the tests of a package that uses the harness and removes the
-// binary it built. Call it from TestMain:
+// Main builds the coffer binary, runs the tests of a package that uses the
+// harness and removes the binary. Building first keeps the build's time out
+// of the first test's. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { os.Exit(harness.Main(m)) }
 func Main(m *testing.M) int {
+	build.once.Do(func() { build.path, build.err = buildBinary() })
+	if build.err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", build.err)
+		return 1
+	}
 	code := m.Run()
 	if build.dir != "" {
 		os.RemoveAll(build.dir)
