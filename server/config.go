@@ -36,6 +36,9 @@ type Config struct {
 	// UnsafeNoSync skips fsync on commit. Tests only: a crash loses
 	// acknowledged commits.
 	UnsafeNoSync bool `json:"unsafe_no_sync"`
+	// UnsafeNoLedger writes no ledger entries. Benchmarks of the ledger's
+	// cost only: the data dir will not verify.
+	UnsafeNoLedger bool `json:"unsafe_no_ledger"`
 
 	Logger *slog.Logger `json:"-"`
 }

@@ -45,6 +45,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	scfg := storage.DefaultConfig(filepath.Join(cfg.DataDir, "db"))
 	scfg.CacheSize, scfg.NoSync, scfg.Logger = cfg.CacheSize, cfg.UnsafeNoSync, cfg.Logger
+	scfg.UnsafeNoLedger = cfg.UnsafeNoLedger
 	db, err := storage.Open(scfg)
 	if err != nil {
 		return nil, err

@@ -126,15 +126,19 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit) (*pebble.Batch
 	if c.Time == 0 {
 		c.Time = time.Now().UnixNano()
 	}
-	next, err := db.appendEntry(b, ws, seq, c)
-	if err != nil {
-		b.Close()
-		return nil, 0, err
+	next := db.ledger
+	if !db.cfg.UnsafeNoLedger {
+		var err error
+		if next, err = db.appendEntry(b, ws, seq, c); err != nil {
+			b.Close()
+			return nil, 0, err
+		}
 	}
 	if err := b.Set(metaHeadKey, binary.BigEndian.AppendUint64(nil, seq), nil); err != nil {
 		b.Close()
 		return nil, 0, err
 	}
+	var err error
 	if db.cfg.NoSync {
 		err = db.pdb.Apply(b, pebble.NoSync)
 	} else {

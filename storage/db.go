@@ -37,6 +37,10 @@ type Config struct {
 	// NoSync skips the WAL fsync on commit (tests and benchmarks that
 	// measure something else). Never set in production.
 	NoSync bool
+	// UnsafeNoLedger skips ledger entries and Merkle nodes (benchmarks that
+	// measure the ledger's cost only). A store written this way does not
+	// verify.
+	UnsafeNoLedger bool
 	// CacheSize is pebble's block cache size in bytes.
 	CacheSize int64
 	// Logger receives storage events.

@@ -158,6 +158,9 @@ func applyEnv(sf *serveFlags) error {
 	if v, ok := os.LookupEnv("COFFER_UNSAFE_NO_SYNC"); ok {
 		sf.cfg.UnsafeNoSync = v == "1" || strings.EqualFold(v, "true")
 	}
+	if v, ok := os.LookupEnv("COFFER_UNSAFE_NO_LEDGER"); ok {
+		sf.cfg.UnsafeNoLedger = v == "1" || strings.EqualFold(v, "true")
+	}
 	return nil
 }
 
