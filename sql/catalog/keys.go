@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"context"
 	"reflect"
 	"strings"
 
@@ -76,7 +77,7 @@ func appendKeyColumn(dst []byte, kc keyColumn, v any) ([]byte, error) {
 		return storage.AppendKeyValue(dst, s)
 	}
 	if w, ok := v.(gmssql.StringWrapper); ok {
-		s, err := w.Unwrap(nil)
+		s, err := w.Unwrap(context.Background())
 		if err != nil {
 			return nil, err
 		}

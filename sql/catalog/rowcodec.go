@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -273,7 +274,7 @@ func decodeValue(b []byte) (any, []byte, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		g, _, err := types.GeometryType{}.Convert(nil, append([]byte(nil), v...))
+		g, _, err := types.GeometryType{}.Convert(context.Background(), append([]byte(nil), v...))
 		return g, rest, err
 	}
 	return nil, nil, fmt.Errorf("%w: unknown tag %d", errCorruptRow, tag)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	gmssql "github.com/dolthub/go-mysql-server/sql"
-
 	"github.com/cofferdb/coffer/storage"
 )
 
@@ -103,11 +101,3 @@ func (s *state) hasDatabase(name string) bool {
 func (s *state) objectsOf(kind, db string) map[string][]byte {
 	return s.objects[kind+strings.ToLower(db)]
 }
-
-// txnState is the catalog as a transaction that changed it sees it.
-type txnState struct {
-	epoch uint64
-	st    *state
-}
-
-var _ = gmssql.Collation_Default
