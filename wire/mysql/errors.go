@@ -46,6 +46,7 @@ var codesByMessage = []struct {
 	{"table with name ", 1050},
 	{"Check constraint ", 3819},
 	{"Duplicate key name ", 1061},
+	{"syntax error at position ", 1064},
 }
 
 // fixSQLError gives err the error number and SQLSTATE a MySQL client

@@ -9,8 +9,8 @@ import (
 )
 
 // routeLogrus sends go-mysql-server's and vitess's logrus output to the
-// node's slog logger, one level down (their per-connection info lines
-// become debug).
+// node's slog logger. Their warnings are mostly a client's failed query
+// ("error running query" with a stack), so everything below error is debug.
 func routeLogrus(l *slog.Logger) {
 	logrus.SetOutput(io.Discard)
 	logrus.SetFormatter(nullFormatter{}) // the hook formats; logrus's own output is discarded
@@ -33,8 +33,6 @@ func (h slogHook) Fire(e *logrus.Entry) error {
 	switch {
 	case e.Level <= logrus.ErrorLevel:
 		level = slog.LevelError
-	case e.Level == logrus.WarnLevel:
-		level = slog.LevelInfo
 	}
 	if !h.l.Enabled(context.Background(), level) {
 		return nil

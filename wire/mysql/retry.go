@@ -21,6 +21,8 @@ type retryHandler struct {
 }
 
 func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query string, callback vmysql.ResultSpoolFn) error {
+	ctx, stop := watchClient(ctx, c.Conn)
+	defer stop()
 	for attempt := 0; ; attempt++ {
 		sent := false
 		err := h.Handler.ComQuery(ctx, c, query, func(r *sqltypes.Result, more bool) error {
@@ -34,6 +36,8 @@ func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query strin
 }
 
 func (h *retryHandler) ComStmtExecute(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	ctx, stop := watchClient(ctx, c.Conn)
+	defer stop()
 	for attempt := 0; ; attempt++ {
 		sent := false
 		err := h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error {
@@ -47,6 +51,8 @@ func (h *retryHandler) ComStmtExecute(ctx context.Context, c *vmysql.Conn, prepa
 }
 
 func (h *retryHandler) ComMultiQuery(ctx context.Context, c *vmysql.Conn, query string, callback vmysql.ResultSpoolFn) (string, error) {
+	ctx, stop := watchClient(ctx, c.Conn)
+	defer stop()
 	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
 	return rest, fixSQLError(err)
 }

@@ -76,7 +76,7 @@ func New(cfg Config, e *engine.Engine) (*Server, error) {
 	scfg := gmsserver.Config{
 		Protocol:         "tcp",
 		Address:          l.Addr().String(),
-		Listener:         l,
+		Listener:         listener{l},
 		TLSConfig:        cfg.TLS,
 		MaxConnections:   cfg.MaxConnections,
 		ConnReadTimeout:  cfg.ConnReadTimeout,

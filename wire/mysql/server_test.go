@@ -1,0 +1,159 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/cofferdb/coffer/sql/engine"
+	"github.com/cofferdb/coffer/sql/txn"
+	"github.com/cofferdb/coffer/storage"
+)
+
+func startServer(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := storage.Open(storage.Config{InMemory: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(engine.Config{DB: db, Proposer: txn.LocalProposer{DB: db}, AdminPassword: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	s, err := New(cfg, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() { s.Close(); db.Close() })
+	sdb, err := sql.Open("mysql", fmt.Sprintf("admin:pw@tcp(%s)/coffer", s.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	return sdb
+}
+
+func TestErrorCodesAndStates(t *testing.T) {
+	db := startServer(t)
+	if _, err := db.Exec("CREATE TABLE t (id INT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		query string
+		num   uint16
+		state string
+	}{
+		{"INSERT INTO t VALUES (1)", 1062, "23000"},
+		{"SELECT * FROM nope", 1146, "42S02"},
+		{"SELEC 1", 1064, "42000"},
+		{"CREATE TABLE t (id INT)", 1050, "42S01"},
+		{"USE nope", 1049, "42000"},
+	} {
+		t.Run(c.query, func(t *testing.T) {
+			_, err := db.Exec(c.query)
+			var me *gomysql.MySQLError
+			if !errors.As(err, &me) {
+				t.Fatalf("got %v, want MySQL error %d", err, c.num)
+			}
+			if me.Number != c.num || string(me.SQLState[:]) != c.state {
+				t.Fatalf("got %d (%s) %q, want %d (%s)", me.Number, me.SQLState, me.Message, c.num, c.state)
+			}
+		})
+	}
+}
+
+// TestAutocommitConflictsAreRetried: concurrent single-statement
+// increments of one row conflict at commit; the server reruns them, so
+// none is lost and no client sees 1213.
+func TestAutocommitConflictsAreRetried(t *testing.T) {
+	db := startServer(t)
+	db.SetMaxOpenConns(8)
+	if _, err := db.Exec("CREATE TABLE c (id INT PRIMARY KEY, n INT)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO c VALUES (1, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 6, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if _, err := db.Exec("UPDATE c SET n = n + 1 WHERE id = 1"); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		failed++
+		t.Log(err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT n FROM c WHERE id = 1").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n+failed != workers*each || failed > workers*each/10 {
+		t.Fatalf("n = %d with %d failed statements, want %d increments", n, failed, workers*each)
+	}
+}
+
+// TestDisconnectCancelsLongQuery: a statement whose client went away is
+// cancelled, so it stops using the server.
+func TestDisconnectCancelsLongQuery(t *testing.T) {
+	db := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "SELECT SLEEP(30)"); err == nil {
+		t.Fatal("SLEEP(30) returned before the client's deadline")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		rows, err := db.Query("SHOW PROCESSLIST")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sleeping := false
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			_ = rows.Scan(ptrs...)
+			for _, v := range vals {
+				if strings.Contains(v.String, "SLEEP(30)") {
+					sleeping = true
+				}
+			}
+		}
+		rows.Close()
+		if !sleeping {
+			return
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
+	}
+	t.Fatal("query of a disconnected client still running after 5 s")
+}
