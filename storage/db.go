@@ -13,12 +13,22 @@ import (
 )
 
 // FormatVersion is the on-disk format this build writes. A data dir written
-// by a newer format is refused.
-const FormatVersion = 1
+// by a newer format is refused; so is format 1, the development format
+// before the ledger, which cannot be verified.
+//
+//	1  rows, indexes, catalog (no ledger)
+//	2  + ledger entries, Merkle nodes, signatures
+const FormatVersion = 2
+
+// minFormatVersion is the oldest format this build opens.
+const minFormatVersion = 2
 
 var (
 	// ErrFormatTooNew is returned by Open for a data dir of a newer format.
 	ErrFormatTooNew = errors.New("storage: data dir was written by a newer Coffer format")
+	// ErrFormatTooOld is returned by Open for a data dir of a format this
+	// build no longer reads.
+	ErrFormatTooOld = errors.New("storage: data dir was written by an older Coffer format")
 	// ErrClosed is returned by operations on a closed DB.
 	ErrClosed = errors.New("storage: closed")
 )
@@ -133,8 +143,12 @@ func (db *DB) checkFormat() error {
 	if len(v) != 4 {
 		return fmt.Errorf("storage: corrupt format version record (%d bytes)", len(v))
 	}
-	if got := binary.BigEndian.Uint32(v); got > FormatVersion {
+	got := binary.BigEndian.Uint32(v)
+	if got > FormatVersion {
 		return fmt.Errorf("%w: data dir format %d, this build reads up to %d; upgrade coffer", ErrFormatTooNew, got, FormatVersion)
+	}
+	if got < minFormatVersion {
+		return fmt.Errorf("%w: data dir format %d has no ledger; this build reads formats %d to %d; export the data with an older build and load it into a new data dir", ErrFormatTooOld, got, minFormatVersion, FormatVersion)
 	}
 	return nil
 }

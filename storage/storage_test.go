@@ -220,3 +220,21 @@ func TestConcurrentApplyGroupCommit(t *testing.T) {
 		t.Fatalf("head %d, want %d", got, workers*each)
 	}
 }
+
+func TestOlderFormatRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := openTest(t, dir)
+	db.Close()
+	p, err := pebble.Open(dir, &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Set(metaFormatKey, binary.BigEndian.AppendUint32(nil, 1), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if _, err := Open(DefaultConfig(dir)); !errors.Is(err, ErrFormatTooOld) {
+		t.Fatalf("got %v, want ErrFormatTooOld", err)
+	}
+}
