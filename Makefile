@@ -36,8 +36,9 @@ lint:
 	$(GO) vet -tags ego,ego_mock_eclient ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# QUICK=1: ≈2-minute smoke run. PROFILE=workload:threads,… or none; BENCH_FLAGS: any other coffer-bench flag.
 bench: build
-	$(GO) run ./bench/cmd/coffer-bench $(if $(QUICK),-quick)
+	$(GO) run ./bench/cmd/coffer-bench -coffer-bin $(BIN) $(if $(QUICK),-quick) $(if $(PROFILE),-profile $(PROFILE)) $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin

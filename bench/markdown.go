@@ -1,0 +1,146 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// systemTitle is how a system is named in tables.
+var systemTitle = map[string]string{Coffer: "Coffer", MariaDB: "MariaDB", PostgreSQL: "PostgreSQL"}
+
+// Markdown renders the report: the ratio tables first, then every cell
+// with its spread, the machine, and what is not measured yet.
+func (r *Report) Markdown(chartFile string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Coffer benchmark, %s on %s (%s run)\n\n", r.Started.Format("2006-01-02 15:04 MST"), r.Machine.Host, r.Mode)
+	b.WriteString(r.RatioTables())
+	if chartFile != "" {
+		fmt.Fprintf(&b, "\n![throughput and p99 latency per system](%s)\n", chartFile)
+	}
+	b.WriteString("\n## Every cell (min / median / max over repetitions)\n\n")
+	b.WriteString("| workload | threads | system | tx/s | p50 ms | p95 ms | p99 ms | errors/s | other CPU % |\n")
+	b.WriteString("|---|---:|---|---|---:|---:|---:|---:|---:|\n")
+	for _, c := range append(append([]*Cell{}, r.Sysbench...), r.Inserts...) {
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n",
+			c.Workload, c.Threads, systemTitle[c.System], spreadText(c.TPS, 0),
+			num(c.P50Ms.Median, 2), num(c.P95Ms.Median, 2), num(c.P99Ms.Median, 2),
+			num(c.ErrorsPerS.Median, 1), num(c.OtherCPUPct.Max, 0))
+	}
+	b.WriteString("\nLatencies are medians over repetitions. \"errors/s\" counts statements the client retried or dropped (sysbench's ignored errors: write conflicts, deadlocks). \"other CPU %\" is the largest share of the machine that processes not started by the harness used during a repetition.\n")
+	b.WriteString("\n## Run\n\n")
+	m := r.Machine
+	fmt.Fprintf(&b, "- Machine: %s, %d cores (%s), %.1f GiB, kernel %s, %s; load average at start %s.\n", m.Host, m.Cores, m.CPUModel, m.MemoryGiB, m.Kernel, m.OS, m.LoadAtStart)
+	for _, k := range []string{Coffer, MariaDB, PostgreSQL, "sysbench"} {
+		if v, ok := r.Versions[k]; ok {
+			fmt.Fprintf(&b, "- %s: `%s`\n", k, v)
+		}
+	}
+	s := r.Settings
+	fmt.Fprintf(&b, "- Repetitions: %d. Started %s, finished %s.\n", s.Reps, r.Started.Format("15:04:05"), r.Finished.Format("15:04:05 MST"))
+	if len(s.SysbenchWorkloads) > 0 {
+		fmt.Fprintf(&b, "- sysbench: %s at %v threads, %d tables × %d rows, %.0f s warm-up run then %.0f s measured; %s.\n",
+			strings.Join(s.SysbenchWorkloads, ", "), s.Threads, s.Tables, s.TableSize, s.SysbenchWarmupS, s.SysbenchDurationS, s.SysbenchFlags)
+	}
+	if len(s.InsertConns) > 0 {
+		fmt.Fprintf(&b, "- Durable inserts: %v connections, %.0f s warm-up then %.0f s measured; %s.\n", s.InsertConns, s.InsertWarmupS, s.InsertDurationS, s.InsertStatement)
+	}
+	fmt.Fprintf(&b, "- Order: %s.\n", s.Order)
+	if s.Retries > 0 {
+		fmt.Fprintf(&b, "- A repetition during which other processes used more than %.0f%% of the machine was measured again (up to %d more times), keeping the least disturbed.\n", s.DisturbedPct, s.Retries)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "- %s\n", n)
+	}
+	if len(r.Profiles) > 0 {
+		b.WriteString("\n## Coffer CPU profiles (extra unmeasured runs)\n\n")
+		for _, p := range r.Profiles {
+			fmt.Fprintf(&b, "- %s, %d threads, %d s at %.0f tx/s: [`pprof -top -cum`](%s), [`pprof -top`](%s)\n",
+				p.Workload, p.Threads, p.Seconds, p.TPS, filepath.Base(p.TopCum), filepath.Base(p.Top))
+		}
+	}
+	b.WriteString("\n## Not measured yet\n\n")
+	for _, p := range r.Placeholders {
+		fmt.Fprintf(&b, "- %s: added with %s.\n", p.Workload, p.Waits)
+	}
+	return b.String()
+}
+
+// RatioTables renders the Coffer/peer ratios by median, sysbench and
+// durable inserts apart.
+func (r *Report) RatioTables() string {
+	var b strings.Builder
+	var sb, ins []RatioRow
+	for _, row := range r.Ratios {
+		if row.Workload == "durable_insert" {
+			ins = append(ins, row)
+		} else {
+			sb = append(sb, row)
+		}
+	}
+	if len(sb) > 0 {
+		fmt.Fprintf(&b, "## sysbench on the MySQL wire: Coffer / MariaDB (median of %d)\n\n", r.Settings.Reps)
+		b.WriteString("| workload | threads | Coffer tx/s | MariaDB tx/s | tx/s ratio | p99 ratio |\n|---|---:|---:|---:|---:|---:|\n")
+		for _, row := range sb {
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | **%s** | %s |\n", row.Workload, row.Threads,
+				numPtr(row.CofferTPS, 0), numPtr(row.PeerTPS, 0), numPtr(row.TPSRatio, 2), numPtr(row.P99Ratio, 2))
+		}
+		b.WriteString("\ntx/s ratio above 1: Coffer is faster. p99 ratio above 1: Coffer's tail latency is longer.\n")
+		b.WriteString("Coffer / PostgreSQL on sysbench and pgbench: n/a until issue 10 (Postgres wire).\n")
+	}
+	if len(r.Inserts) > 0 {
+		fmt.Fprintf(&b, "\n## Durable single-row INSERT transactions (median of %d)\n\n", r.Settings.Reps)
+		b.WriteString("| connections | system | tx/s (min / median / max) | p50 ms | p99 ms |\n|---:|---|---|---:|---:|\n")
+		for _, c := range r.Inserts {
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", c.Threads, systemTitle[c.System], spreadText(c.TPS, 0), num(c.P50Ms.Median, 2), num(c.P99Ms.Median, 2))
+		}
+		if len(ins) > 0 {
+			b.WriteString("\n| connections | peer | Coffer/peer tx/s | Coffer/peer p99 |\n|---:|---|---:|---:|\n")
+			for _, row := range ins {
+				fmt.Fprintf(&b, "| %d | %s | **%s** | %s |\n", row.Threads, systemTitle[row.Peer], numPtr(row.TPSRatio, 2), numPtr(row.P99Ratio, 2))
+			}
+		}
+	}
+	return b.String()
+}
+
+func spreadText(s Spread, prec int) string {
+	return fmt.Sprintf("%s / %s / %s", num(s.Min, prec), num(s.Median, prec), num(s.Max, prec))
+}
+
+func num(v float64, prec int) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.*f", prec, v)
+}
+
+func numPtr(v *float64, prec int) string {
+	if v == nil {
+		return "n/a"
+	}
+	return num(*v, prec)
+}
+
+// Result markers in the README between which the latest table goes.
+const (
+	readmeBegin = "<!-- bench results: begin (written by coffer-bench) -->"
+	readmeEnd   = "<!-- bench results: end -->"
+)
+
+// updateReadme replaces the text between the result markers of path.
+func updateReadme(path, content string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i, j := strings.Index(s, readmeBegin), strings.Index(s, readmeEnd)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %q … %q markers", path, readmeBegin, readmeEnd)
+	}
+	s = s[:i+len(readmeBegin)] + "\n" + content + "\n" + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}
