@@ -1,0 +1,39 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestServeConfigPrecedence: defaults < config file < COFFER_* env < flags.
+func TestServeConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "coffer.json")
+	if err := os.WriteFile(file, []byte(`{"data_dir": "from-file", "mysql_addr": "127.0.0.1:1111", "max_connections": 7, "log_level": "debug"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("COFFER_MYSQL_ADDR", "127.0.0.1:2222")
+	sf, err := loadServeConfig([]string{"--config", file, "--max-connections", "9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sf.cfg.DataDir != "from-file" || sf.cfg.MySQLAddr != "127.0.0.1:2222" || sf.cfg.MaxConnections != 9 || sf.logLevel != "debug" {
+		t.Fatalf("got %+v (log %s)", sf.cfg, sf.logLevel)
+	}
+	for _, bad := range [][]string{
+		{"--mysql-addr", "nonsense"},
+		{"--config", filepath.Join(dir, "missing.json")},
+		{"extra-arg"},
+	} {
+		if _, err := loadServeConfig(bad); err == nil {
+			t.Errorf("%v: accepted", bad)
+		}
+	}
+	if err := os.WriteFile(file, []byte(`{"data_dri": "typo"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadServeConfig([]string{"--config", file}); err == nil {
+		t.Error("unknown config key accepted")
+	}
+}
