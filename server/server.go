@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cofferdb/coffer/enclave"
 	"github.com/cofferdb/coffer/sql/engine"
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
@@ -29,6 +31,7 @@ type Server struct {
 	admin  *adminServer
 
 	service *ledger.Identity
+	enclave enclave.Enclave
 }
 
 // New opens storage and builds the node; Start begins serving.
@@ -43,6 +46,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
+	encl, err := openEnclave(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("server: enclave: %w", err)
+	}
+	s.enclave = encl
+	cfg.Logger.Info("enclave", "kind", encl.Kind(), "measurement", hex.EncodeToString(encl.Measurement()))
+	if encl.Kind() == "virtual" {
+		cfg.Logger.Warn("running in the virtual enclave: development only, no hardware protection")
+	}
 	scfg := storage.DefaultConfig(filepath.Join(cfg.DataDir, "db"))
 	scfg.CacheSize, scfg.NoSync, scfg.Logger = cfg.CacheSize, cfg.UnsafeNoSync, cfg.Logger
 	scfg.UnsafeNoLedger = cfg.UnsafeNoLedger
