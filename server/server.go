@@ -15,6 +15,7 @@ import (
 	"github.com/cofferdb/coffer/storage"
 	"github.com/cofferdb/coffer/storage/ledger"
 	wiremysql "github.com/cofferdb/coffer/wire/mysql"
+	"github.com/cofferdb/coffer/wire/pgwire"
 )
 
 // AdminPasswordFile is where a generated genesis password is written, mode
@@ -28,6 +29,7 @@ type Server struct {
 	db     *storage.DB
 	engine *engine.Engine
 	mysql  *wiremysql.Server
+	pg     *pgwire.Server
 	admin  *adminServer
 
 	service *ledger.Identity
@@ -87,6 +89,10 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if err := s.startPG(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if cfg.AdminAddr != "" {
 		if s.admin, err = startAdmin(cfg.AdminAddr, s); err != nil {
 			db.Close()
@@ -96,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MySQLAddr != "" {
 		mcfg := wiremysql.DefaultConfig()
 		mcfg.Addr, mcfg.MaxConnections, mcfg.Logger = cfg.MySQLAddr, cfg.MaxConnections, cfg.Logger
+		mcfg.ShutdownTimeout = cfg.ShutdownTimeout
 		if s.mysql, err = wiremysql.New(mcfg, s.engine); err != nil {
 			db.Close()
 			return nil, err
@@ -126,6 +133,9 @@ func (s *Server) Start() {
 	if s.mysql != nil {
 		s.mysql.Start()
 	}
+	if s.pg != nil {
+		s.pg.Start()
+	}
 }
 
 // MySQLAddr returns the MySQL listener's address, or nil.
@@ -147,6 +157,9 @@ func (s *Server) Close() error {
 	}
 	if s.mysql != nil {
 		errs = append(errs, s.mysql.Close())
+	}
+	if s.pg != nil {
+		errs = append(errs, s.pg.Close())
 	}
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)

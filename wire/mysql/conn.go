@@ -21,10 +21,15 @@ const (
 	watchEvery = 500 * time.Millisecond
 )
 
-// listener wraps accepted TCP connections in clientConn.
-type listener struct{ net.Listener }
+// listener wraps accepted TCP connections in clientConn and keeps them,
+// so that shutdown can close them.
+type listener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns map[*clientConn]struct{}
+}
 
-func (l listener) Accept() (net.Conn, error) {
+func (l *listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
@@ -33,7 +38,27 @@ func (l listener) Accept() (net.Conn, error) {
 	if !ok {
 		return c, nil
 	}
-	return &clientConn{Conn: tcp, tcp: tcp}, nil
+	cc := &clientConn{Conn: tcp, tcp: tcp, l: l}
+	l.mu.Lock()
+	if l.conns == nil {
+		l.conns = map[*clientConn]struct{}{}
+	}
+	l.conns[cc] = struct{}{}
+	l.mu.Unlock()
+	return cc, nil
+}
+
+// closeConns closes every open client connection.
+func (l *listener) closeConns() {
+	l.mu.Lock()
+	conns := make([]*clientConn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
 }
 
 // clientConn is a client connection whose TCP socket go-mysql-server does
@@ -41,6 +66,14 @@ func (l listener) Accept() (net.Conn, error) {
 type clientConn struct {
 	net.Conn
 	tcp *net.TCPConn
+	l   *listener
+}
+
+func (c *clientConn) Close() error {
+	c.l.mu.Lock()
+	delete(c.l.conns, c)
+	c.l.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // watchClient cancels ctx if the statement outlives watchAfter and the

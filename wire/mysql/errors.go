@@ -47,6 +47,7 @@ var codesByMessage = []struct {
 	{"Check constraint ", 3819},
 	{"Duplicate key name ", 1061},
 	{"syntax error at position ", 1064},
+	{"command denied to user", 1142},
 }
 
 // fixSQLError gives err the error number and SQLSTATE a MySQL client

@@ -21,6 +21,11 @@ type retryHandler struct {
 }
 
 func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query string, callback vmysql.ResultSpoolFn) error {
+	if err := checkPacketSize(query); err != nil {
+		return err
+	}
+	done := h.s.begin()
+	defer done()
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()
 	for attempt := 0; ; attempt++ {
@@ -36,6 +41,8 @@ func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query strin
 }
 
 func (h *retryHandler) ComStmtExecute(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	done := h.s.begin()
+	defer done()
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()
 	for attempt := 0; ; attempt++ {
@@ -51,6 +58,11 @@ func (h *retryHandler) ComStmtExecute(ctx context.Context, c *vmysql.Conn, prepa
 }
 
 func (h *retryHandler) ComMultiQuery(ctx context.Context, c *vmysql.Conn, query string, callback vmysql.ResultSpoolFn) (string, error) {
+	if err := checkPacketSize(query); err != nil {
+		return "", err
+	}
+	done := h.s.begin()
+	defer done()
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()
 	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
@@ -58,6 +70,9 @@ func (h *retryHandler) ComMultiQuery(ctx context.Context, c *vmysql.Conn, query 
 }
 
 func (h *retryHandler) ComPrepare(ctx context.Context, c *vmysql.Conn, query string, prepare *vmysql.PrepareData) ([]*querypb.Field, error) {
+	if err := checkPacketSize(query); err != nil {
+		return nil, err
+	}
 	f, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	return f, fixSQLError(err)
 }

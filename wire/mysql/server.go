@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gmsserver "github.com/dolthub/go-mysql-server/server"
@@ -29,6 +30,9 @@ type Config struct {
 	// ConnReadTimeout and ConnWriteTimeout bound idle reads and writes.
 	ConnReadTimeout  time.Duration
 	ConnWriteTimeout time.Duration
+	// ShutdownTimeout is how long Close waits for running statements
+	// before it closes client connections.
+	ShutdownTimeout time.Duration
 	// MaxRetries is how often an autocommit statement that lost a write
 	// conflict is run again before the client sees error 1213.
 	MaxRetries int
@@ -37,7 +41,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults: loopback, port 3306.
 func DefaultConfig() Config {
-	return Config{Addr: "127.0.0.1:3306", MaxRetries: 8, Logger: slog.Default()}
+	return Config{Addr: "127.0.0.1:3306", MaxRetries: 8, ShutdownTimeout: 10 * time.Second, Logger: slog.Default()}
 }
 
 // Validate reports a configuration error.
@@ -57,6 +61,14 @@ type Server struct {
 	srv      *gmsserver.Server
 	sessions sync.Map // connection id → *txn.Session
 	done     chan error
+	l        *listener
+	active   atomic.Int64 // running statements
+}
+
+// begin counts a running statement until done is called.
+func (s *Server) begin() (done func()) {
+	s.active.Add(1)
+	return func() { s.active.Add(-1) }
 }
 
 // New creates the listener (bound at once, so Addr is known) over e.
@@ -68,20 +80,23 @@ func New(cfg Config, e *engine.Engine) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	routeLogrus(cfg.Logger)
+	setDefaultLimits()
 	s := &Server{cfg: cfg, done: make(chan error, 1)}
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("mysql: listen on %s: %w", cfg.Addr, err)
 	}
+	s.l = &listener{Listener: l}
 	scfg := gmsserver.Config{
-		Protocol:         "tcp",
-		Address:          l.Addr().String(),
-		Listener:         listener{l},
-		TLSConfig:        cfg.TLS,
-		MaxConnections:   cfg.MaxConnections,
-		ConnReadTimeout:  cfg.ConnReadTimeout,
-		ConnWriteTimeout: cfg.ConnWriteTimeout,
-		Version:          "8.0.33-coffer",
+		Protocol:                "tcp",
+		Address:                 l.Addr().String(),
+		Listener:                s.l,
+		ProtocolListenerFactory: listenerFactory,
+		TLSConfig:               cfg.TLS,
+		MaxConnections:          cfg.MaxConnections,
+		ConnReadTimeout:         cfg.ConnReadTimeout,
+		ConnWriteTimeout:        cfg.ConnWriteTimeout,
+		Version:                 "8.0.33-coffer",
 	}
 	builder := func(ctx context.Context, conn *vmysql.Conn, addr string) (gmssql.Session, error) {
 		user, host := "", ""
@@ -115,10 +130,19 @@ func (s *Server) Start() {
 	s.cfg.Logger.Info("mysql wire listening", "addr", s.Addr().String())
 }
 
-// Close stops accepting connections and closes open ones; their open
+// Close stops accepting connections, lets running statements finish for up
+// to ShutdownTimeout, then closes every client connection; open
 // transactions are rolled back.
 func (s *Server) Close() error {
 	err := s.srv.Close()
+	deadline := time.Now().Add(s.cfg.ShutdownTimeout)
+	for s.active.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // draining: poll until statements end
+	}
+	if n := s.active.Load(); n > 0 {
+		s.cfg.Logger.Warn("mysql: statements still running at shutdown; closing their connections", "statements", n)
+	}
+	s.l.closeConns()
 	select {
 	case <-s.done:
 	case <-time.After(5 * time.Second):

@@ -37,12 +37,24 @@ func startServer(t *testing.T) *sql.DB {
 	}
 	s.Start()
 	t.Cleanup(func() { s.Close(); db.Close() })
-	sdb, err := sql.Open("mysql", fmt.Sprintf("admin:pw@tcp(%s)/coffer", s.Addr()))
+	dsn := fmt.Sprintf("admin:pw@tcp(%s)/coffer", s.Addr())
+	sdb, err := sql.Open("mysql", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
+	dsns.Store(sdb, dsn)
 	t.Cleanup(func() { sdb.Close() })
 	return sdb
+}
+
+var dsns sync.Map // *sql.DB → DSN
+
+func dsnOf(t *testing.T, db *sql.DB) string {
+	v, ok := dsns.Load(db)
+	if !ok {
+		t.Fatal("unknown db")
+	}
+	return v.(string)
 }
 
 func TestErrorCodesAndStates(t *testing.T) {
@@ -156,4 +168,43 @@ func TestDisconnectCancelsLongQuery(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
 	}
 	t.Fatal("query of a disconnected client still running after 5 s")
+}
+
+func TestUnknownUserLooksLikeWrongPassword(t *testing.T) {
+	db := startServer(t)
+	var addr string
+	if err := db.QueryRow("SELECT 1").Scan(new(int)); err != nil {
+		t.Fatal(err)
+	}
+	addr = strings.Split(strings.Split(dsnOf(t, db), "tcp(")[1], ")")[0]
+	for _, user := range []string{"admin:wrong", "nobody:pw"} {
+		other, err := sql.Open("mysql", fmt.Sprintf("%s@tcp(%s)/coffer", user, addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = other.Ping()
+		other.Close()
+		var me *gomysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1045 {
+			t.Errorf("%s: got %v, want 1045", user, err)
+		}
+	}
+}
+
+func TestOversizedStatementRefused(t *testing.T) {
+	db := startServer(t)
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("SET GLOBAL max_allowed_packet = 1048576"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = db.Exec("SET GLOBAL max_allowed_packet = 67108864") })
+	big := "SELECT LENGTH('" + strings.Repeat("x", 2<<20) + "')"
+	_, err := db.Exec(big)
+	var me *gomysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1153 {
+		t.Fatalf("got %v, want 1153", err)
+	}
+	if err := db.QueryRow("SELECT 1").Scan(new(int)); err != nil {
+		t.Fatalf("server stopped serving: %v", err)
+	}
 }
