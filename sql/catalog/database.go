@@ -11,6 +11,7 @@ import (
 // Database is one database of the catalog. It holds only its name; every
 // call reads the catalog as the caller's transaction sees it.
 type Database struct {
+	noEvents
 	p    *Provider
 	name string
 }

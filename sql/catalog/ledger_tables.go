@@ -17,7 +17,10 @@ import (
 // ledger's entries and signatures as tables.
 const LedgerDatabase = "coffer_ledger"
 
-type ledgerDatabase struct{ p *Provider }
+type ledgerDatabase struct {
+	noEvents
+	p *Provider
+}
 
 var _ gmssql.Database = ledgerDatabase{}
 
@@ -131,3 +134,31 @@ func (ledgerDatabase) GetViewDefinition(*gmssql.Context, string) (gmssql.ViewDef
 	return gmssql.ViewDefinition{}, false, nil
 }
 func (ledgerDatabase) AllViews(*gmssql.Context) ([]gmssql.ViewDefinition, error) { return nil, nil }
+
+// Nor triggers or procedures: empty, for the same reason as views.
+var (
+	_ gmssql.TriggerDatabase         = ledgerDatabase{}
+	_ gmssql.StoredProcedureDatabase = ledgerDatabase{}
+)
+
+func (ledgerDatabase) GetTriggers(*gmssql.Context) ([]gmssql.TriggerDefinition, error) {
+	return nil, nil
+}
+func (ledgerDatabase) CreateTrigger(*gmssql.Context, gmssql.TriggerDefinition) error {
+	return gmssql.ErrDatabaseWriteLocked.New(LedgerDatabase)
+}
+func (ledgerDatabase) DropTrigger(*gmssql.Context, string) error {
+	return gmssql.ErrDatabaseWriteLocked.New(LedgerDatabase)
+}
+func (ledgerDatabase) GetStoredProcedure(*gmssql.Context, string) (gmssql.StoredProcedureDetails, bool, error) {
+	return gmssql.StoredProcedureDetails{}, false, nil
+}
+func (ledgerDatabase) GetStoredProcedures(*gmssql.Context) ([]gmssql.StoredProcedureDetails, error) {
+	return nil, nil
+}
+func (ledgerDatabase) SaveStoredProcedure(*gmssql.Context, gmssql.StoredProcedureDetails) error {
+	return gmssql.ErrDatabaseWriteLocked.New(LedgerDatabase)
+}
+func (ledgerDatabase) DropStoredProcedure(*gmssql.Context, string) error {
+	return gmssql.ErrDatabaseWriteLocked.New(LedgerDatabase)
+}
