@@ -1,11 +1,14 @@
 // Command coffer runs and inspects Coffer nodes.
 //
 //	coffer serve   [--config FILE] [--data-dir DIR] [--mysql-addr HOST:PORT] …
+//	coffer ledger  verify|export …
+//	coffer receipt verify --service-cert FILE RECEIPT
 //	coffer version
 package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -17,6 +20,17 @@ func main() {
 }
 
 func run(args []string) int {
+	return runWith(args, streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+}
+
+// streams are a command's standard streams, passed in so that tests run
+// commands in-process.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+func runWith(args []string, s streams) int {
 	if len(args) == 0 {
 		usage()
 		return 2
@@ -24,6 +38,10 @@ func run(args []string) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:])
+	case "ledger":
+		return ledgerCmd(args[1:], s)
+	case "receipt":
+		return receiptCmd(args[1:], s)
 	case "version", "--version", "-v":
 		fmt.Println("coffer", Version)
 		return 0
@@ -41,6 +59,8 @@ func usage() {
 
 commands:
   serve     run a node (coffer serve --help for flags)
+  ledger    verify or export a stopped node's ledger (coffer ledger help)
+  receipt   verify a transaction receipt offline (coffer receipt help)
   version   print the version
 `)
 }
