@@ -14,6 +14,8 @@ type Config struct {
 	DataDir string `json:"data_dir"`
 	// MySQLAddr is the MySQL wire address (host:port); empty disables it.
 	MySQLAddr string `json:"mysql_addr"`
+	// PGAddr is the Postgres wire address (host:port); empty disables it.
+	PGAddr string `json:"pg_addr"`
 	// AdminAddr serves /healthz, /readyz and /debug/pprof over HTTP
 	// (host:port); empty disables it.
 	AdminAddr string `json:"admin_addr"`
@@ -48,6 +50,7 @@ func DefaultConfig() Config {
 	return Config{
 		DataDir:           "data",
 		MySQLAddr:         "127.0.0.1:3306",
+		PGAddr:            "127.0.0.1:5432",
 		CacheSize:         256 << 20,
 		NodeID:            "n1",
 		SignatureInterval: 50 * time.Millisecond,
@@ -64,6 +67,11 @@ func (c *Config) Validate() error {
 	if c.MySQLAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MySQLAddr); err != nil {
 			return fmt.Errorf("server: mysql address %q: %w", c.MySQLAddr, err)
+		}
+	}
+	if c.PGAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PGAddr); err != nil {
+			return fmt.Errorf("server: postgres address %q: %w", c.PGAddr, err)
 		}
 	}
 	if c.AdminAddr != "" {

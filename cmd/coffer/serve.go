@@ -62,6 +62,7 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	configFile := fs.String("config", os.Getenv("COFFER_CONFIG"), "JSON config file (keys as the flags, with underscores)")
 	dataDir := fs.String("data-dir", "", "data directory (default \"data\")")
 	mysqlAddr := fs.String("mysql-addr", "", "MySQL wire address host:port (default 127.0.0.1:3306)")
+	pgAddr := fs.String("pg-addr", "", "Postgres wire address host:port (default 127.0.0.1:5432; empty disables)")
 	adminAddr := fs.String("admin-addr", "", "HTTP address for /healthz, /readyz and /debug/pprof (default off)")
 	maxConns := fs.Uint64("max-connections", 0, "maximum concurrent clients (0: unlimited)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
@@ -87,6 +88,9 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	}
 	if set["mysql-addr"] {
 		sf.cfg.MySQLAddr = *mysqlAddr
+	}
+	if set["pg-addr"] {
+		sf.cfg.PGAddr = *pgAddr
 	}
 	if set["admin-addr"] {
 		sf.cfg.AdminAddr = *adminAddr
@@ -131,6 +135,9 @@ func applyEnv(sf *serveFlags) error {
 	}
 	if v, ok := os.LookupEnv("COFFER_MYSQL_ADDR"); ok {
 		sf.cfg.MySQLAddr = v
+	}
+	if v, ok := os.LookupEnv("COFFER_PG_ADDR"); ok {
+		sf.cfg.PGAddr = v
 	}
 	if v, ok := os.LookupEnv("COFFER_ADMIN_ADDR"); ok {
 		sf.cfg.AdminAddr = v

@@ -1,0 +1,42 @@
+package server
+
+import (
+	"context"
+	"net"
+
+	"github.com/cofferdb/coffer/sql/engine"
+	"github.com/cofferdb/coffer/wire/pgwire"
+)
+
+// PostgresDatabase exists from genesis, as in PostgreSQL: it is what
+// psql -d postgres and drivers' defaults reach.
+const PostgresDatabase = "postgres"
+
+// startPG makes sure the postgres database exists, gives a genesis admin
+// a SCRAM verifier, and binds the Postgres listener when configured.
+func (s *Server) startPG() error {
+	if err := s.engine.EnsureDatabase(PostgresDatabase); err != nil {
+		return err
+	}
+	if pw := s.engine.GenesisPassword; pw != "" {
+		if err := pgwire.Enroll(context.Background(), s.engine, engine.AdminUser, pw); err != nil {
+			return err
+		}
+	}
+	if s.cfg.PGAddr == "" {
+		return nil
+	}
+	pcfg := pgwire.DefaultConfig()
+	pcfg.Addr, pcfg.MaxConnections, pcfg.Logger = s.cfg.PGAddr, int(s.cfg.MaxConnections), s.cfg.Logger
+	var err error
+	s.pg, err = pgwire.New(pcfg, s.engine)
+	return err
+}
+
+// PGAddr returns the Postgres listener's address, or nil.
+func (s *Server) PGAddr() net.Addr {
+	if s.pg == nil {
+		return nil
+	}
+	return s.pg.Addr()
+}

@@ -1,0 +1,293 @@
+package pgwire
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/jackc/pgproto3/v2"
+
+	"github.com/cofferdb/coffer/sql/txn"
+)
+
+// conn is one client connection and its session.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	id     uint32
+	secret uint32
+	be     *pgproto3.Backend
+	w      *bufio.Writer
+	tls    bool
+	host   string
+	user   string
+	db     string
+	ctx    context.Context
+
+	sess *txn.Session
+	// inTxn: an explicit transaction is open; failed: a statement in it
+	// failed, and only ROLLBACK is accepted (PostgreSQL semantics).
+	inTxn, failed bool
+	// settings are the session's PostgreSQL settings (SET / SHOW).
+	settings map[string]string
+
+	stmts   map[string]*prepared
+	portals map[string]*portal
+
+	runMu     sync.Mutex
+	runCancel context.CancelFunc
+	werr      error
+}
+
+func newConn(s *Server, nc net.Conn, id uint32) *conn {
+	var b [4]byte
+	rand.Read(b[:])
+	return &conn{s: s, nc: nc, id: id, secret: binary.BigEndian.Uint32(b[:]), ctx: s.ctx,
+		stmts: map[string]*prepared{}, portals: map[string]*portal{}, settings: defaultSettings()}
+}
+
+func (c *conn) setIO(rw net.Conn) {
+	c.w = bufio.NewWriterSize(rw, 32<<10)
+	c.be = pgproto3.NewBackend(pgproto3.NewChunkReader(rw), c.w)
+}
+
+func (c *conn) send(m pgproto3.BackendMessage) {
+	if c.werr != nil {
+		return
+	}
+	c.werr = c.be.Send(m)
+}
+
+func (c *conn) flush() error {
+	if c.werr != nil {
+		return c.werr
+	}
+	c.werr = c.w.Flush()
+	return c.werr
+}
+
+// receive flushes what was sent and reads the next message.
+func (c *conn) receive() (pgproto3.FrontendMessage, error) {
+	if err := c.flush(); err != nil {
+		return nil, err
+	}
+	return c.be.Receive()
+}
+
+func (c *conn) sendError(e *pgError) {
+	c.send(e.response())
+}
+
+func (c *conn) serve() {
+	defer c.nc.Close()
+	defer func() {
+		if r := recover(); r != nil {
+			c.s.cfg.Logger.Error("pgwire: connection panic", "conn", c.id, "panic", r)
+			c.sendError(newError(codeInternal, fmt.Sprint("internal error: ", r)))
+			c.flush()
+		}
+	}()
+	c.setIO(c.nc)
+	c.host, _, _ = net.SplitHostPort(c.nc.RemoteAddr().String())
+	ok, err := c.startup()
+	if err != nil || !ok {
+		c.flush()
+		return
+	}
+	if !c.s.register(c) {
+		c.sendError(newError(codeTooManyConnections, "sorry, too many clients already"))
+		c.flush()
+		return
+	}
+	defer c.s.unregister(c)
+	defer c.endSession()
+	c.loop()
+}
+
+// startup handles SSLRequest, GSSENCRequest, CancelRequest and the
+// StartupMessage, then authenticates. ok is false when the connection
+// should close without an error (cancel requests).
+func (c *conn) startup() (bool, error) {
+	for {
+		msg, err := c.be.ReceiveStartupMessage()
+		if err != nil {
+			return false, err
+		}
+		switch m := msg.(type) {
+		case *pgproto3.SSLRequest:
+			if c.s.cfg.TLS == nil || c.tls {
+				if _, err := c.nc.Write([]byte{'N'}); err != nil {
+					return false, err
+				}
+				continue
+			}
+			if _, err := c.nc.Write([]byte{'S'}); err != nil {
+				return false, err
+			}
+			tc := tls.Server(c.nc, c.s.cfg.TLS)
+			if err := tc.HandshakeContext(c.ctx); err != nil {
+				return false, err
+			}
+			c.nc, c.tls = tc, true
+			c.setIO(tc)
+		case *pgproto3.GSSEncRequest:
+			if _, err := c.nc.Write([]byte{'N'}); err != nil {
+				return false, err
+			}
+		case *pgproto3.CancelRequest:
+			c.s.cancelQuery(m.ProcessID, m.SecretKey)
+			return false, nil
+		case *pgproto3.StartupMessage:
+			return c.begin(m)
+		default:
+			c.sendError(newError(codeProtocolViolation, "unexpected startup message"))
+			return false, nil
+		}
+	}
+}
+
+func (c *conn) begin(m *pgproto3.StartupMessage) (bool, error) {
+	c.user = m.Parameters["user"]
+	if c.user == "" {
+		c.sendError(newError(codeInvalidAuthSpec, "no PostgreSQL user name specified in startup packet"))
+		return false, nil
+	}
+	c.db = m.Parameters["database"]
+	if c.db == "" {
+		c.db = c.user
+	}
+	if perr := c.authenticate(c.user); perr != nil {
+		c.sendError(perr)
+		return false, nil
+	}
+	base := gmssql.NewBaseSessionWithClientServer(c.s.Addr().String(), gmssql.Client{Address: c.host, User: c.user}, c.id)
+	c.sess = c.s.engine.NewSession(base, txn.Principal{Name: c.user, Host: c.host})
+	if !c.databaseExists(c.db) {
+		if c.db != c.user || m.Parameters["database"] != "" && m.Parameters["database"] != c.user {
+			c.sendError(newError(codeInvalidCatalog, fmt.Sprintf("database %q does not exist", c.db)))
+			return false, nil
+		}
+		c.db = "postgres" // libpq's default database is the user name
+	}
+	c.sess.SetCurrentDatabase(c.db)
+	for k, v := range m.Parameters {
+		switch k {
+		case "application_name", "client_encoding", "DateStyle", "TimeZone", "search_path", "extra_float_digits":
+			c.settings[strings.ToLower(k)] = v
+		}
+	}
+	c.send(&pgproto3.AuthenticationOk{})
+	for _, k := range reportedSettings {
+		c.send(&pgproto3.ParameterStatus{Name: k, Value: c.setting(k)})
+	}
+	c.send(&pgproto3.BackendKeyData{ProcessID: c.id, SecretKey: c.secret})
+	c.send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	return true, nil
+}
+
+func (c *conn) databaseExists(name string) bool {
+	ctx := c.newContext(context.Background())
+	return c.s.engine.Analyzer.Catalog.HasDatabase(ctx, name)
+}
+
+func (c *conn) newContext(goctx context.Context) *gmssql.Context {
+	ctx := gmssql.NewContext(goctx, gmssql.WithSession(c.sess))
+	return ctx
+}
+
+func (c *conn) endSession() {
+	c.sess.SessionEnd()
+	c.s.engine.CloseSession(c.id)
+}
+
+// cancelRunning interrupts the statement now running, if any.
+func (c *conn) cancelRunning() {
+	c.runMu.Lock()
+	if c.runCancel != nil {
+		c.runCancel()
+	}
+	c.runMu.Unlock()
+}
+
+func (c *conn) txStatus() byte {
+	switch {
+	case c.failed:
+		return 'E'
+	case c.inTxn:
+		return 'T'
+	}
+	return 'I'
+}
+
+func (c *conn) loop() {
+	// skipToSync: an extended-protocol message failed; the rest up to
+	// Sync is discarded.
+	skipToSync := false
+	for {
+		msg, err := c.receive()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				c.sendError(newError(codeProtocolViolation, err.Error()))
+				c.flush()
+			}
+			return
+		}
+		if skipToSync {
+			switch msg.(type) {
+			case *pgproto3.Sync:
+				skipToSync = false
+			case *pgproto3.Terminate:
+				return
+			default:
+				continue
+			}
+		}
+		var perr *pgError
+		switch m := msg.(type) {
+		case *pgproto3.Query:
+			c.simpleQuery(m.String)
+			c.send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus()})
+		case *pgproto3.Parse:
+			perr = c.parse(m)
+		case *pgproto3.Bind:
+			perr = c.bind(m)
+		case *pgproto3.Describe:
+			perr = c.describe(m)
+		case *pgproto3.Execute:
+			perr = c.execute(m)
+		case *pgproto3.Close:
+			if m.ObjectType == 'S' {
+				delete(c.stmts, m.Name)
+			} else {
+				delete(c.portals, m.Name)
+			}
+			c.send(&pgproto3.CloseComplete{})
+		case *pgproto3.Sync:
+			delete(c.portals, "")
+			c.send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus()})
+		case *pgproto3.Flush:
+			if c.flush() != nil {
+				return
+			}
+		case *pgproto3.Terminate:
+			return
+		case *pgproto3.CopyData, *pgproto3.CopyDone, *pgproto3.CopyFail:
+			// Stray COPY traffic after a refused COPY is ignored.
+		default:
+			perr = newError(codeProtocolViolation, fmt.Sprintf("unexpected message %T", msg))
+		}
+		if perr != nil {
+			c.sendError(perr)
+			skipToSync = true
+		}
+	}
+}

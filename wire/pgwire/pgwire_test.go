@@ -1,0 +1,219 @@
+package pgwire_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cofferdb/coffer/server"
+)
+
+const adminPassword = "s3cret-pw"
+
+// startServer runs a node with only the Postgres wire, on a free port.
+func startServer(t *testing.T) *server.Server {
+	t.Helper()
+	cfg := server.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.MySQLAddr = ""
+	cfg.PGAddr = "127.0.0.1:0"
+	cfg.AdminPassword = adminPassword
+	cfg.UnsafeNoSync = true
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func connString(s *server.Server, user, password, db string) string {
+	return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", user, password, s.PGAddr().String(), db)
+}
+
+func connect(t *testing.T, s *server.Server, mode pgx.QueryExecMode) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(connString(s, "admin", adminPassword, "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DefaultQueryExecMode = mode
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+func sqlState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+func mustExec(t *testing.T, c *pgx.Conn, q string, args ...any) pgconn.CommandTag {
+	t.Helper()
+	tag, err := c.Exec(context.Background(), q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return tag
+}
+
+func TestPgx(t *testing.T) {
+	s := startServer(t)
+	modes := []struct {
+		name string
+		mode pgx.QueryExecMode
+	}{
+		{"extended", pgx.QueryExecModeCacheStatement},
+		{"describe", pgx.QueryExecModeDescribeExec},
+		{"simple", pgx.QueryExecModeSimpleProtocol},
+	}
+	for i, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := connect(t, s, m.mode)
+			tbl := fmt.Sprintf("items%d", i)
+			mustExec(t, c, `CREATE TABLE `+tbl+` (id SERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE, price NUMERIC(10,2), ok BOOLEAN DEFAULT false, at TIMESTAMPTZ, n BIGINT)`)
+			at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			var id int64
+			if err := c.QueryRow(ctx, `INSERT INTO `+tbl+` (name, price, ok, at, n) VALUES ($1, $2, $3, $4, $5) RETURNING id`, "apple", "1.25", true, at, int64(7)).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			if id != 1 {
+				t.Fatalf("RETURNING id = %d, want 1", id)
+			}
+			if tag := mustExec(t, c, `INSERT INTO `+tbl+` (name, n) VALUES ($1, $2), ($3, $4)`, "pear", int64(2), "plum", int64(3)); tag.String() != "INSERT 0 2" {
+				t.Fatalf("tag %q", tag)
+			}
+			var (
+				name string
+				ok   bool
+				got  time.Time
+				n    int64
+			)
+			if err := c.QueryRow(ctx, `SELECT name, ok, at, n FROM `+tbl+` WHERE id = $1`, id).Scan(&name, &ok, &got, &n); err != nil {
+				t.Fatal(err)
+			}
+			if name != "apple" || !ok || !got.Equal(at) || n != 7 {
+				t.Fatalf("got %q %v %v %d", name, ok, got, n)
+			}
+			rows, err := c.Query(ctx, `SELECT name FROM `+tbl+` WHERE name ILIKE $1 ORDER BY id LIMIT $2 OFFSET 1`, "P%", 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil || len(names) != 1 || names[0] != "plum" {
+				t.Fatalf("ILIKE/LIMIT/OFFSET: %v %v", names, err)
+			}
+			// Errors carry PostgreSQL SQLSTATEs.
+			_, err = c.Exec(ctx, `INSERT INTO `+tbl+` (name) VALUES ('apple')`)
+			if sqlState(err) != "23505" {
+				t.Fatalf("duplicate: %v (%s)", err, sqlState(err))
+			}
+			if _, err = c.Exec(ctx, `SELECT * FROM nosuch`); sqlState(err) != "42P01" {
+				t.Fatalf("undefined table: %v", err)
+			}
+			if _, err = c.Exec(ctx, `SELEC 1`); sqlState(err) != "42601" {
+				t.Fatalf("syntax: %v", err)
+			}
+			if _, err = c.Exec(ctx, `SELECT '1 day'::interval`); sqlState(err) != "0A000" {
+				t.Fatalf("unsupported: %v", err)
+			}
+			// ON CONFLICT.
+			mustExec(t, c, `INSERT INTO `+tbl+` (id, name) VALUES (1, 'apple') ON CONFLICT DO NOTHING`)
+			mustExec(t, c, `INSERT INTO `+tbl+` (id, name, n) VALUES (1, 'apple', 70) ON CONFLICT (id) DO UPDATE SET n = EXCLUDED.n`)
+			if err := c.QueryRow(ctx, `SELECT n FROM `+tbl+` WHERE id = 1`).Scan(&n); err != nil || n != 70 {
+				t.Fatalf("ON CONFLICT DO UPDATE: n = %d, %v", n, err)
+			}
+			// A transaction, rolled back.
+			tx, err := c.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM `+tbl+` WHERE id = $1`, 1); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var count int64
+			if err := c.QueryRow(ctx, `SELECT count(*) FROM `+tbl).Scan(&count); err != nil || count != 3 {
+				t.Fatalf("after rollback count = %d, %v", count, err)
+			}
+		})
+	}
+}
+
+// TestSerializationFailure: two transactions write the same row; the
+// second to commit gets 40001.
+func TestSerializationFailure(t *testing.T) {
+	s := startServer(t)
+	ctx := context.Background()
+	a, b := connect(t, s, pgx.QueryExecModeCacheStatement), connect(t, s, pgx.QueryExecModeCacheStatement)
+	mustExec(t, a, `CREATE TABLE acct (id INT PRIMARY KEY, bal INT)`)
+	mustExec(t, a, `INSERT INTO acct VALUES (1, 100)`)
+	ta, err := a.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := b.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.Exec(ctx, `UPDATE acct SET bal = bal - 10 WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tb.Exec(ctx, `UPDATE acct SET bal = bal - 20 WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if err := ta.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = tb.Commit(ctx)
+	if sqlState(err) != "40001" {
+		t.Fatalf("second commit: %v (SQLSTATE %q), want 40001", err, sqlState(err))
+	}
+	var bal int
+	if err := b.QueryRow(ctx, `SELECT bal FROM acct WHERE id = 1`).Scan(&bal); err != nil || bal != 90 {
+		t.Fatalf("bal = %d, %v", bal, err)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	s := startServer(t)
+	ctx := context.Background()
+	// The genesis admin has a SCRAM verifier: SCRAM-SHA-256 only.
+	cfg, _ := pgx.ParseConfig(connString(s, "admin", adminPassword, "postgres"))
+	cfg.RuntimeParams = map[string]string{}
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	for _, tc := range []struct{ user, pw, db, state string }{
+		{"admin", "wrong", "postgres", "28P01"},
+		{"nobody", "x", "postgres", "28P01"},
+		{"admin", adminPassword, "nosuchdb", "3D000"},
+	} {
+		_, err := pgx.Connect(ctx, connString(s, tc.user, tc.pw, tc.db))
+		if sqlState(err) != tc.state {
+			t.Errorf("%s/%s: %v, want %s", tc.user, tc.db, err, tc.state)
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package pgwire
+
+import (
+	"github.com/jackc/pgproto3/v2"
+	"sort"
+	"strings"
+)
+
+// reportedSettings are sent as ParameterStatus at startup and when set.
+var reportedSettings = []string{
+	"server_version", "server_encoding", "client_encoding", "DateStyle", "integer_datetimes",
+	"standard_conforming_strings", "TimeZone", "IntervalStyle", "is_superuser",
+	"session_authorization", "application_name",
+}
+
+func defaultSettings() map[string]string {
+	return map[string]string{
+		"server_version":                      ServerVersion,
+		"server_version_num":                  "150000",
+		"server_encoding":                     "UTF8",
+		"client_encoding":                     "UTF8",
+		"datestyle":                           "ISO, MDY",
+		"integer_datetimes":                   "on",
+		"standard_conforming_strings":         "on",
+		"timezone":                            "UTC",
+		"intervalstyle":                       "postgres",
+		"is_superuser":                        "off",
+		"application_name":                    "",
+		"search_path":                         `"$user", public`,
+		"transaction_isolation":               "repeatable read",
+		"default_transaction_isolation":       "repeatable read",
+		"transaction_read_only":               "off",
+		"default_transaction_read_only":       "off",
+		"max_identifier_length":               "63",
+		"extra_float_digits":                  "1",
+		"statement_timeout":                   "0",
+		"lock_timeout":                        "0",
+		"idle_in_transaction_session_timeout": "0",
+		"client_min_messages":                 "notice",
+		"bytea_output":                        "hex",
+		"datestyle_order":                     "MDY",
+	}
+}
+
+func (c *conn) setting(name string) string {
+	switch strings.ToLower(name) {
+	case "session_authorization":
+		return c.user
+	case "is_superuser":
+		if u := c.lookupUser(c.user); u != nil && u.IsSuperUser {
+			return "on"
+		}
+		return "off"
+	}
+	return c.settings[strings.ToLower(name)]
+}
+
+// set applies SET name = value (value "" resets).
+func (c *conn) set(name, value string) *pgError {
+	name = strings.ToLower(name)
+	switch name {
+	case "client_encoding":
+		v := strings.ToUpper(strings.ReplaceAll(strings.Trim(value, `'"`), "-", ""))
+		if value != "" && v != "UTF8" && v != "UNICODE" {
+			return &pgError{Code: codeFeatureNotSupported, Message: "client_encoding " + value + " is not supported by Coffer; use UTF8"}
+		}
+		value = "UTF8"
+	case "timezone":
+		v := strings.ToUpper(strings.Trim(value, `'"`))
+		if value != "" && v != "UTC" && v != "GMT" && v != "ETC/UTC" && v != "Z" && v != "00:00" && v != "0" {
+			// Times are stored and shown in UTC; other zones are not
+			// applied, so refuse rather than mislead.
+			return &pgError{Code: codeFeatureNotSupported, Message: "TimeZone " + value + " is not supported by Coffer; sessions run in UTC"}
+		}
+		value = "UTC"
+	case "transaction_isolation", "default_transaction_isolation":
+		value = "repeatable read"
+	}
+	if value == "" {
+		value = defaultSettings()[name]
+	}
+	c.settings[name] = value
+	for _, k := range reportedSettings {
+		if strings.ToLower(k) == name {
+			c.send(&pgproto3.ParameterStatus{Name: k, Value: value})
+		}
+	}
+	return nil
+}
+
+func (c *conn) settingNames() []string {
+	names := make([]string, 0, len(c.settings))
+	for k := range c.settings {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
