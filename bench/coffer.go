@@ -55,6 +55,7 @@ func (c *cofferSystem) Start(ctx context.Context, dir string) error {
 	cmd := exec.Command(c.bin, "serve",
 		"--data-dir", filepath.Join(dir, "data"),
 		"--mysql-addr", c.endpoint.Addr(),
+		"--pg-addr", "",
 		"--admin-addr", c.adminAddr,
 		"--log-level", "warn")
 	cmd.Env = append(os.Environ(), "COFFER_ADMIN_PASSWORD="+cofferPassword)

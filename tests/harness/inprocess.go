@@ -12,6 +12,7 @@ import (
 func (n *Node) startInProcess(addr string) error {
 	cfg := server.DefaultConfig()
 	cfg.DataDir, cfg.MySQLAddr, cfg.AdminPassword = n.dataDir, addr, n.password
+	cfg.PGAddr = "" // parallel nodes must not share the default Postgres port
 	cfg.CacheSize = 16 << 20
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Writer(n.out.newRun()), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv, err := server.New(cfg)

@@ -15,7 +15,7 @@ type process struct {
 }
 
 func (n *Node) startProcess(addr string) error {
-	cmd := exec.Command(Binary(n.t), "serve", "--data-dir", n.dataDir, "--mysql-addr", addr)
+	cmd := exec.Command(Binary(n.t), "serve", "--data-dir", n.dataDir, "--mysql-addr", addr, "--pg-addr", "")
 	cmd.Env = append(cleanEnv(), "COFFER_ADMIN_PASSWORD="+n.password)
 	w := n.out.newRun()
 	// One writer for both streams: exec then never calls it concurrently.
