@@ -5,7 +5,10 @@
 //
 // It owns the Harness (one fresh in-memory store per engine), the skip list
 // in testdata/skip.txt (every skipped query with the reason it fails on
-// Coffer) and count.sh, which prints the pass, fail and skip counts. It must
-// never change Coffer's behaviour to suit a test: a failing query is either
-// a backend bug to fix in its own package or a skip with a named reason.
+// Coffer, grouped by the backend code responsible) and count.sh, which
+// prints the pass, fail and skip counts, the memory engine's for
+// comparison (-baseline) and the skip entries for new failures
+// (-candidates). It must never change Coffer's behaviour to suit a test:
+// a failing query is either a backend bug to fix in its own package or a
+// skip with a named reason.
 package enginetest

@@ -9,6 +9,8 @@ import (
 
 	gmsenginetest "github.com/dolthub/go-mysql-server/enginetest"
 	"github.com/dolthub/go-mysql-server/enginetest/queries"
+
+	"github.com/cofferdb/coffer/sql/enginetest/internal/skiplist"
 )
 
 // suite is one upstream enginetest suite.
@@ -20,7 +22,7 @@ type suite struct {
 	memory func() gmsenginetest.Harness
 	// scripts are the upstream scripts the suite runs, for script-scoped
 	// skip list entries.
-	scripts [][]queries.ScriptTest
+	scripts []queries.ScriptTest
 }
 
 func defaultMemory() gmsenginetest.Harness { return gmsenginetest.NewDefaultMemoryHarness() }
@@ -30,67 +32,64 @@ func defaultMemory() gmsenginetest.Harness { return gmsenginetest.NewDefaultMemo
 // panics on a write in a READ ONLY transaction, so upstream skips them all.
 func skippingMemory() gmsenginetest.Harness { return gmsenginetest.NewSkippingMemoryHarness() }
 
-// suites are the upstream suites Coffer runs, under the names of the
-// upstream functions; TestMemoryBaseline runs the same list on the memory
-// engine.
-var suites = []suite{
-	{"TestQueries", gmsenginetest.TestQueries, defaultMemory, nil},
-	{"TestInsertInto", gmsenginetest.TestInsertInto, defaultMemory, [][]queries.ScriptTest{queries.InsertScripts}},
-	{"TestUpdate", gmsenginetest.TestUpdate, defaultMemory, nil},
-	{"TestDelete", gmsenginetest.TestDelete, defaultMemory, nil},
-	{"TestReplaceInto", gmsenginetest.TestReplaceInto, defaultMemory, nil},
-	{"TestCreateTable", testCreateTable, defaultMemory, [][]queries.ScriptTest{
-		queries.CreateTableScriptTests, queries.CreateTableInSubroutineTests, queries.CreateTableAutoIncrementTests}},
-	{"TestAlterTable", gmsenginetest.TestAlterTable, defaultMemory, [][]queries.ScriptTest{queries.AlterTableScripts}},
-	{"TestTransactionScripts", gmsenginetest.TestTransactionScripts, skippingMemory, [][]queries.ScriptTest{transactionScripts()}},
-	{"TestForeignKeys", gmsenginetest.TestForeignKeys, defaultMemory, [][]queries.ScriptTest{queries.ForeignKeyTests}},
-	{"TestChecksOnInsert", gmsenginetest.TestChecksOnInsert, defaultMemory, [][]queries.ScriptTest{queries.ChecksOnInsertScripts}},
-	{"TestScripts", gmsenginetest.TestScripts, defaultMemory, [][]queries.ScriptTest{queries.ScriptTests}},
+// scripts joins script lists.
+func scripts(lists ...[]queries.ScriptTest) []queries.ScriptTest {
+	var out []queries.ScriptTest
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
 }
 
 // transactionScripts returns the transaction tests as scripts: only the
 // names matter here.
 func transactionScripts() []queries.ScriptTest {
-	out := make([]queries.ScriptTest, len(queries.TransactionTests))
+	names := make([]string, len(queries.TransactionTests))
 	for i, tt := range queries.TransactionTests {
-		out[i].Name = tt.Name
+		names[i] = tt.Name
 	}
-	return out
+	return named(names...)
 }
 
 func (s suite) scriptNames() []string {
-	var out []string
-	for _, list := range s.scripts {
-		for _, sc := range list {
-			out = append(out, sc.Name)
-		}
+	out := make([]string, len(s.scripts))
+	for i, sc := range s.scripts {
+		out[i] = sc.Name
 	}
 	return out
 }
 
 var (
-	skips  *SkipList
+	skips  *skiplist.List
 	record io.Writer
 )
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	var err error
-	if skips, err = LoadSkipList("testdata/skip.txt"); err != nil {
+	if skips, err = skiplist.Load("testdata/skip.txt"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	if os.Getenv("COFFER_ENGINETEST_NOSKIP") == "1" {
+		skips = skips.Crashing()
+	}
+	var f *os.File
 	if p := os.Getenv("COFFER_ENGINETEST_RECORD"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
+		if f, err = os.Create(p); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
-		defer f.Close()
 		record = f
 	}
 	code := m.Run()
-	if flag.Lookup("test.run").Value.String() == "" {
+	if f != nil {
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 2
+		}
+	}
+	if flag.Lookup("test.run").Value.String() == "" && os.Getenv("COFFER_ENGINETEST_NOSKIP") != "1" {
 		names := make([]string, len(suites))
 		for i, s := range suites {
 			names[i] = s.name
@@ -117,18 +116,6 @@ func runSuite(t *testing.T, name string) {
 	}
 	t.Fatalf("no suite %s", name)
 }
-
-func TestQueries(t *testing.T)            { runSuite(t, "TestQueries") }
-func TestInsertInto(t *testing.T)         { runSuite(t, "TestInsertInto") }
-func TestUpdate(t *testing.T)             { runSuite(t, "TestUpdate") }
-func TestDelete(t *testing.T)             { runSuite(t, "TestDelete") }
-func TestReplaceInto(t *testing.T)        { runSuite(t, "TestReplaceInto") }
-func TestCreateTable(t *testing.T)        { runSuite(t, "TestCreateTable") }
-func TestAlterTable(t *testing.T)         { runSuite(t, "TestAlterTable") }
-func TestTransactionScripts(t *testing.T) { runSuite(t, "TestTransactionScripts") }
-func TestForeignKeys(t *testing.T)        { runSuite(t, "TestForeignKeys") }
-func TestChecksOnInsert(t *testing.T)     { runSuite(t, "TestChecksOnInsert") }
-func TestScripts(t *testing.T)            { runSuite(t, "TestScripts") }
 
 // TestMemoryBaseline runs the same suites on go-mysql-server's memory
 // engine, for comparing pass counts (count.sh -baseline). It is off unless

@@ -17,6 +17,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 
 	"github.com/cofferdb/coffer/sql/engine"
+	"github.com/cofferdb/coffer/sql/enginetest/internal/skiplist"
 	"github.com/cofferdb/coffer/sql/enginetest/internal/testname"
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
@@ -28,7 +29,7 @@ import (
 // path, as a client would.
 type Harness struct {
 	suite  string
-	skips  *SkipList
+	skips  *skiplist.List
 	record io.Writer
 
 	// scripts maps the normalized names of the suite's scripts, and the
@@ -60,13 +61,14 @@ type Config struct {
 	// function, e.g. "TestQueries"); it selects the skip list entries.
 	Suite string
 	// Skips is the known-failure list; nil skips nothing.
-	Skips *SkipList
+	Skips *skiplist.List
 	// Scripts are the names of the suite's scripts, so that skip list
-	// entries can be scoped to one script (see SkipList).
+	// entries can be scoped to one script (see skiplist.List).
 	Scripts []string
 	// Record, if set, receives every query and script name the suite asks
-	// the harness about, one strconv-quoted "suite<TAB>text" line each, so
-	// failing test names can be traced back to skip list entries.
+	// the harness about, one strconv-quoted "suite<TAB>kind<TAB>text" line
+	// each (kind "script" or "query"), so that failing test names can be
+	// traced back to skip list entries.
 	Record io.Writer
 }
 
@@ -86,7 +88,7 @@ func NewHarness(cfg Config) (*Harness, error) {
 	h := &Harness{suite: cfg.Suite, skips: cfg.Skips, record: cfg.Record, recorded: map[string]bool{},
 		scripts: map[string]string{}, scriptTests: map[string]string{}}
 	for _, name := range cfg.Scripts {
-		h.scripts[normalize(name)] = name
+		h.scripts[skiplist.Normalize(name)] = name
 		h.scriptTests[testname.Rewrite(name)] = name
 	}
 	return h, nil
@@ -138,7 +140,7 @@ func (h *Harness) NewEngine(t *testing.T) (gmsenginetest.QueryEngine, error) {
 	scripts, script := h.setup, h.script
 	h.mu.Unlock()
 	if script != "" {
-		h.recordAsked(script)
+		h.recordAsked("script", script)
 	}
 
 	ctx := gmsenginetest.NewContext(h)
@@ -150,7 +152,7 @@ func (h *Harness) NewEngine(t *testing.T) (gmsenginetest.QueryEngine, error) {
 	if len(scripts) == 0 {
 		scripts = setup.MydbData
 	}
-	if _, err := gmsenginetest.RunSetupScripts(ctx, e.Engine, scripts, true); err != nil {
+	if _, err := gmsenginetest.RunSetupScripts(ctx, e.Engine, h.withoutSkipped(scripts), true); err != nil {
 		qe.Close()
 		return nil, err
 	}
@@ -159,6 +161,22 @@ func (h *Harness) NewEngine(t *testing.T) (gmsenginetest.QueryEngine, error) {
 	h.session = nil
 	h.mu.Unlock()
 	return qe, nil
+}
+
+// withoutSkipped leaves out the setup statements the skip list names (a
+// VECTOR index, say): the suite runs on the rest of its data, and the
+// queries that need the missing part are listed as well.
+func (h *Harness) withoutSkipped(scripts []setup.SetupScript) []setup.SetupScript {
+	out := make([]setup.SetupScript, len(scripts))
+	for i, script := range scripts {
+		for _, stmt := range script {
+			h.recordAsked("query", stmt)
+			if _, skip := h.skips.Reason(h.suite, "", stmt, 0); !skip {
+				out[i] = append(out[i], stmt)
+			}
+		}
+	}
+	return out
 }
 
 func runQuery(ctx *gmssql.Context, e *engine.Engine, q string) error {
@@ -221,9 +239,9 @@ func (h *Harness) SupportsNativeIndexCreation() bool { return true }
 // setup statement or a script name. Upstream asks about a script's name
 // before its statements, which tells the harness which script runs.
 func (h *Harness) SkipQueryTest(query string) bool {
-	h.recordAsked(query)
 	h.mu.Lock()
-	if name, ok := h.scripts[normalize(query)]; ok {
+	name, isScript := h.scripts[skiplist.Normalize(query)]
+	if isScript {
 		h.script, h.asked = name, map[string]int{}
 	}
 	script := h.script
@@ -235,6 +253,11 @@ func (h *Harness) SkipQueryTest(query string) bool {
 	h.asked[query]++
 	nth := h.asked[query]
 	h.mu.Unlock()
+	if isScript {
+		h.recordAsked("script", query)
+	} else {
+		h.recordAsked("query", query)
+	}
 	if script != "" {
 		if _, all := h.skips.Reason(h.suite, "", script, 0); all {
 			return true
@@ -244,11 +267,11 @@ func (h *Harness) SkipQueryTest(query string) bool {
 	return skip
 }
 
-func (h *Harness) recordAsked(query string) {
+func (h *Harness) recordAsked(kind, text string) {
 	if h.record == nil {
 		return
 	}
-	line := strconv.Quote(h.suite+"\t"+query) + "\n"
+	line := strconv.Quote(h.suite+"\t"+kind+"\t"+text) + "\n"
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.recorded[line] {

@@ -1,4 +1,7 @@
-package enginetest
+// Package skiplist reads the list of upstream engine tests Coffer is known
+// to fail (sql/enginetest/testdata/skip.txt) and answers whether a query,
+// setup statement or script is on it.
+package skiplist
 
 import (
 	"bufio"
@@ -14,30 +17,35 @@ import (
 // AnySuite is the suite name of a skip entry that applies to every suite.
 const AnySuite = "*"
 
-// SkipList is the set of upstream tests Coffer is known to fail, each with
+// List is the set of upstream tests Coffer is known to fail, each with
 // the reason. It is read from a text file:
 //
 //	# a comment
 //	[FULLTEXT indexes unsupported]
 //	TestScripts | fulltext: basic
 //	TestScripts/some script | select * from t
+//	TestScripts/row_count() behavior | #5 select row_count()
 //	* | select match(a) against ('x') from t
 //
 // A bracketed line starts a group: every entry below it is skipped for
-// that reason. An entry is "Scope | text". Scope is the Go test function
-// that runs the upstream suite ("*" for every suite), optionally followed
-// by "/" and a script name to apply only inside that script. Text is a
-// query, a setup statement or a script name (which skips the whole
-// script). Both are compared exactly but for runs of white space, which
-// count as one space, so multi-line queries fit on one line. (Not
-// case-insensitively: upstream has queries that differ only in the case
-// of a string literal.) Text may start with
-// "#N " to skip only the Nth time a script runs that exact query (scripts
-// repeat queries such as "select row_count()"):
+// that reason. A reason starting with "!" marks entries that crash the
+// test binary; they stay skipped when the rest of the list is off (see
+// Crashing).
 //
-//	TestScripts/row_count() behavior | #5 select row_count()
-type SkipList struct {
+// An entry is "Scope | text". Scope is the Go test function that runs the
+// upstream suite ("*" for every suite), optionally followed by "/" and a
+// script name to apply only inside that script. Text is a query, a setup
+// statement or a script name (which skips the whole script). Both are
+// compared exactly but for runs of white space, which count as one space,
+// so multi-line queries fit on one line; not case-insensitively, because
+// upstream has queries that differ only in the case of a string literal.
+// Text may start with "#N " to skip only the Nth time a script runs that
+// exact query: scripts repeat queries such as "select row_count()".
+type List struct {
 	reasons map[skipKey]string
+	// crashOnly keeps only the "!" entries: the rest of the list is off,
+	// to find entries whose tests pass by now.
+	crashOnly bool
 
 	mu   sync.Mutex
 	used map[skipKey]bool
@@ -50,9 +58,9 @@ type skipKey struct {
 	nth         int
 }
 
-// ParseSkipList reads a skip list.
-func ParseSkipList(r io.Reader) (*SkipList, error) {
-	s := &SkipList{reasons: map[skipKey]string{}, used: map[skipKey]bool{}}
+// Parse reads a skip list.
+func Parse(r io.Reader) (*List, error) {
+	s := &List{reasons: map[skipKey]string{}, used: map[skipKey]bool{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
 	reason, n := "", 0
@@ -77,7 +85,7 @@ func ParseSkipList(r io.Reader) (*SkipList, error) {
 		if err != nil {
 			return nil, fmt.Errorf("skip list line %d: %w", n, err)
 		}
-		k := skipKey{scopeKey(scope), normalize(text), nth}
+		k := skipKey{scopeKey(scope), Normalize(text), nth}
 		if k.scope == "" || k.text == "" {
 			return nil, fmt.Errorf("skip list line %d: empty scope or text in %q", n, line)
 		}
@@ -89,14 +97,14 @@ func ParseSkipList(r io.Reader) (*SkipList, error) {
 	return s, sc.Err()
 }
 
-// LoadSkipList reads the skip list file at path.
-func LoadSkipList(path string) (*SkipList, error) {
+// Load reads the skip list file at path.
+func Load(path string) (*List, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	s, err := ParseSkipList(f)
+	s, err := Parse(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -105,11 +113,11 @@ func LoadSkipList(path string) (*SkipList, error) {
 
 // Reason returns why text is skipped in script (may be "") of suite, if
 // it is; nth counts the times the script ran text so far (1 for the first).
-func (s *SkipList) Reason(suite, script, text string, nth int) (string, bool) {
+func (s *List) Reason(suite, script, text string, nth int) (string, bool) {
 	if s == nil {
 		return "", false
 	}
-	norm := normalize(text)
+	norm := Normalize(text)
 	var keys []skipKey
 	if script != "" {
 		scoped := scopeKey(suite + "/" + script)
@@ -118,6 +126,9 @@ func (s *SkipList) Reason(suite, script, text string, nth int) (string, bool) {
 	keys = append(keys, skipKey{suite, norm, 0}, skipKey{AnySuite, norm, 0})
 	for _, k := range keys {
 		if r, ok := s.reasons[k]; ok {
+			if s.crashOnly && !strings.HasPrefix(r, "!") {
+				continue
+			}
 			s.mu.Lock()
 			s.used[k] = true
 			s.mu.Unlock()
@@ -127,8 +138,17 @@ func (s *SkipList) Reason(suite, script, text string, nth int) (string, bool) {
 	return "", false
 }
 
+// Crashing returns the list reduced to its "!" entries, the tests that
+// would crash the test binary.
+func (s *List) Crashing() *List {
+	if s == nil {
+		return nil
+	}
+	return &List{reasons: s.reasons, crashOnly: true, used: map[skipKey]bool{}}
+}
+
 // Len returns the number of entries.
-func (s *SkipList) Len() int {
+func (s *List) Len() int {
 	if s == nil {
 		return 0
 	}
@@ -137,7 +157,7 @@ func (s *SkipList) Len() int {
 
 // Unused returns the entries of the given suites that no test asked
 // about: stale entries, once every one of those suites has run.
-func (s *SkipList) Unused(suites ...string) []string {
+func (s *List) Unused(suites ...string) []string {
 	if s == nil {
 		return nil
 	}
@@ -169,7 +189,7 @@ func scopeKey(scope string) string {
 	if !ok {
 		return suite
 	}
-	return suite + "/" + normalize(script)
+	return suite + "/" + Normalize(script)
 }
 
 // parseOccurrence splits "#N text" into N and text; other text has N 0.
@@ -186,7 +206,7 @@ func parseOccurrence(text string) (int, string, error) {
 	return nth, rest, nil
 }
 
-// normalize collapses runs of white space to one space.
-func normalize(text string) string {
+// Normalize collapses runs of white space to one space.
+func Normalize(text string) string {
 	return strings.Join(strings.Fields(text), " ")
 }

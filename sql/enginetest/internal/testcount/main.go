@@ -44,7 +44,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "testcount:", err)
 		os.Exit(2)
 	}
-	leaves := leafTests(order)
+	leaves := leafTests(order, results)
 	printCounts(os.Stdout, results, leaves)
 	if *asked != "" {
 		texts, err := readAsked(*asked)
@@ -84,19 +84,27 @@ func readEvents(r io.Reader) (map[string]*result, []string, error) {
 	return results, order, sc.Err()
 }
 
-// leafTests returns the tests that have no subtests, in order.
-func leafTests(order []string) []string {
+// leafTests returns, in order, the tests that count: those without
+// subtests, and those that failed in their own body (no subtest of theirs
+// failed), which would otherwise go uncounted.
+func leafTests(order []string, results map[string]*result) []string {
 	parent := map[string]bool{}
+	failedBelow := map[string]bool{}
 	for _, name := range order {
 		for i := 0; i < len(name); i++ {
-			if name[i] == '/' {
-				parent[name[:i]] = true
+			if name[i] != '/' {
+				continue
+			}
+			parent[name[:i]] = true
+			if results[name].action == "fail" {
+				failedBelow[name[:i]] = true
 			}
 		}
 	}
 	var out []string
 	for _, name := range order {
-		if !parent[name] {
+		ownFailure := results[name].action == "fail" && !failedBelow[name]
+		if !parent[name] || ownFailure {
 			out = append(out, name)
 		}
 	}
@@ -188,14 +196,20 @@ func pct(a, b int) float64 {
 	return 100 * float64(a) / float64(b)
 }
 
-// readAsked reads the harness's record: quoted "suite\ttext" lines.
-func readAsked(path string) (map[string][]string, error) {
+// asked is what the harness recorded for one suite.
+type asked struct {
+	texts   []string // queries and script names
+	scripts map[string]bool
+}
+
+// readAsked reads the harness's record: quoted "suite\tkind\ttext" lines.
+func readAsked(path string) (map[string]*asked, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	out := map[string][]string{}
+	out := map[string]*asked{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
 	for sc.Scan() {
@@ -203,8 +217,20 @@ func readAsked(path string) (map[string][]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		suite, text, _ := strings.Cut(line, "\t")
-		out[suite] = append(out[suite], text)
+		parts := strings.SplitN(line, "\t", 3)
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("%s: bad record %q", path, line)
+		}
+		suite, kind, text := parts[0], parts[1], parts[2]
+		a := out[suite]
+		if a == nil {
+			a = &asked{scripts: map[string]bool{}}
+			out[suite] = a
+		}
+		a.texts = append(a.texts, text)
+		if kind == "script" {
+			a.scripts[text] = true
+		}
 	}
 	return out, sc.Err()
 }
@@ -213,7 +239,7 @@ func readAsked(path string) (map[string][]string, error) {
 // entry that would skip it: the longest asked text the leaf's name ends
 // with, scoped to its script when the name's parent is a script the
 // harness was asked about.
-func printCandidates(w io.Writer, results map[string]*result, order, leaves []string, asked map[string][]string) {
+func printCandidates(w io.Writer, results map[string]*result, order, leaves []string, record map[string]*asked) {
 	fmt.Fprintln(w, "\n# skip candidates for failing tests")
 	repeats := map[string]int{} // tests that share a name but for testing's "#NN"
 	for _, name := range order {
@@ -225,8 +251,12 @@ func printCandidates(w io.Writer, results map[string]*result, order, leaves []st
 			continue
 		}
 		base := testname.StripNumber(name)
+		a := record[suite]
+		if a == nil {
+			a = &asked{}
+		}
 		best := ""
-		for _, text := range asked[suite] {
+		for _, text := range a.texts {
 			if len(text) > len(best) && strings.HasSuffix(base, "/"+testname.Rewrite(text)) {
 				best = text
 			}
@@ -236,7 +266,7 @@ func printCandidates(w io.Writer, results map[string]*result, order, leaves []st
 		} else {
 			scope, script := suite, ""
 			parent := strings.TrimSuffix(base, "/"+testname.Rewrite(best))
-			for _, text := range asked[suite] {
+			for text := range a.scripts {
 				if text != best && len(text) > len(script) && testname.HasElement(parent, testname.Rewrite(text)) {
 					script = text
 				}
