@@ -60,7 +60,7 @@ func runFile(t *testing.T, path string) {
 	var out strings.Builder
 	blocks := strings.Split(strings.TrimSpace(string(raw)), "\n\n")
 	for _, b := range blocks {
-		cmd, want, _ := strings.Cut(b+"\n", "\n----\n")
+		cmd, want, _ := strings.Cut(strings.TrimSpace(b)+"\n", "\n----\n")
 		cmd = strings.TrimRight(cmd, "\n")
 		got := strings.TrimRight(runCommand(t, s, cmd), "\n")
 		if !*rewrite && got != strings.TrimRight(want, "\n") {

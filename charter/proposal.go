@@ -3,6 +3,7 @@ package charter
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors; the SQL layer maps them to MySQL error codes.
@@ -199,7 +200,7 @@ func (t *Tx) decideAndSave(p *Proposal) error {
 			if !errors.Is(err, ErrStale) && !errors.Is(err, ErrInvalid) {
 				return err
 			}
-			p.State, p.Reason = StateRejected, err.Error()
+			p.State, p.Reason = StateRejected, strings.TrimPrefix(err.Error(), "charter: ")
 		}
 	case StateRejected:
 		p.State, p.Reason = StateRejected, "rejected by the constitution"

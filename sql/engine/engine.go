@@ -17,6 +17,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 
 	"github.com/cofferdb/coffer/sql/catalog"
+	"github.com/cofferdb/coffer/sql/governance"
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
 )
@@ -56,6 +57,9 @@ type Engine struct {
 	*gms.Engine
 	Provider *catalog.Provider
 	cfg      Config
+	// proposer is cfg.Proposer plus reloading the user store after
+	// commits that change it.
+	proposer txn.Proposer
 	// GenesisPassword is the admin password set by this start on an empty
 	// store, or "" when the store already had users.
 	GenesisPassword string
@@ -83,9 +87,13 @@ func New(cfg Config) (*Engine, error) {
 	a := analyzer.NewDefault(pro)
 	e := gms.New(a, &gms.Config{})
 	eng := &Engine{Engine: e, Provider: pro, cfg: cfg}
+	eng.proposer = reloadingProposer{Proposer: cfg.Proposer, e: eng}
 	eng.registerFunctions()
 	eng.registerProcedures()
 	if !cfg.NoAuth {
+		// Governance statements and account statements become charter
+		// proposals; every other statement parses exactly as before.
+		e.Parser = governance.New(governance.Config{Catalog: a.Catalog, Logger: cfg.Logger}).Parser()
 		if eng.GenesisPassword, err = eng.loadUsers(cfg.AdminPassword); err != nil {
 			return nil, err
 		}
@@ -95,7 +103,7 @@ func New(cfg Config) (*Engine, error) {
 
 // NewSession returns a session for principal.
 func (e *Engine) NewSession(base *gmssql.BaseSession, p txn.Principal) *txn.Session {
-	return txn.NewSession(base, e.cfg.DB, e.cfg.Proposer, p)
+	return txn.NewSession(base, e.cfg.DB, e.proposer, p)
 }
 
 // NewContext returns a query context over a new session (tests, tools).

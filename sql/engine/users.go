@@ -1,46 +1,87 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
-	"math"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 
-	"github.com/cofferdb/coffer/sql/catalog"
+	"github.com/cofferdb/coffer/sql/governance"
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
 )
 
-// AdminUser is the genesis account.
+// AdminUser is the genesis account: the first member of the charter.
 const AdminUser = "admin"
 
-// grantsPersister stores go-mysql-server's users and grants in the system
-// keyspace, through the Proposer like any other commit. The blob is the
-// whole user store, so the newest write wins and no conflict check is
-// needed (read sequence "infinity").
-type grantsPersister struct {
-	proposer txn.Proposer
+// errUsersFromCharter is what go-mysql-server's own account statements get
+// if one ever reaches the user store directly: accounts change only
+// through charter proposals (sql/governance intercepts them).
+var errUsersFromCharter = errors.New("users and grants change only through charter proposals (CREATE USER, GRANT, … as text queries)")
+
+// charterPersister refuses direct writes to the user store.
+type charterPersister struct{}
+
+func (charterPersister) Persist(*gmssql.Context, []byte) error { return errUsersFromCharter }
+
+type capturePersister struct{ data []byte }
+
+func (c *capturePersister) Persist(_ *gmssql.Context, data []byte) error {
+	c.data = append([]byte(nil), data...)
+	return nil
 }
 
-func (g grantsPersister) Persist(ctx *gmssql.Context, data []byte) error {
-	ws := &storage.WriteSet{Mutations: []storage.Mutation{{Key: storage.SystemKey(catalog.SysGrants), Value: data}}}
-	principal := txn.Principal{Name: ctx.Session.Client().User}
-	_, err := g.proposer.Propose(ctx, ws, math.MaxUint64, principal)
-	return err
+// reloadingProposer loads the user store after every commit that wrote it,
+// so that logins and grants follow the charter at once.
+type reloadingProposer struct {
+	txn.Proposer
+	e *Engine
+}
+
+func (r reloadingProposer) Propose(ctx context.Context, ws *storage.WriteSet, readSeq uint64, p txn.Principal) (uint64, error) {
+	seq, err := r.Proposer.Propose(ctx, ws, readSeq, p)
+	if err != nil {
+		return seq, err
+	}
+	key := governance.GrantsKey()
+	for _, m := range ws.Mutations {
+		if !m.Delete && bytes.Equal(m.Key, key) {
+			if err := r.e.ReloadUsers(m.Value); err != nil {
+				r.e.cfg.Logger.Error("reload users after commit", "seq", seq, "err", err)
+			}
+		}
+	}
+	return seq, nil
+}
+
+// ReloadUsers replaces the engine's users and grants with blob (a commit
+// applied by replication calls it too).
+func (e *Engine) ReloadUsers(blob []byte) error {
+	mdb := e.Analyzer.Catalog.MySQLDb
+	ctx := gmssql.NewContext(context.Background())
+	ed := mdb.Editor()
+	defer ed.Close()
+	return mdb.OverwriteUsersAndGrantData(ctx, ed, blob)
 }
 
 // loadUsers restores users and grants from storage; on an empty store it
 // creates the genesis admin with adminPassword (generated if empty) and
 // returns the password it set, so the caller can tell the operator once.
+// It also writes the charter's genesis (member admin, default
+// constitution) when the store has none, in the same commit.
 func (e *Engine) loadUsers(adminPassword string) (created string, err error) {
 	mdb := e.Analyzer.Catalog.MySQLDb
-	mdb.SetPersister(grantsPersister{proposer: e.cfg.Proposer})
 	ctx := gmssql.NewContext(context.Background(), gmssql.WithSession(e.NewSession(gmssql.NewBaseSession(), txn.Principal{Name: "coffer"})))
-	blob, ok, err := e.cfg.DB.Get(storage.SystemKey(catalog.SysGrants), e.cfg.DB.ReadSeq())
+	t, err := txn.FromContext(ctx)
+	if err != nil {
+		return "", err
+	}
+	blob, ok, err := t.Get(governance.GrantsKey())
 	if err != nil {
 		return "", err
 	}
@@ -48,24 +89,38 @@ func (e *Engine) loadUsers(adminPassword string) (created string, err error) {
 		if err := mdb.LoadData(ctx, blob); err != nil {
 			return "", fmt.Errorf("engine: load users and grants: %w", err)
 		}
-		mdb.SetEnabled(true)
-		return "", nil
-	}
-	if adminPassword == "" {
-		b := make([]byte, 18)
-		if _, err := rand.Read(b); err != nil {
-			return "", err
+	} else {
+		if adminPassword == "" {
+			b := make([]byte, 18)
+			if _, err := rand.Read(b); err != nil {
+				return "", err
+			}
+			adminPassword = base64.RawURLEncoding.EncodeToString(b)
 		}
-		adminPassword = base64.RawURLEncoding.EncodeToString(b)
+		cp := &capturePersister{}
+		mdb.SetPersister(cp)
+		ed := mdb.Editor()
+		mdb.AddSuperUser(ed, AdminUser, "%", adminPassword)
+		err = mdb.Persist(ctx, ed)
+		ed.Close()
+		if err != nil {
+			return "", fmt.Errorf("engine: genesis admin: %w", err)
+		}
+		t.Put(governance.GrantsKey(), cp.data)
+		created = adminPassword
 	}
-	ed := mdb.Editor()
-	mdb.AddSuperUser(ed, AdminUser, "%", adminPassword)
-	err = mdb.Persist(ctx, ed)
-	ed.Close()
-	if err != nil {
-		return "", fmt.Errorf("engine: store genesis admin: %w", err)
+	mdb.SetPersister(charterPersister{})
+	mdb.SetEnabled(true)
+	if _, err := governance.Genesis(t, AdminUser); err != nil {
+		return "", fmt.Errorf("engine: charter genesis: %w", err)
 	}
-	return adminPassword, nil
+	if err := ctx.Session.(*txn.Session).CommitTransaction(ctx, t); err != nil {
+		return "", fmt.Errorf("engine: store genesis: %w", err)
+	}
+	return created, nil
 }
 
-var _ mysql_db.MySQLDbPersistence = grantsPersister{}
+var (
+	_ mysql_db.MySQLDbPersistence = charterPersister{}
+	_ txn.Proposer                = reloadingProposer{}
+)

@@ -26,6 +26,22 @@ type Reader interface {
 	NewIter(lo, hi []byte, seq uint64) (*storage.Iter, error)
 }
 
+type commitKindKey struct{}
+
+// WithCommitKind returns ctx carrying the ledger kind (ledger.KindGovernance
+// …) of the write set proposed with it; without one the kind is derived
+// from the write set. A replicating Proposer must carry it with the write
+// set to the log.
+func WithCommitKind(ctx context.Context, kind string) context.Context {
+	return context.WithValue(ctx, commitKindKey{}, kind)
+}
+
+// CommitKind returns the kind WithCommitKind put in ctx, or "".
+func CommitKind(ctx context.Context) string {
+	k, _ := ctx.Value(commitKindKey{}).(string)
+	return k
+}
+
 // LocalProposer applies write sets to the local store: the single-node
 // Proposer.
 type LocalProposer struct {
@@ -35,6 +51,6 @@ type LocalProposer struct {
 var _ Proposer = LocalProposer{}
 
 // Propose implements Proposer.
-func (l LocalProposer) Propose(_ context.Context, ws *storage.WriteSet, readSeq uint64, p Principal) (uint64, error) {
-	return l.DB.Apply(ws, readSeq, storage.Commit{Principal: p.Name})
+func (l LocalProposer) Propose(ctx context.Context, ws *storage.WriteSet, readSeq uint64, p Principal) (uint64, error) {
+	return l.DB.Apply(ws, readSeq, storage.Commit{Principal: p.Name, Kind: CommitKind(ctx)})
 }

@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -88,7 +89,11 @@ func (s *Session) CommitTransaction(ctx *gmssql.Context, tx gmssql.Transaction) 
 		return nil
 	}
 	autocommit := !ctx.GetIgnoreAutoCommit()
-	seq, err := s.proposer.Propose(ctx, t.WriteSet(), t.readSeq, s.principal)
+	pctx := context.Context(ctx)
+	if t.kind != "" {
+		pctx = WithCommitKind(ctx, t.kind)
+	}
+	seq, err := s.proposer.Propose(pctx, t.WriteSet(), t.readSeq, s.principal)
 	if err != nil {
 		ctx.SetTransaction(nil)
 		ctx.SetIgnoreAutoCommit(false)

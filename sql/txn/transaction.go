@@ -28,7 +28,13 @@ type Transaction struct {
 
 	catalogCache any // the catalog as this transaction sees it, at cacheEpoch
 	cacheEpoch   uint64
+
+	kind string // ledger kind of the commit; "" derives it from the write set
 }
+
+// SetKind sets the ledger kind the transaction commits as
+// (ledger.KindGovernance for charter transactions).
+func (t *Transaction) SetKind(kind string) { t.kind = kind }
 
 type savepoint struct {
 	name   string
