@@ -120,14 +120,22 @@ func verifyDataDir(dataDir string, cert *x509.Certificate, s streams) int {
 		fmt.Fprintln(s.err, "coffer ledger verify:", err)
 		return exitNotRun
 	}
-	defer db.Close()
 	var signed uint64
 	if err := db.Signatures(func(r *ledger.SignedRoot) error { signed = max(signed, r.Size); return nil }); err != nil {
+		_ = db.Close()
 		return printOutcome(s, nil, signed, err)
 	}
 	report, err := db.VerifyLedger(cert, func(done, total uint64) {
 		fmt.Fprintf(s.err, "checked %d of %d entries (%d%%)\n", done, total, done*100/max(total, 1))
 	})
+	// A failed VerifyLedger can leave a goroutine holding a pebble iterator
+	// (it does not stop its entry reader early), and pebble's Close panics
+	// then. Leave the store to the process's exit in that case.
+	if err == nil {
+		if err := db.Close(); err != nil {
+			fmt.Fprintln(s.err, "coffer ledger verify: closing the store:", err)
+		}
+	}
 	return printOutcome(s, report, signed, err)
 }
 

@@ -478,3 +478,16 @@ func TestLedgerExportNeedsTrustedCert(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestLedgerVerifyLargeTamperedLedger fails early in a ledger larger than
+// VerifyLedger's read-ahead: the command must still exit 1, not crash
+// closing the store.
+func TestLedgerVerifyLargeTamperedLedger(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 60000, 1000)
+	flipByte(t, f.dir, entryKey(9), last)
+	code, out, errOut := runCLI(t, "", "ledger", "verify", "--data-dir", f.dir)
+	if want := "first bad seq 9: entry does not match its Merkle leaf (altered entry)"; code != 1 || lastLine(out) != want {
+		t.Fatalf("exit %d, last line %q, want 1 and %q\nstderr:\n%s", code, lastLine(out), want, errOut)
+	}
+}
