@@ -16,7 +16,10 @@ var systemTitle = map[string]string{Coffer: "Coffer", MariaDB: "MariaDB", Postgr
 func (r *Report) Markdown(chartFile string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Coffer benchmark, %s on %s (%s run)\n\n", r.Started.Format("2006-01-02 15:04 MST"), r.Machine.Host, r.Mode)
-	b.WriteString(r.RatioTables())
+	if line := r.InterferenceLine(); line != "" {
+		b.WriteString(line + "\n\n")
+	}
+	b.WriteString(r.RatioTables("##"))
 	if chartFile != "" {
 		fmt.Fprintf(&b, "\n![throughput and p99 latency per system](%s)\n", chartFile)
 	}
@@ -68,9 +71,18 @@ func (r *Report) Markdown(chartFile string) string {
 	return b.String()
 }
 
+// InterferenceLine says how disturbed the run was, or nothing if it was not.
+func (r *Report) InterferenceLine() string {
+	in := r.Interference()
+	if math.IsNaN(in.Max) || in.Max <= 10 {
+		return ""
+	}
+	return fmt.Sprintf("**Disturbed run:** other work on the machine used a median %.0f%% (up to %.0f%%) of its CPU during the measured repetitions, so every system's absolute numbers are low and the ratios carry that uncertainty (\"other CPU %%\" per cell below).", in.Median, in.Max)
+}
+
 // RatioTables renders the Coffer/peer ratios by median, sysbench and
-// durable inserts apart.
-func (r *Report) RatioTables() string {
+// durable inserts apart, under headings of the given level ("##").
+func (r *Report) RatioTables(h string) string {
 	var b strings.Builder
 	var sb, ins []RatioRow
 	for _, row := range r.Ratios {
@@ -81,7 +93,7 @@ func (r *Report) RatioTables() string {
 		}
 	}
 	if len(sb) > 0 {
-		fmt.Fprintf(&b, "## sysbench on the MySQL wire: Coffer / MariaDB (median of %d)\n\n", r.Settings.Reps)
+		fmt.Fprintf(&b, "%s sysbench on the MySQL wire: Coffer / MariaDB (median of %d)\n\n", h, r.Settings.Reps)
 		b.WriteString("| workload | threads | Coffer tx/s | MariaDB tx/s | tx/s ratio | p99 ratio |\n|---|---:|---:|---:|---:|---:|\n")
 		for _, row := range sb {
 			fmt.Fprintf(&b, "| %s | %d | %s | %s | **%s** | %s |\n", row.Workload, row.Threads,
@@ -91,7 +103,7 @@ func (r *Report) RatioTables() string {
 		b.WriteString("Coffer / PostgreSQL on sysbench and pgbench: n/a until issue 10 (Postgres wire).\n")
 	}
 	if len(r.Inserts) > 0 {
-		fmt.Fprintf(&b, "\n## Durable single-row INSERT transactions (median of %d)\n\n", r.Settings.Reps)
+		fmt.Fprintf(&b, "\n%s Durable single-row INSERT transactions (median of %d)\n\n", h, r.Settings.Reps)
 		b.WriteString("| connections | system | tx/s (min / median / max) | p50 ms | p99 ms |\n|---:|---|---|---:|---:|\n")
 		for _, c := range r.Inserts {
 			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", c.Threads, systemTitle[c.System], spreadText(c.TPS, 0), num(c.P50Ms.Median, 2), num(c.P99Ms.Median, 2))

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"time"
@@ -177,6 +178,33 @@ var Placeholders = []Placeholder{
 	{"policy overhead: filtered scan and point selects with and without a CEL policy", "issue 8 (row-level policies)"},
 	{"durable single-row INSERTs on a 3-node cluster (16–64 connections, tx/s, p50/p99)", "issue 9 (Raft replication)"},
 	{"encryption-at-rest overhead", "no issue yet (encryption at rest)"},
+}
+
+// ReadReport loads a report written by WriteJSON, to render it again.
+func ReadReport(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// Interference summarises how much of the machine other processes used
+// over all measured repetitions: median and maximum percent.
+func (r *Report) Interference() Spread {
+	var all []float64
+	for _, c := range append(append([]*Cell{}, r.Sysbench...), r.Inserts...) {
+		for _, rep := range c.Reps {
+			if rep.Err == "" {
+				all = append(all, rep.OtherCPUPct)
+			}
+		}
+	}
+	return Summarize(all)
 }
 
 // WriteJSON writes the report to path.

@@ -91,10 +91,12 @@ func TestMarkdownAndJSON(t *testing.T) {
 	if err := r.WriteJSON(path); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(path)
-	var back map[string]any
-	if err := json.Unmarshal(b, &back); err != nil {
+	back, err := ReadReport(path)
+	if err != nil {
 		t.Fatalf("JSON does not read back: %v", err)
+	}
+	if got := back.Markdown("chart.png"); got != md {
+		t.Errorf("markdown of the re-read report differs:\n%s\nwant\n%s", got, md)
 	}
 }
 

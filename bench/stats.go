@@ -76,3 +76,20 @@ func orNil(v float64) *float64 {
 	}
 	return &v
 }
+
+// UnmarshalJSON reads null back as NaN.
+func (s *Spread) UnmarshalJSON(b []byte) error {
+	var v struct{ Min, Median, Max *float64 }
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	s.Min, s.Median, s.Max = fromNil(v.Min), fromNil(v.Median), fromNil(v.Max)
+	return nil
+}
+
+func fromNil(v *float64) float64 {
+	if v == nil {
+		return math.NaN()
+	}
+	return *v
+}

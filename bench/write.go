@@ -34,8 +34,12 @@ func WriteAll(r *Report, cfg Config) (Written, error) {
 		if err != nil {
 			rel = base
 		}
-		table := fmt.Sprintf("From [%s.md](%s.md), %s on %s (%d cores), median of %d:\n\n%s\n![chart](%s.png)\n",
-			filepath.Base(base), rel, r.Started.Format("2006-01-02"), r.Machine.Host, r.Machine.Cores, r.Settings.Reps, r.RatioTables(), rel)
+		table := fmt.Sprintf("From [%s.md](%s.md), %s on %s (%d cores), median of %d.\n\n",
+			filepath.Base(base), rel, r.Started.Format("2006-01-02"), r.Machine.Host, r.Machine.Cores, r.Settings.Reps)
+		if line := r.InterferenceLine(); line != "" {
+			table += line + "\n\n"
+		}
+		table += r.RatioTables("###") + fmt.Sprintf("\n![chart](%s.png)\n", rel)
 		if err := updateReadme(cfg.Readme, table); err != nil {
 			return w, err
 		}

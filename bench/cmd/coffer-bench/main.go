@@ -26,7 +26,7 @@ func main() {
 }
 
 func run(args []string) int {
-	cfg, err := parseFlags(args)
+	cfg, render, err := parseFlags(args)
 	if err == flag.ErrHelp {
 		return 0
 	}
@@ -37,23 +37,32 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	t0 := time.Now()
-	rep, err := bench.Run(ctx, cfg)
+	var rep *bench.Report
+	if render != "" {
+		rep, err = bench.ReadReport(render)
+	} else {
+		rep, err = bench.Run(ctx, cfg)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "coffer-bench:", err)
 		return 1
 	}
+	cfg.Mode = rep.Mode
 	w, err := bench.WriteAll(rep, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "coffer-bench: writing results:", err)
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "done in %s: %s, %s, %s\n\n", time.Since(t0).Round(time.Second), w.JSON, w.Markdown, w.Chart)
-	fmt.Print(rep.RatioTables())
+	fmt.Print(rep.RatioTables("##"))
 	return 0
 }
 
-func parseFlags(args []string) (bench.Config, error) {
+// parseFlags returns the run's config and, with -render, the results JSON
+// to render again instead of measuring.
+func parseFlags(args []string) (bench.Config, string, error) {
 	fs := flag.NewFlagSet("coffer-bench", flag.ContinueOnError)
+	render := fs.String("render", "", "write the Markdown, chart and README table again from this results JSON, without measuring")
 	quick := fs.Bool("quick", false, "a ≈2-minute smoke run: one repetition, 4 threads, short runs")
 	reps := fs.Int("reps", 0, "repetitions per cell (default 3, 1 with -quick)")
 	out := fs.String("out", "", "results directory (default bench/results)")
@@ -74,7 +83,7 @@ func parseFlags(args []string) (bench.Config, error) {
 	noInstall := fs.Bool("no-install", false, "do not apt-get install missing peers")
 	readme := fs.String("readme", "", "README whose result table a full run updates (default bench/README.md; \"none\" to skip)")
 	if err := fs.Parse(args); err != nil {
-		return bench.Config{}, err
+		return bench.Config{}, "", err
 	}
 	cfg := bench.DefaultConfig()
 	if *quick {
@@ -105,20 +114,20 @@ func parseFlags(args []string) (bench.Config, error) {
 	var err error
 	if *threads != "" {
 		if cfg.Threads, err = intList("threads", *threads); err != nil {
-			return cfg, err
+			return cfg, "", err
 		}
 	}
 	if *insertConns != "" {
 		if cfg.InsertConns, err = intList("insert-conns", *insertConns); err != nil {
-			return cfg, err
+			return cfg, "", err
 		}
 	}
 	if *profile != "" {
 		if cfg.Profile, err = bench.ParseProfileTargets(strings.ReplaceAll(*profile, "none", "")); err != nil {
-			return cfg, err
+			return cfg, "", err
 		}
 	}
-	return cfg, cfg.Validate()
+	return cfg, *render, cfg.Validate()
 }
 
 func setIf[T any](dst *T, v T, ok bool) {
