@@ -28,6 +28,24 @@ type Provider struct {
 	sizes     sync.Map // table id → sizeEstimate
 	asOf      asOfStates
 	procs     gmssql.ExternalStoredProcedureRegistry
+
+	// system holds read-only databases other packages add before serving
+	// (sql/governance's coffer_charter), by lower-case name.
+	system map[string]gmssql.Database
+}
+
+// AddSystemDatabase adds a read-only database served next to the stored
+// ones. Call it before the provider serves queries.
+func (p *Provider) AddSystemDatabase(db gmssql.Database) {
+	if p.system == nil {
+		p.system = map[string]gmssql.Database{}
+	}
+	p.system[strings.ToLower(db.Name())] = db
+}
+
+func (p *Provider) isSystem(name string) bool {
+	_, ok := p.system[strings.ToLower(name)]
+	return ok || strings.EqualFold(name, LedgerDatabase)
 }
 
 // sizeTTL is how long a table size estimate is reused.
@@ -106,7 +124,7 @@ func (p *Provider) stateFor(ctx *gmssql.Context) (*state, *txn.Transaction, erro
 		return c.(*state), t, nil
 	}
 	lo := []byte{'s'}
-	it, err := t.NewIter(lo, storage.PrefixEnd(lo))
+	it, err := t.NewLiveIter(lo, storage.PrefixEnd(lo))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -127,6 +145,9 @@ func (p *Provider) Database(ctx *gmssql.Context, name string) (gmssql.Database, 
 	if strings.EqualFold(name, LedgerDatabase) {
 		return ledgerDatabase{p: p}, nil
 	}
+	if d, ok := p.system[strings.ToLower(name)]; ok {
+		return d, nil
+	}
 	d, ok := st.databases[strings.ToLower(name)]
 	if !ok {
 		return nil, gmssql.ErrDatabaseNotFound.New(name)
@@ -137,7 +158,7 @@ func (p *Provider) Database(ctx *gmssql.Context, name string) (gmssql.Database, 
 // HasDatabase implements sql.DatabaseProvider.
 func (p *Provider) HasDatabase(ctx *gmssql.Context, name string) bool {
 	st, _, err := p.stateFor(ctx)
-	return err == nil && (st.hasDatabase(name) || strings.EqualFold(name, LedgerDatabase))
+	return err == nil && (st.hasDatabase(name) || p.isSystem(name))
 }
 
 // AllDatabases implements sql.DatabaseProvider.
@@ -147,6 +168,9 @@ func (p *Provider) AllDatabases(ctx *gmssql.Context) []gmssql.Database {
 		return nil
 	}
 	out := []gmssql.Database{ledgerDatabase{p: p}}
+	for _, d := range p.system {
+		out = append(out, d)
+	}
 	for _, d := range st.databases {
 		out = append(out, &Database{p: p, name: d.Name})
 	}
@@ -160,7 +184,7 @@ func (p *Provider) CreateDatabase(ctx *gmssql.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if st.hasDatabase(name) || strings.EqualFold(name, LedgerDatabase) {
+	if st.hasDatabase(name) || p.isSystem(name) {
 		return gmssql.ErrDatabaseExists.New(name)
 	}
 	t.Put(dbKey(name), encodeDesc(&databaseDesc{Name: name}))
@@ -174,7 +198,7 @@ func (p *Provider) DropDatabase(ctx *gmssql.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if strings.EqualFold(name, LedgerDatabase) {
+	if p.isSystem(name) {
 		return gmssql.ErrDatabaseAccessDeniedForUser.New("", "", name)
 	}
 	if !st.hasDatabase(name) {

@@ -94,6 +94,7 @@ func New(cfg Config) (*Engine, error) {
 		// Governance statements and account statements become charter
 		// proposals; every other statement parses exactly as before.
 		e.Parser = governance.New(governance.Config{Catalog: a.Catalog, Logger: cfg.Logger}).Parser()
+		pro.AddSystemDatabase(governance.Database())
 		if eng.GenesisPassword, err = eng.loadUsers(cfg.AdminPassword); err != nil {
 			return nil, err
 		}
