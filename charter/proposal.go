@@ -191,6 +191,13 @@ func (t *Tx) decideAndSave(p *Proposal) error {
 		return err
 	}
 	outcome, err := con.Decide(p, t.c.MemberNames())
+	if err != nil && p.Action.Kind == KindSetConstitution {
+		// A constitution that fails at run time must not lock the network
+		// out of replacing it: its replacement is decided by the default.
+		if def, derr := CompileConstitution(DefaultConstitution); derr == nil {
+			outcome, err = def.Decide(p, t.c.MemberNames())
+		}
+	}
 	if err != nil {
 		return err
 	}
