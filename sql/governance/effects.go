@@ -84,7 +84,7 @@ func (f *effects) run(a *charter.Action) ([]byte, error) {
 			}
 			return nil, nil
 		}
-		err = createLogins(f.ctx, db, a.Accounts)
+		err = createLogins(f.ctx, db, a.Accounts, memberDatabases...)
 	case charter.KindCreateUser:
 		err = createLogins(f.ctx, db, a.Accounts)
 	case charter.KindAlterUser:
@@ -124,7 +124,11 @@ func (f *effects) scratch() (*mysql_db.MySQLDb, *capture, error) {
 // read the clock.
 var passwordEpoch = time.Unix(0, 0).UTC()
 
-func createLogins(ctx *gmssql.Context, db *mysql_db.MySQLDb, accs []charter.Account) error {
+// memberDatabases are what a member's login may read from the start: the
+// charter it governs and the ledger it audits.
+var memberDatabases = []string{CharterDatabase, "coffer_ledger"}
+
+func createLogins(ctx *gmssql.Context, db *mysql_db.MySQLDb, accs []charter.Account, readable ...string) error {
 	ed := db.Editor()
 	defer ed.Close()
 	for _, acc := range accs {
@@ -136,8 +140,12 @@ func createLogins(ctx *gmssql.Context, db *mysql_db.MySQLDb, accs []charter.Acco
 		if plugin == "" {
 			plugin = "mysql_native_password"
 		}
+		privs := mysql_db.NewPrivilegeSet()
+		for _, d := range readable {
+			privs.AddDatabase(d, gmssql.PrivilegeType_Select)
+		}
 		ed.PutUser(&mysql_db.User{
-			User: acc.Name, Host: acc.Host, PrivilegeSet: mysql_db.NewPrivilegeSet(),
+			User: acc.Name, Host: acc.Host, PrivilegeSet: privs,
 			Plugin: plugin, AuthString: acc.AuthString, PasswordLastChanged: passwordEpoch,
 		})
 	}

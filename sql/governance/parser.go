@@ -2,6 +2,7 @@ package governance
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -116,6 +117,9 @@ func accountStatement(stmt ast.Statement, text string) (*Statement, error) {
 			if err != nil {
 				return nil, err
 			}
+			if err := checkAttributes(n.Attribute); err != nil {
+				return nil, err
+			}
 			acc.Attributes = n.Attribute
 			a.Accounts = append(a.Accounts, acc)
 		}
@@ -185,6 +189,19 @@ func names(accs []charter.Account) string {
 		}
 	}
 	return strings.Join(s, ", ")
+}
+
+// checkAttributes requires ATTRIBUTE to be a JSON object: policies read
+// it as principal.attributes.
+func checkAttributes(s string) error {
+	if s == "" {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return fmt.Errorf("ATTRIBUTE '%s': want a JSON object such as '{\"bank\":\"A\"}': %v", s, err)
+	}
+	return nil
 }
 
 // account hashes the password at once: only the stored form travels.
