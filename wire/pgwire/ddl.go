@@ -142,8 +142,6 @@ func (t *translator) typeCast(c *pg.TypeCast) string {
 			t.fail(newError(codeInvalidText, fmt.Sprintf("invalid input syntax for type boolean: %q", s)))
 		case "regclass":
 			return regclassOID(quoteString(strings.Trim(s, `"`)))
-		case "regtype", "regproc", "regnamespace", "regrole":
-			t.unsupported("cast to " + name)
 		case "interval":
 			t.unsupported("interval")
 		}
@@ -151,7 +149,7 @@ func (t *translator) typeCast(c *pg.TypeCast) string {
 	switch name {
 	case "bool", "boolean":
 		return "(" + t.expr(c.Arg) + " <> 0)"
-	case "regclass", "regtype", "regproc", "oid":
+	case "regclass", "regtype", "regproc", "regnamespace", "regrole", "regprocedure", "oid":
 		return t.expr(c.Arg)
 	case "text", "varchar", "character varying", "name":
 		if p := c.Arg.GetParamRef(); p != nil {

@@ -201,6 +201,10 @@ func (t *translator) aExpr(a *pg.A_Expr) string {
 				arr = tc.Arg.GetAArrayExpr()
 			}
 		}
+		if arr == nil && op == "=" && a.Kind == pg.A_Expr_Kind_AEXPR_OP_ANY {
+			// An array value travels as its text form '{a,b}'.
+			return "(FIND_IN_SET(" + t.expr(a.Lexpr) + ", TRIM(BOTH '}' FROM TRIM(BOTH '{' FROM " + t.expr(a.Rexpr) + "))) > 0)"
+		}
 		if arr == nil || (op != "=" && op != "<>") {
 			t.unsupported("op ANY/ALL over anything but an ARRAY[…] literal")
 		}
@@ -349,7 +353,8 @@ func (t *translator) subLink(s *pg.SubLink) string {
 		}
 		return "(" + t.expr(s.Testexpr) + " " + op + " ALL " + sub + ")"
 	case pg.SubLinkType_ARRAY_SUBLINK:
-		t.unsupported("ARRAY(subquery)")
+		// Arrays travel as their text form, '{a,b}'.
+		return "(SELECT CONCAT('{', COALESCE(GROUP_CONCAT(`elem`), ''), '}') FROM " + sub + " AS `arr` (`elem`))"
 	}
 	t.unsupported("this subquery form")
 	return ""

@@ -183,6 +183,9 @@ func (c *conn) statementSchema(ps *prepared) (gmssql.Schema, *pgError) {
 		}
 		ps.schema, ps.described = res.schema, true
 		return ps.schema, nil
+	case kindEmptyRows:
+		ps.schema, ps.described = emptySchema(st.columns), true
+		return ps.schema, nil
 	case kindEngine:
 	default:
 		ps.described = true

@@ -97,7 +97,7 @@ func (t *translator) funcCall(f *pg.FuncCall) string {
 		return call("LENGTH")
 	case "btrim":
 		return call("TRIM")
-	case "array_agg", "unnest", "array_length", "array_to_string", "generate_series":
+	case "array_agg", "unnest", "array_length", "generate_series":
 		t.unsupported(name + "() (arrays)")
 	case "nextval", "currval", "setval":
 		t.unsupported(name + "() (sequences; use SERIAL or IDENTITY columns)")

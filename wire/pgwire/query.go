@@ -100,6 +100,8 @@ func (c *conn) runKind(st *statement, params map[int]any) (*result, *pgError) {
 		return &result{empty: true}, nil
 	case kindNoop:
 		return &result{tag: st.tag}, nil
+	case kindEmptyRows:
+		return &result{schema: emptySchema(st.columns), tag: "SELECT 0"}, nil
 	case kindSet:
 		if perr := c.set(st.setName, st.setValue); perr != nil {
 			return nil, perr
@@ -477,3 +479,11 @@ func (c *conn) sendRows(sch gmssql.Schema, rows []gmssql.Row, formats []int16) *
 }
 
 var _ = sqltypes.Null
+
+func emptySchema(cols []string) gmssql.Schema {
+	sch := make(gmssql.Schema, len(cols))
+	for i, c := range cols {
+		sch[i] = &gmssql.Column{Name: c, Type: types.LongText}
+	}
+	return sch
+}

@@ -13,14 +13,15 @@ import (
 type stmtKind int
 
 const (
-	kindEngine   stmtKind = iota // run sql on the engine
-	kindEmpty                    // empty query
-	kindSet                      // SET / RESET of a session setting
-	kindShow                     // SHOW of a session setting
-	kindBegin                    // BEGIN / START TRANSACTION
-	kindCommit                   // COMMIT / END
-	kindRollback                 // ROLLBACK / ABORT
-	kindNoop                     // accepted and ignored (answered with tag)
+	kindEngine    stmtKind = iota // run sql on the engine
+	kindEmpty                     // empty query
+	kindSet                       // SET / RESET of a session setting
+	kindShow                      // SHOW of a session setting
+	kindBegin                     // BEGIN / START TRANSACTION
+	kindCommit                    // COMMIT / END
+	kindRollback                  // ROLLBACK / ABORT
+	kindNoop                      // accepted and ignored (answered with tag)
+	kindEmptyRows                 // an empty result with columns (catalog fallback)
 )
 
 // statement is one PostgreSQL statement translated for the engine.
@@ -41,6 +42,8 @@ type statement struct {
 	// setName / setValue for kindSet and kindShow.
 	setName  string
 	setValue string
+	// columns names kindEmptyRows's columns.
+	columns []string
 	// readOnly is BEGIN READ ONLY.
 	readOnly bool
 	// source is the original PostgreSQL text of the statement.
@@ -155,6 +158,9 @@ func translateOne(n *pg.Node, user string, lookup columnLookup) (st statement, e
 				panic(r)
 			}
 			err = te.err
+			if fb, ok := catalogFallback(n); ok && err.Code == codeFeatureNotSupported {
+				st, err = fb, nil
+			}
 		}
 	}()
 	st = t.stmt(n)
