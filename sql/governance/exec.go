@@ -146,7 +146,7 @@ func complete(ctx *gmssql.Context, c *charter.Charter, st *Statement, a *charter
 func sqlError(err error) error {
 	switch {
 	case errors.Is(err, charter.ErrNotMember):
-		return vmysql.NewSQLError(vmysql.ERSpecifiedAccessDenied, vmysql.SSAccessDeniedError, "%s", strings.TrimPrefix(err.Error(), "charter: "))
+		return vmysql.NewSQLError(vmysql.ERSpecifiedAccessDenied, vmysql.SSClientError, "%s", strings.TrimPrefix(err.Error(), "charter: "))
 	case errors.Is(err, charter.ErrNoProposal), errors.Is(err, charter.ErrClosed), errors.Is(err, charter.ErrDoubleVote),
 		errors.Is(err, charter.ErrStale), errors.Is(err, charter.ErrInvalid), errors.Is(err, charter.ErrBadConstitution):
 		return errors.New(strings.TrimPrefix(err.Error(), "charter: "))
