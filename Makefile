@@ -17,12 +17,13 @@ build:
 run: build
 	$(BIN) serve --data-dir $(DATA_DIR) --mysql-addr $(MYSQL_ADDR)
 
-# Client tools the system tests drive (mysql CLI, PyMySQL); installed once.
+# Client tools the system tests drive (mysql CLI, PyMySQL, psql, psycopg2,
+# SQLAlchemy); installed once.
 test-deps:
-	@command -v mysql >/dev/null 2>&1 && /usr/bin/python3 -c 'import pymysql' 2>/dev/null || { \
-	  echo "installing test dependencies: mariadb-client python3-pymysql"; \
+	@command -v mysql >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 && /usr/bin/python3 -c 'import pymysql, psycopg2, sqlalchemy' 2>/dev/null || { \
+	  echo "installing test dependencies: mariadb-client python3-pymysql postgresql-client python3-psycopg2 python3-sqlalchemy"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mariadb-client python3-pymysql >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mariadb-client python3-pymysql postgresql-client python3-psycopg2 python3-sqlalchemy >/dev/null; }
 
 test: test-deps
 	$(GO) vet ./...
