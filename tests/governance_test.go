@@ -118,3 +118,47 @@ func TestGovernanceThreeBanks(t *testing.T) {
 	}
 	t.Logf("SHOW PROPOSALS:\n%s", out)
 }
+
+// TestGovernanceConcurrentProposals: charter transactions serialize on
+// the charter head; concurrent proposals lose the race with 1213, the
+// server retries them, and every one gets its own id.
+func TestGovernanceConcurrentProposals(t *testing.T) {
+	t.Parallel()
+	n := harness.Start(t, harness.Options{Mode: harness.InProcess})
+	admin := member(t, n, harness.AdminUser, n.Password())
+	const workers = 8
+	ids := make(chan uint64, workers)
+	errs := make(chan error, workers)
+	for i := 0; i < workers; i++ {
+		go func(i int) {
+			var id uint64
+			var kind, state, summary, reason sql.NullString
+			var a, r int64
+			err := admin.QueryRow("ADD NODE ?", "n"+strings.Repeat("x", i+1)).Scan(&id, &kind, &state, &a, &r, &summary, &reason)
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids <- id
+		}(i)
+	}
+	seen := map[uint64]bool{}
+	for i := 0; i < workers; i++ {
+		select {
+		case err := <-errs:
+			t.Fatalf("concurrent ADD NODE: %v", err)
+		case id := <-ids:
+			if seen[id] {
+				t.Fatalf("proposal id %d handed out twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	var nodes int
+	if err := admin.QueryRow("SELECT COUNT(*) FROM coffer_charter.nodes").Scan(&nodes); err != nil {
+		t.Fatal(err)
+	}
+	if nodes != workers {
+		t.Fatalf("%d nodes in the charter, want %d", nodes, workers)
+	}
+}
