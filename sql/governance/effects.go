@@ -79,8 +79,8 @@ func (f *effects) run(a *charter.Action) ([]byte, error) {
 			r := db.Reader()
 			u := db.GetUser(r, a.Name, "%", false)
 			r.Close()
-			if u == nil {
-				return nil, fmt.Errorf("CREATE MEMBER %s: no user %q; give IDENTIFIED BY '<password>' to create its login", a.Name, a.Name)
+			if u == nil || u.IsRole || u.Locked {
+				return nil, fmt.Errorf("CREATE MEMBER %s: no user %q; give IDENTIFIED BY '<password>' to create its login (roles and locked accounts cannot be members)", a.Name, a.Name)
 			}
 			return nil, nil
 		}

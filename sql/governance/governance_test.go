@@ -26,6 +26,9 @@ type node struct {
 	dir string
 	db  *storage.DB
 	e   *engine.Engine
+	// sessions keeps one session per user, so that SET and BEGIN carry
+	// over between statements.
+	sessions map[string]*gmssql.Context
 }
 
 func open(t *testing.T, dir string) *node {
@@ -40,14 +43,18 @@ func open(t *testing.T, dir string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &node{t: t, dir: dir, db: db, e: e}
+	return &node{t: t, dir: dir, db: db, e: e, sessions: map[string]*gmssql.Context{}}
 }
 
 func (n *node) close() { n.db.Close() }
 
 // run executes q as user and renders the rows or the error.
 func (n *node) run(user, q string) string {
-	ctx := n.e.NewContext(context.Background(), txn.Principal{Name: user, Host: "localhost"})
+	ctx, ok := n.sessions[user]
+	if !ok {
+		ctx = n.e.NewContext(context.Background(), txn.Principal{Name: user, Host: "localhost"})
+		n.sessions[user] = ctx
+	}
 	_, iter, _, err := n.e.Query(ctx, q)
 	var rows []gmssql.Row
 	if err == nil {
