@@ -84,9 +84,9 @@ func (f *effects) run(a *charter.Action) ([]byte, error) {
 			}
 			return nil, nil
 		}
-		err = createLogins(f.ctx, db, a.Accounts, memberDatabases...)
+		err = createLogins(f.ctx, db, a.Accounts, false, memberDatabases...)
 	case charter.KindCreateUser:
-		err = createLogins(f.ctx, db, a.Accounts)
+		err = createLogins(f.ctx, db, a.Accounts, a.IfNotExists)
 	case charter.KindAlterUser:
 		err = alterLogin(f.ctx, db, a.Accounts[0])
 	case charter.KindDropMember:
@@ -128,12 +128,15 @@ var passwordEpoch = time.Unix(0, 0).UTC()
 // charter it governs and the ledger it audits.
 var memberDatabases = []string{CharterDatabase, "coffer_ledger"}
 
-func createLogins(ctx *gmssql.Context, db *mysql_db.MySQLDb, accs []charter.Account, readable ...string) error {
+func createLogins(ctx *gmssql.Context, db *mysql_db.MySQLDb, accs []charter.Account, ifNotExists bool, readable ...string) error {
 	ed := db.Editor()
 	defer ed.Close()
 	for _, acc := range accs {
 		pk := mysql_db.UserPrimaryKey{User: acc.Name, Host: acc.Host}
 		if _, ok := ed.GetUser(pk); ok {
+			if ifNotExists {
+				continue
+			}
 			return gmssql.ErrUserCreationFailure.New(fmt.Sprintf("'%s'@'%s'", acc.Name, acc.Host))
 		}
 		plugin := acc.Plugin

@@ -124,6 +124,7 @@ func accountStatement(stmt ast.Statement, text string) (*Statement, error) {
 			a.Accounts = append(a.Accounts, acc)
 		}
 		a.Summary = "CREATE USER " + names(a.Accounts)
+		a.IfNotExists = n.IfNotExists
 		return propose(a), nil
 	case *ast.DDL:
 		if n.Action != ast.AlterStr || n.User.IsEmpty() {
