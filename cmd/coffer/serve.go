@@ -43,6 +43,10 @@ func serve(args []string) int {
 	}
 	srv.Start()
 	printConnectHelp(sf.cfg, srv.MySQLAddr())
+	if a := srv.PGAddr(); a != nil {
+		host, port, _ := net.SplitHostPort(a.String())
+		fmt.Printf("Postgres clients: psql -h %s -p %s -U admin -d postgres\n", host, port)
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -144,6 +145,12 @@ func (t *translator) typeCast(c *pg.TypeCast) string {
 			return regclassOID(quoteString(strings.Trim(s, `"`)))
 		case "interval":
 			t.unsupported("interval")
+		case "bytea":
+			if h, ok := strings.CutPrefix(s, `\x`); ok {
+				if _, err := hex.DecodeString(h); err == nil {
+					return "X'" + h + "'"
+				}
+			}
 		}
 	}
 	switch name {

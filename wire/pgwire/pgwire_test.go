@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cofferdb/coffer/server"
 )
@@ -214,6 +215,32 @@ func TestAuth(t *testing.T) {
 		_, err := pgx.Connect(ctx, connString(s, tc.user, tc.pw, tc.db))
 		if sqlState(err) != tc.state {
 			t.Errorf("%s/%s: %v, want %s", tc.user, tc.db, err, tc.state)
+		}
+	}
+}
+
+// TestTypes scans common types in binary (extended) and text (simple).
+func TestTypes(t *testing.T) {
+	s := startServer(t)
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeSimpleProtocol} {
+		c := connect(t, s, mode)
+		var (
+			num   pgtype.Numeric
+			f     float64
+			b     []byte
+			js    map[string]any
+			u     string
+			d     time.Time
+			small int16
+		)
+		err := c.QueryRow(context.Background(), `SELECT -1234.5600::numeric(10,4), 2.5::float8, '\x6869'::bytea, '{"a":1}'::jsonb, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid::text, '2024-02-29'::date, 7::smallint`).
+			Scan(&num, &f, &b, &js, &u, &d, &small)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nv, _ := num.Value()
+		if nv != "-1234.5600" || f != 2.5 || string(b) != "hi" || js["a"] != float64(1) || d.Format("2006-01-02") != "2024-02-29" || small != 7 {
+			t.Errorf("mode %v: got %v %v %q %v %q %v %d", mode, nv, f, b, js, u, d, small)
 		}
 	}
 }

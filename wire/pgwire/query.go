@@ -108,7 +108,14 @@ func (c *conn) runKind(st *statement, params map[int]any) (*result, *pgError) {
 		}
 		return &result{tag: st.tag}, nil
 	case kindShow:
-		return c.show(st.setName)
+		res, perr := c.show(st.setName)
+		if perr != nil && perr.Code == codeUndefinedObject && st.source != "" {
+			// Not a setting: perhaps a Coffer statement (SHOW PROPOSALS).
+			if eres, eerr := c.engineExec(st.source, nil, "", &statement{tag: "SHOW"}); eerr == nil {
+				return eres, nil
+			}
+		}
+		return res, perr
 	case kindBegin:
 		if c.inTxn {
 			c.send(&pgproto3.NoticeResponse{Severity: "WARNING", Code: "25001", Message: "there is already a transaction in progress"})

@@ -42,6 +42,8 @@ type statement struct {
 	// setName / setValue for kindSet and kindShow.
 	setName  string
 	setValue string
+	// callSource runs the statement's own text on the engine (CALL).
+	callSource bool
 	// columns names kindEmptyRows's columns.
 	columns []string
 	// readOnly is BEGIN READ ONLY.
@@ -144,6 +146,9 @@ func translate(text, user string, lookup columnLookup) (stmts []statement, err *
 			return nil, err
 		}
 		st.source = strings.TrimSpace(src)
+		if st.callSource {
+			st.sql = st.source
+		}
 		stmts = append(stmts, st)
 	}
 	return stmts, nil
@@ -232,6 +237,9 @@ func (t *translator) stmt(n *pg.Node) statement {
 		return statement{kind: kindNoop, tag: "COMMENT"}
 	case n.GetCreateSeqStmt() != nil:
 		t.unsupported("CREATE SEQUENCE (use SERIAL, BIGSERIAL or GENERATED … AS IDENTITY)")
+	case n.GetCallStmt() != nil:
+		// CALL coffer_…(): the engine's procedures; the text is the same.
+		return statement{sql: "", tag: "CALL", callSource: true}
 	case n.GetCopyStmt() != nil:
 		t.unsupported("COPY")
 	case n.GetListenStmt() != nil, n.GetNotifyStmt() != nil:

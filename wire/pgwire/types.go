@@ -187,7 +187,7 @@ func asBool(v any) (bool, bool) {
 func binaryOK(oid uint32) bool {
 	switch oid {
 	case oidBool, oidInt2, oidInt4, oidInt8, oidFloat4, oidFloat8, oidText, oidVarchar, oidBPChar,
-		oidBytea, oidTimestamp, oidTimestamptz, oidDate, oidJSON, oidUUID, oidName:
+		oidBytea, oidTimestamp, oidTimestamptz, oidDate, oidJSON, oidJSONB, oidUUID, oidName, oidNumeric:
 		return true
 	}
 	return false
@@ -257,6 +257,10 @@ func encodeBinary(ctx *gmssql.Context, t gmssql.Type, oid uint32, v any) ([]byte
 		}
 		d := time.Date(tm.Year(), tm.Month(), tm.Day(), 0, 0, 0, 0, time.UTC)
 		return binary.BigEndian.AppendUint32(nil, uint32(int32(d.Sub(pgEpoch).Hours()/24))), nil
+	case oidNumeric:
+		return encodeNumericBinary(s)
+	case oidJSONB:
+		return append([]byte{1}, txt...), nil
 	case oidUUID:
 		b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
 		if err != nil || len(b) != 16 {
