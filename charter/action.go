@@ -52,8 +52,8 @@ type Action struct {
 	// Database the current database it resolves unqualified names in.
 	Statement string `json:"statement,omitempty"`
 	// IfNotExists (CREATE USER IF NOT EXISTS) skips accounts that exist.
-	IfNotExists bool `json:"if_not_exists,omitempty"`
-	Database  string `json:"database,omitempty"`
+	IfNotExists bool   `json:"if_not_exists,omitempty"`
+	Database    string `json:"database,omitempty"`
 	// Name is the member, node or measurement concerned.
 	Name    string `json:"name,omitempty"`
 	Address string `json:"address,omitempty"`
