@@ -66,6 +66,9 @@ func toUint(ctx *gmssql.Context, v any) (uint64, bool) {
 	if v == nil {
 		return 0, false
 	}
+	if i, _, err := types.Int64.Convert(ctx, v); err == nil && i.(int64) < 0 {
+		return 0, false // negative values do not move the counter
+	}
 	u, _, err := types.Uint64.Convert(ctx, v)
 	if err != nil {
 		return 0, false

@@ -277,9 +277,45 @@ func (t *Table) AddColumn(*gmssql.Context, *gmssql.Column, *gmssql.ColumnOrder) 
 // DropColumn implements sql.AlterableTable (unused: see errRewriteOnly).
 func (t *Table) DropColumn(*gmssql.Context, string) error { return errRewriteOnly }
 
-// ModifyColumn implements sql.AlterableTable (unused: see errRewriteOnly).
-func (t *Table) ModifyColumn(*gmssql.Context, string, *gmssql.Column, *gmssql.ColumnOrder) error {
-	return errRewriteOnly
+// ModifyColumn implements sql.AlterableTable for the changes go-mysql-
+// server makes without a rewrite (ALTER COLUMN SET/DROP DEFAULT, RENAME
+// COLUMN): the descriptor changes, the rows do not. Moving a column would
+// change every row and goes through a rewrite instead.
+func (t *Table) ModifyColumn(ctx *gmssql.Context, name string, col *gmssql.Column, order *gmssql.ColumnOrder) error {
+	return t.updateDesc(ctx, func(d *tableDesc) error {
+		i := d.columnIndex(name)
+		if i < 0 {
+			return gmssql.ErrTableColumnNotFound.New(d.Name, name)
+		}
+		if order != nil && !sameOrder(d, i, order) {
+			return errRewriteOnly
+		}
+		old := d.Columns[i]
+		cd := columnFromSQL(col)
+		cd.PrimaryKey = old.PrimaryKey
+		if cd.PrimaryKey {
+			cd.Nullable = false
+		}
+		d.Columns[i] = cd
+		if !strings.EqualFold(old.Name, cd.Name) {
+			for x := range d.Indexes {
+				for y := range d.Indexes[x].Columns {
+					if strings.EqualFold(d.Indexes[x].Columns[y].Name, old.Name) {
+						d.Indexes[x].Columns[y].Name = cd.Name
+					}
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// sameOrder reports whether order leaves column i where it is.
+func sameOrder(d *tableDesc, i int, order *gmssql.ColumnOrder) bool {
+	if order.First {
+		return i == 0
+	}
+	return i > 0 && strings.EqualFold(d.Columns[i-1].Name, order.AfterColumn)
 }
 
 // CreatePrimaryKey implements sql.PrimaryKeyAlterableTable (unused: the
@@ -302,11 +338,19 @@ func (t *Table) RewriteInserter(ctx *gmssql.Context, oldSch, newSch gmssql.Prima
 	if err != nil {
 		return nil, err
 	}
-	id, err := t.p.nextTableID(tx)
-	if err != nil {
+	if err := checkKeyTypes(newSch); err != nil {
 		return nil, err
 	}
-	if err := checkKeyTypes(newSch); err != nil {
+	if len(oldSch.PkOrdinals) > 0 && len(newSch.PkOrdinals) == 0 {
+		if err := gmssql.ValidatePrimaryKeyDrop(ctx, t, oldSch); err != nil {
+			return nil, err
+		}
+	}
+	// The rewrite is one unit: if a row fails (a duplicate new primary
+	// key, a NULL in it), DiscardChanges drops the copied rows and the id.
+	began := tx.StatementBegin()
+	id, err := t.p.nextTableID(tx)
+	if err != nil {
 		return nil, err
 	}
 	nd := descFromSchema(id, t.desc.Database, t.desc.Name, newSch, t.Collation(), t.desc.Comment)
@@ -322,9 +366,36 @@ func (t *Table) RewriteInserter(ctx *gmssql.Context, oldSch, newSch gmssql.Prima
 	if _, err := nd.Schema(); err != nil {
 		return nil, err
 	}
-	tx.Put(tableKey(nd.Database, nd.Name), encodeDesc(nd))
-	nt := newTable(t.p, nd, 0)
-	return nt.editor(ctx)
+	e, err := newTable(t.p, nd, 0).editor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &rewriteEditor{editor: e, desc: nd, began: began}, nil
+}
+
+// rewriteEditor copies rows into the rewritten table and, once all are
+// in, points the table's name at it. Until then the old descriptor stays.
+type rewriteEditor struct {
+	*editor
+	desc      *tableDesc
+	began     bool // this rewrite opened the statement scope
+	discarded bool
+}
+
+func (r *rewriteEditor) DiscardChanges(ctx *gmssql.Context, err error) error {
+	r.discarded = true
+	return r.editor.DiscardChanges(ctx, err)
+}
+
+func (r *rewriteEditor) Close(*gmssql.Context) error {
+	if r.discarded {
+		return nil
+	}
+	r.tx.Put(tableKey(r.desc.Database, r.desc.Name), encodeDesc(r.desc))
+	if r.began {
+		r.tx.StatementComplete()
+	}
+	return nil
 }
 
 // rewriteIndex carries an index over a column change: a renamed column is

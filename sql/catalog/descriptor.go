@@ -137,6 +137,10 @@ func descFromSchema(id uint64, db, name string, sch gmssql.PrimaryKeySchema, col
 	for _, c := range sch.Schema {
 		d.Columns = append(d.Columns, columnFromSQL(c))
 	}
+	for _, o := range sch.PkOrdinals {
+		d.Columns[o].Nullable = false // key columns are NOT NULL, as in MySQL
+		d.Columns[o].PrimaryKey = true
+	}
 	return d
 }
 
@@ -168,6 +172,9 @@ func (d *tableDesc) Schema() (gmssql.PrimaryKeySchema, error) {
 		if err != nil {
 			return gmssql.PrimaryKeySchema{}, fmt.Errorf("catalog: table %s column %s: type %q: %w", d.Name, c.Name, c.Type, err)
 		}
+		if typ, err = d.withCollation(typ); err != nil {
+			return gmssql.PrimaryKeySchema{}, fmt.Errorf("catalog: table %s column %s: %w", d.Name, c.Name, err)
+		}
 		col := &gmssql.Column{
 			Name: c.Name, Type: typ, Nullable: c.Nullable, AutoIncrement: c.AutoIncrement,
 			PrimaryKey: c.PrimaryKey, Virtual: c.Virtual, Comment: c.Comment, Extra: c.Extra,
@@ -187,6 +194,23 @@ func (d *tableDesc) Schema() (gmssql.PrimaryKeySchema, error) {
 	pk := gmssql.NewPrimaryKeySchema(sch, d.PKOrdinals...)
 	d.schema = &pk
 	return pk, nil
+}
+
+// withCollation gives a string type whose text form named no collation
+// (the default one) its collation back: a type parsed without one has an
+// unspecified collation, under which LIKE and comparisons fail.
+func (d *tableDesc) withCollation(typ gmssql.Type) (gmssql.Type, error) {
+	tc, ok := typ.(gmssql.TypeWithCollation)
+	if !ok || tc.Collation() != gmssql.Collation_Unspecified {
+		return typ, nil
+	}
+	coll := gmssql.Collation_Default
+	if d.Collation != "" {
+		if c, err := gmssql.ParseCollation("", d.Collation, false); err == nil {
+			coll = c
+		}
+	}
+	return tc.WithNewCollation(coll)
 }
 
 func encodeDesc(v any) []byte {

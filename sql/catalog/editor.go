@@ -102,9 +102,13 @@ func (e *editor) StatementComplete(*gmssql.Context) error {
 
 func (e *editor) Close(*gmssql.Context) error { return nil }
 
-// IndexedAccess implements sql.IndexAddressable for foreign key checks.
+// IndexedAccess implements sql.IndexAddressable for foreign key checks,
+// which must see the rows the statement itself wrote (a self-referencing
+// row, a cascade).
 func (e *editor) IndexedAccess(ctx *gmssql.Context, l gmssql.IndexLookup) gmssql.IndexedTable {
-	return e.t.IndexedAccess(ctx, l)
+	c := *e.t
+	c.live = true
+	return c.IndexedAccess(ctx, l)
 }
 
 // GetIndexes implements sql.IndexAddressable.
@@ -163,7 +167,7 @@ func (e *editor) Insert(ctx *gmssql.Context, row gmssql.Row) error {
 // freeKeylessSlot appends the first free duplicate counter to a row hash.
 func (e *editor) freeKeylessSlot(hash []byte) ([]byte, error) {
 	prefix := e.rowKey(hash)
-	it, err := e.tx.NewIter(prefix, storage.PrefixEnd(prefix))
+	it, err := e.tx.NewLiveIter(prefix, storage.PrefixEnd(prefix))
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +192,7 @@ func (e *editor) findKeyless(row gmssql.Row) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	prefix := e.rowKey(hash)
-	it, err := e.tx.NewIter(prefix, storage.PrefixEnd(prefix))
+	it, err := e.tx.NewLiveIter(prefix, storage.PrefixEnd(prefix))
 	if err != nil {
 		return nil, false, err
 	}

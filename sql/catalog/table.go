@@ -21,6 +21,9 @@ type Table struct {
 	sch    gmssql.PrimaryKeySchema
 	asOf   uint64 // 0: the transaction's snapshot
 	lookup *gmssql.IndexLookup
+	// live reads include the running statement's own writes (foreign key
+	// checks); other reads see the transaction as the statement began.
+	live bool
 }
 
 var (
@@ -156,7 +159,12 @@ type rowSource interface {
 type txnReader struct{ t *txn.Transaction }
 
 func (r txnReader) NewIter(lo, hi []byte) (rowSource, error) { return r.t.NewIter(lo, hi) }
-func (r txnReader) Get(k []byte) ([]byte, bool, error)       { return r.t.Get(k) }
+func (r txnReader) Get(k []byte) ([]byte, bool, error)       { return r.t.ReadGet(k) }
+
+type liveReader struct{ t *txn.Transaction }
+
+func (r liveReader) NewIter(lo, hi []byte) (rowSource, error) { return r.t.NewLiveIter(lo, hi) }
+func (r liveReader) Get(k []byte) ([]byte, bool, error)       { return r.t.Get(k) }
 
 type seqReader struct {
 	db  *storage.DB
@@ -173,6 +181,9 @@ func (t *Table) reader(ctx *gmssql.Context) (reader, error) {
 	tx, err := txn.FromContext(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if t.live {
+		return liveReader{tx}, nil
 	}
 	return txnReader{tx}, nil
 }
@@ -253,22 +264,29 @@ func (t *Table) lookupRows(ctx *gmssql.Context, r reader, l *gmssql.IndexLookup)
 	if l.IsEmptyRange || len(ranges) == 0 {
 		return gmssql.RowsToRowIter(), nil
 	}
-	filter, err := expression.NewRangeFilterExpr(ix.filterExprs, ranges)
-	if err != nil {
-		return nil, err
+	// Each range gets its own key window and its own filter: the windows may
+	// be wider than their ranges, so filtering a window with the whole
+	// collection would return a row once per window that contains it.
+	filters := make([]gmssql.Expression, len(ranges))
+	for i := range ranges {
+		f, err := expression.NewRangeFilterExpr(ix.filterExprs, ranges[i:i+1])
+		if err != nil {
+			return nil, err
+		}
+		filters[i] = f
 	}
-	return &lookupIter{t: t, r: r, ix: ix, ctx: ctx, ranges: ranges, filter: filter}, nil
+	return &lookupIter{t: t, r: r, ix: ix, ctx: ctx, ranges: ranges, filters: filters}, nil
 }
 
 type lookupIter struct {
-	t      *Table
-	r      reader
-	ix     *Index
-	ctx    *gmssql.Context
-	ranges gmssql.MySQLRangeCollection
-	filter gmssql.Expression
-	cur    rowSource
-	next   int
+	t       *Table
+	r       reader
+	ix      *Index
+	ctx     *gmssql.Context
+	ranges  gmssql.MySQLRangeCollection
+	filters []gmssql.Expression // filters[i] is exactly ranges[i]
+	cur     rowSource
+	next    int // index of the next range to open; next-1 is current
 }
 
 func (l *lookupIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
@@ -308,7 +326,7 @@ func (l *lookupIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
 		if row == nil {
 			continue
 		}
-		keep, err := gmssql.EvaluateCondition(ctx, l.filter, row)
+		keep, err := gmssql.EvaluateCondition(ctx, l.filters[l.next-1], row)
 		if err != nil {
 			return nil, err
 		}

@@ -135,8 +135,18 @@ func (s *Session) ReleaseSavepoint(_ *gmssql.Context, tx gmssql.Transaction, nam
 // CommandBegin implements sql.LifecycleAwareSession.
 func (s *Session) CommandBegin() error { return nil }
 
-// CommandEnd implements sql.LifecycleAwareSession.
-func (s *Session) CommandEnd() {}
+// CommandEnd implements sql.LifecycleAwareSession (go-mysql-server calls
+// it around some commands only; wire handlers call EndStatement).
+func (s *Session) CommandEnd() { s.EndStatement() }
+
+// EndStatement drops a statement read snapshot that a failed statement may
+// have left behind: whatever happened, the next statement reads the
+// transaction's current writes.
+func (s *Session) EndStatement() {
+	if t, ok := s.GetTransaction().(*Transaction); ok && t != nil {
+		t.StatementComplete()
+	}
+}
 
 // SessionEnd implements sql.LifecycleAwareSession: an open transaction's
 // buffer is dropped, which is its rollback; nothing reached storage.

@@ -88,6 +88,10 @@ func (t *Transaction) Get(key []byte) ([]byte, bool, error) {
 		}
 		return e.value, true, nil
 	}
+	return t.snapshotGet(key)
+}
+
+func (t *Transaction) snapshotGet(key []byte) ([]byte, bool, error) {
 	it, err := t.reader.NewIter(key, storage.PrefixEnd(key), t.readSeq)
 	if err != nil {
 		return nil, false, err
@@ -128,14 +132,47 @@ func (t *Transaction) noteWrite(key []byte) {
 	}
 }
 
+// readBuf is what reads of the running statement see: the buffer as the
+// statement began, so that a statement never reads rows it wrote itself
+// (UPDATE … JOIN, INSERT … SELECT from the same table).
+func (t *Transaction) readBuf() buffer {
+	if t.stmt != nil {
+		return *t.stmt
+	}
+	return t.buf
+}
+
 // NewIter returns a merged iterator over [lo, hi): the snapshot overlaid
-// with the buffered writes as they are now.
+// with the buffered writes as the current statement began.
 func (t *Transaction) NewIter(lo, hi []byte) (*Iter, error) {
 	it, err := t.reader.NewIter(lo, hi, t.readSeq)
 	if err != nil {
 		return nil, err
 	}
+	return &Iter{snap: it, buf: t.readBuf().rangeCopy(lo, hi)}, nil
+}
+
+// NewLiveIter is NewIter over the buffer as it is now, the current
+// statement's writes included: the catalog reads its descriptors this way,
+// since a DDL statement must see the schema it is changing.
+func (t *Transaction) NewLiveIter(lo, hi []byte) (*Iter, error) {
+	it, err := t.reader.NewIter(lo, hi, t.readSeq)
+	if err != nil {
+		return nil, err
+	}
 	return &Iter{snap: it, buf: t.buf.rangeCopy(lo, hi)}, nil
+}
+
+// ReadGet reads key as the current statement's reads see it (see readBuf);
+// Get sees the statement's own writes too, for key checks.
+func (t *Transaction) ReadGet(key []byte) ([]byte, bool, error) {
+	if e, ok := t.readBuf().get(key); ok {
+		if e.delete {
+			return nil, false, nil
+		}
+		return e.value, true, nil
+	}
+	return t.snapshotGet(key)
 }
 
 // WriteSet returns the buffered writes as a storage write set.
@@ -151,12 +188,15 @@ func (t *Transaction) WriteSet() *storage.WriteSet {
 	return ws
 }
 
-// StatementBegin marks the state a failing statement rolls back to.
-func (t *Transaction) StatementBegin() {
-	if t.stmt == nil {
-		c := t.buf.clone()
-		t.stmt = &c
+// StatementBegin marks the state a failing statement rolls back to. It
+// reports whether it opened the statement (false: one was already open).
+func (t *Transaction) StatementBegin() bool {
+	if t.stmt != nil {
+		return false
 	}
+	c := t.buf.clone()
+	t.stmt = &c
+	return true
 }
 
 // StatementDiscard undoes the current statement's writes.
@@ -171,9 +211,12 @@ func (t *Transaction) StatementDiscard() {
 // StatementComplete keeps the current statement's writes.
 func (t *Transaction) StatementComplete() { t.stmt = nil }
 
-// CreateSavepoint records the buffer under name, replacing an older one.
+// CreateSavepoint records the buffer under name, replacing an older one of
+// that name only (as MySQL does; later savepoints stay).
 func (t *Transaction) CreateSavepoint(name string) {
-	t.ReleaseSavepoint(name)
+	if i := t.findSavepoint(name); i >= 0 {
+		t.savepoints = append(t.savepoints[:i], t.savepoints[i+1:]...)
+	}
 	t.savepoints = append(t.savepoints, savepoint{name: name, buf: t.buf.clone(), system: t.system})
 }
 

@@ -24,7 +24,7 @@ func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query strin
 	if err := checkPacketSize(query); err != nil {
 		return err
 	}
-	done := h.s.begin()
+	done := h.s.begin(c)
 	defer done()
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()
@@ -41,7 +41,7 @@ func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query strin
 }
 
 func (h *retryHandler) ComStmtExecute(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
-	done := h.s.begin()
+	done := h.s.begin(c)
 	defer done()
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()
@@ -61,7 +61,7 @@ func (h *retryHandler) ComMultiQuery(ctx context.Context, c *vmysql.Conn, query 
 	if err := checkPacketSize(query); err != nil {
 		return "", err
 	}
-	done := h.s.begin()
+	done := h.s.begin(c)
 	defer done()
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()

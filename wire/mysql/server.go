@@ -65,10 +65,16 @@ type Server struct {
 	active   atomic.Int64 // running statements
 }
 
-// begin counts a running statement until done is called.
-func (s *Server) begin() (done func()) {
+// begin counts a running statement until done is called, which also
+// closes the session's statement state.
+func (s *Server) begin(c *vmysql.Conn) (done func()) {
 	s.active.Add(1)
-	return func() { s.active.Add(-1) }
+	return func() {
+		if sess := s.session(c); sess != nil {
+			sess.EndStatement()
+		}
+		s.active.Add(-1)
+	}
 }
 
 // New creates the listener (bound at once, so Addr is known) over e.
