@@ -184,9 +184,13 @@ func (db *DB) Signatures(fn func(*ledger.SignedRoot) error) error {
 	}
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
+		size := binary.BigEndian.Uint64(it.Key()[1:])
 		s, err := ledger.DecodeSignedRoot(it.Value())
 		if err != nil {
-			return &VerifyError{Seq: binary.BigEndian.Uint64(it.Key()[1:]), Reason: "signature entry does not decode: " + err.Error()}
+			return &VerifyError{Seq: size, Reason: "signature entry does not decode: " + err.Error()}
+		}
+		if s.Size != size {
+			return &VerifyError{Seq: size, Reason: fmt.Sprintf("signature entry stored at size %d claims size %d", size, s.Size)}
 		}
 		if err := fn(s); err != nil {
 			return err
@@ -292,7 +296,7 @@ func (db *DB) signNow(s *signer) error {
 	if err != nil {
 		return err
 	}
-	if err := db.pdb.Set(signatureKey(size), sig.Encode(), pebble.NoSync); err != nil {
+	if err := db.pdb.Set(signatureKey(size), sig.Encode(), pebble.Sync); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -45,15 +45,29 @@ func (db *DB) VerifyLedger(service *x509.Certificate, progress func(done, total 
 	if err := db.Signatures(func(s *ledger.SignedRoot) error { sigs[s.Size] = s; return nil }); err != nil {
 		return nil, err
 	}
+	type versions struct {
+		got []ledger.Hash
+		err error
+	}
+	vc := make(chan versions, 1)
+	go func() { got, err := db.hashVersions(head); vc <- versions{got, err} }()
 	leaves, wsHashes, report, err := db.verifyChain(head, sigs, service, progress)
 	if err != nil {
+		<-vc
 		return nil, err
 	}
 	if err := db.verifyNodes(leaves); err != nil {
+		<-vc
 		return nil, err
 	}
-	if err := db.verifyVersions(head, wsHashes); err != nil {
-		return nil, err
+	v := <-vc
+	if v.err != nil {
+		return nil, v.err
+	}
+	for i := range wsHashes {
+		if v.got[i] != wsHashes[i] {
+			return nil, &VerifyError{Seq: uint64(i) + 1, Reason: "stored row versions do not match the entry's write set hash"}
+		}
 	}
 	return report, nil
 }
@@ -66,39 +80,42 @@ func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, servi
 	var tree ledger.Tree
 	var prev ledger.Hash
 	checked := 0
-	hashed := parallelLeafHashes(db, head)
-	for item := range hashed {
-		if item.err != nil {
-			return nil, nil, nil, item.err
-		}
-		e, leaf := item.entry, item.leaf
-		want := uint64(len(leaves)) + 1
-		if e.Seq != want {
-			return nil, nil, nil, &VerifyError{Seq: want, Reason: fmt.Sprintf("entry missing (found seq %d next)", e.Seq)}
-		}
-		if e.PrevHash != prev {
-			// Either this entry's link or the previous entry was altered:
-			// the stored Merkle leaf of the previous entry tells which.
-			if stored, err := db.node(ledger.NodeID{Level: 0, Index: e.Seq - 2}); e.Seq > 1 && (err != nil || stored != prev) {
-				return nil, nil, nil, &VerifyError{Seq: e.Seq - 1, Reason: "entry does not match its Merkle leaf (altered entry)"}
+	done := make(chan struct{})
+	defer close(done)
+	for batch := range parallelLeafHashes(db, head, done) {
+		for _, item := range batch {
+			if item.err != nil {
+				return nil, nil, nil, item.err
 			}
-			return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: "previous-entry hash does not match the chain"}
-		}
-		prev = leaf
-		leaves = append(leaves, leaf)
-		wsHashes = append(wsHashes, e.WriteSetHash)
-		tree.Append(leaf, func(ledger.NodeID, ledger.Hash) {})
-		if s, ok := sigs[tree.Size()]; ok {
-			if s.Root != tree.Root() {
-				return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: "signed Merkle root does not match the entries"}
+			e, leaf := item.entry, item.leaf
+			want := uint64(len(leaves)) + 1
+			if e.Seq != want {
+				return nil, nil, nil, &VerifyError{Seq: want, Reason: fmt.Sprintf("entry missing (found seq %d next)", e.Seq)}
 			}
-			if err := s.Verify(service); err != nil {
-				return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: err.Error()}
+			if e.PrevHash != prev {
+				// Either this entry's link or the previous entry was altered:
+				// the stored Merkle leaf of the previous entry tells which.
+				if stored, err := db.node(ledger.NodeID{Level: 0, Index: e.Seq - 2}); e.Seq > 1 && (err != nil || stored != prev) {
+					return nil, nil, nil, &VerifyError{Seq: e.Seq - 1, Reason: "entry does not match its Merkle leaf (altered entry)"}
+				}
+				return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: "previous-entry hash does not match the chain"}
 			}
-			checked++
-		}
-		if progress != nil && e.Seq%100000 == 0 {
-			progress(e.Seq, head)
+			prev = leaf
+			leaves = append(leaves, leaf)
+			wsHashes = append(wsHashes, e.WriteSetHash)
+			tree.Append(leaf, func(ledger.NodeID, ledger.Hash) {})
+			if s, ok := sigs[tree.Size()]; ok {
+				if s.Root != tree.Root() {
+					return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: "signed Merkle root does not match the entries"}
+				}
+				if err := s.Verify(service); err != nil {
+					return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: err.Error()}
+				}
+				checked++
+			}
+			if progress != nil && e.Seq%100000 == 0 {
+				progress(e.Seq, head)
+			}
 		}
 	}
 	if uint64(len(leaves)) != head {
@@ -122,11 +139,15 @@ type hashedEntry struct {
 
 // parallelLeafHashes decodes and hashes entries on every core, delivering
 // them in sequence order.
-func parallelLeafHashes(db *DB, head uint64) <-chan hashedEntry {
+//
+// Closing done stops it early: its goroutines then exit and close their
+// pebble iterator (DB.Close panics while one is open).
+func parallelLeafHashes(db *DB, head uint64, done <-chan struct{}) <-chan []hashedEntry {
 	const chunk = 4096
 	type batch struct {
-		encs [][]byte
-		out  chan []hashedEntry
+		first uint64 // seq of encs[0], by position: what a bad entry should have been
+		encs  [][]byte
+		out   chan []hashedEntry
 	}
 	jobs := make(chan batch, runtime.GOMAXPROCS(0)*2)
 	order := make(chan chan []hashedEntry, runtime.GOMAXPROCS(0)*2)
@@ -140,7 +161,7 @@ func parallelLeafHashes(db *DB, head uint64) <-chan hashedEntry {
 				for i, enc := range b.encs {
 					e, err := ledger.DecodeEntry(enc)
 					if err != nil {
-						res[i] = hashedEntry{err: &VerifyError{Reason: "entry does not decode: " + err.Error()}}
+						res[i] = hashedEntry{err: &VerifyError{Seq: b.first + uint64(i), Reason: "entry does not decode: " + err.Error()}}
 						continue
 					}
 					res[i] = hashedEntry{entry: e, leaf: ledger.LeafHash(enc)}
@@ -160,32 +181,44 @@ func parallelLeafHashes(db *DB, head uint64) <-chan hashedEntry {
 			return
 		}
 		defer it.Close()
+		next := uint64(1)
 		cur := make([][]byte, 0, chunk)
-		flush := func() {
+		arena := make([]byte, 0, chunk*128)
+		flush := func() bool {
 			ch := make(chan []hashedEntry, 1)
-			order <- ch
-			jobs <- batch{encs: cur, out: ch}
+			select {
+			case order <- ch:
+			case <-done:
+				return false
+			}
+			jobs <- batch{first: next, encs: cur, out: ch}
+			next += uint64(len(cur))
 			cur = make([][]byte, 0, chunk)
+			arena = make([]byte, 0, chunk*128)
+			return true
 		}
 		for ok := it.First(); ok; ok = it.Next() {
-			cur = append(cur, append([]byte(nil), it.Value()...))
-			if len(cur) == chunk {
-				flush()
+			n := len(arena)
+			arena = append(arena, it.Value()...)
+			cur = append(cur, arena[n:len(arena):len(arena)])
+			if len(cur) == chunk && !flush() {
+				return
 			}
 		}
 		if len(cur) > 0 {
 			flush()
 		}
 	}()
-	out := make(chan hashedEntry, chunk)
+	out := make(chan []hashedEntry, 4)
 	go func() {
 		defer close(out)
+		defer wg.Wait()
 		for ch := range order {
-			for _, h := range <-ch {
-				out <- h
+			select {
+			case out <- <-ch:
+			case <-done:
 			}
 		}
-		wg.Wait()
 	}()
 	return out
 }
@@ -225,21 +258,21 @@ func (db *DB) verifyNodes(leaves []ledger.Hash) error {
 	return nil
 }
 
-// verifyVersions rehashes the stored row, index and system versions of
-// every sequence and compares them with the entries' write set hashes.
-func (db *DB) verifyVersions(head uint64, want []ledger.Hash) error {
-	hashers := make(map[uint64]*ledger.WriteSetHasher)
+// hashVersions rehashes the stored row, index and system versions of
+// every sequence, returning the write set hash of each.
+func (db *DB) hashVersions(head uint64) ([]ledger.Hash, error) {
+	hashers := make([]*ledger.WriteSetHasher, head+1)
 	for _, space := range []byte{prefixIndex, prefixSystem, prefixTable} {
 		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for ok := it.First(); ok; ok = it.Next() {
 			u, seq, vok := splitVersion(it.Key())
 			v := it.Value()
 			if !vok || len(v) == 0 || seq == 0 || seq > head {
 				it.Close()
-				return &VerifyError{Seq: seq, Reason: fmt.Sprintf("stored version %x belongs to no ledger entry", it.Key())}
+				return nil, &VerifyError{Seq: seq, Reason: fmt.Sprintf("stored version %x belongs to no ledger entry", it.Key())}
 			}
 			h := hashers[seq]
 			if h == nil {
@@ -251,20 +284,16 @@ func (db *DB) verifyVersions(head uint64, want []ledger.Hash) error {
 		err = it.Error()
 		it.Close()
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	// Key spaces were walked in byte order of their prefixes (i < s < t), so
-	// each hasher saw its mutations in key order, as Apply hashed them.
 	empty := ledger.NewWriteSetHasher().Sum()
+	out := make([]ledger.Hash, head)
 	for seq := uint64(1); seq <= head; seq++ {
-		got := empty
+		out[seq-1] = empty
 		if h := hashers[seq]; h != nil {
-			got = h.Sum()
-		}
-		if got != want[seq-1] {
-			return &VerifyError{Seq: seq, Reason: "stored row versions do not match the entry's write set hash"}
+			out[seq-1] = h.Sum()
 		}
 	}
-	return nil
+	return out, nil
 }
