@@ -57,7 +57,23 @@ func newConn(s *Server, nc net.Conn, id uint32) *conn {
 
 func (c *conn) setIO(rw net.Conn) {
 	c.w = bufio.NewWriterSize(rw, 32<<10)
-	c.be = pgproto3.NewBackend(pgproto3.NewChunkReader(rw), c.w)
+	c.be = pgproto3.NewBackend(limitedReader{pgproto3.NewChunkReader(rw)}, c.w)
+}
+
+// maxMessage bounds one protocol message, so that an announced length
+// cannot make the server allocate gigabytes.
+const maxMessage = 64 << 20
+
+// limitedReader refuses chunks over maxMessage.
+type limitedReader struct{ cr pgproto3.ChunkReader }
+
+var errTooLarge = errors.New("pgwire: message exceeds 64 MiB")
+
+func (r limitedReader) Next(n int) ([]byte, error) {
+	if n > maxMessage || n < 0 {
+		return nil, errTooLarge
+	}
+	return r.cr.Next(n)
 }
 
 func (c *conn) send(m pgproto3.BackendMessage) {

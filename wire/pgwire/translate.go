@@ -482,7 +482,12 @@ func impliedName(n *pg.Node) string {
 		fn := n.GetFuncCall().Funcname
 		return fn[len(fn)-1].GetString_().Sval
 	case n.GetTypeCast() != nil:
-		if inner := impliedName(n.GetTypeCast().Arg); inner != "" {
+		if cr := n.GetTypeCast().Arg.GetColumnRef(); cr != nil {
+			if f := stringList(cr.Fields); len(f) > 0 {
+				return f[len(f)-1]
+			}
+		}
+		if inner := impliedName(n.GetTypeCast().Arg); inner != "" && inner != "?column?" {
 			return inner
 		}
 		names := n.GetTypeCast().TypeName.Names
