@@ -57,7 +57,7 @@ func drain(c net.Conn) {
 func FuzzStartup(f *testing.F) {
 	s, pc := fuzzServer(f)
 	for _, seed := range [][]byte{
-		{0, 0, 0, 8, 4, 210, 22, 47},            // SSLRequest
+		{0, 0, 0, 8, 4, 210, 22, 47},              // SSLRequest
 		{0, 0, 0, 16, 4, 210, 22, 46, 0, 0, 0, 1}, // truncated CancelRequest
 		{0, 0, 0, 9, 0, 3, 0, 0, 'u'},             // StartupMessage without terminator
 		{0xff, 0xff, 0xff, 0xff},                  // huge length
@@ -88,7 +88,7 @@ func FuzzMessages(f *testing.F) {
 		"P\x00\x00\x00\x10\x00SELECT $1\x00\x00\x01",        // Parse, truncated OIDs
 		"B\x00\x00\x00\x0e\x00\x00\x00\x01\x00\x01\xff\xff", // Bind, short
 		"P\x00\x00\x00\x16\x00SELECT $1::int\x00\x00\x00B\x00\x00\x00\x16\x00\x00\x00\x01\x00\x01\x00\x01\x00\x00\x00\x02ab\x00\x00E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04",
-		"D\x00\x00\x00\x06Sx",  // Describe without terminator
+		"D\x00\x00\x00\x06Sx",   // Describe without terminator
 		"E\x00\x00\x00\x04",     // Execute, short
 		"X\x00\x00\x00\x04",     // Terminate
 		"Z\x00\x00\x00\x04",     // not a frontend message
