@@ -124,7 +124,7 @@ func (p *Provider) stateFor(ctx *gmssql.Context) (*state, *txn.Transaction, erro
 		return c.(*state), t, nil
 	}
 	lo := []byte{'s'}
-	it, err := t.NewIter(lo, storage.PrefixEnd(lo))
+	it, err := t.NewLiveIter(lo, storage.PrefixEnd(lo))
 	if err != nil {
 		return nil, nil, err
 	}
