@@ -183,6 +183,10 @@ func (t *translator) catalogFunc(name string, args []*pg.Node) (string, bool) {
 		return "NULL", true
 	case "quote_ident":
 		return "CONCAT('\"', " + arg(0) + ", '\"')", true
+	case "current_schemas":
+		return "'{pg_catalog,public}'", true
+	case "array_position":
+		return "NULLIF(FIND_IN_SET(" + arg(1) + ", TRIM(BOTH '}' FROM TRIM(BOTH '{' FROM " + arg(0) + "))), 0)", true
 	case "pg_is_in_recovery", "pg_relation_is_publishable":
 		return "FALSE", true
 	case "txid_current", "pg_current_xact_id":

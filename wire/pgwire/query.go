@@ -161,6 +161,11 @@ func (c *conn) runKind(st *statement, params map[int]any) (*result, *pgError) {
 		}
 		return nil, perr
 	}
+	for _, q := range st.then {
+		if _, perr := c.engineExec(q, nil, "", st); perr != nil {
+			return nil, perr
+		}
+	}
 	if strings.HasPrefix(st.sql, "ROLLBACK TO") {
 		c.failed = false
 	}

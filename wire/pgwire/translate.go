@@ -42,6 +42,8 @@ type statement struct {
 	// setName / setValue for kindSet and kindShow.
 	setName  string
 	setValue string
+	// then are more engine statements run after sql (TRUNCATE a, b).
+	then []string
 	// callSource runs the statement's own text on the engine (CALL).
 	callSource bool
 	// columns names kindEmptyRows's columns.
@@ -195,10 +197,16 @@ func (t *translator) stmt(n *pg.Node) statement {
 		return statement{sql: t.renameStmt(n.GetRenameStmt()), tag: "ALTER TABLE"}
 	case n.GetTruncateStmt() != nil:
 		ts := n.GetTruncateStmt()
-		if len(ts.Relations) != 1 {
-			t.unsupported("TRUNCATE of several tables")
+		st := statement{tag: "TRUNCATE TABLE"}
+		for i, r := range ts.Relations {
+			q := "TRUNCATE TABLE " + t.rangeVar(r.GetRangeVar(), false)
+			if i == 0 {
+				st.sql = q
+			} else {
+				st.then = append(st.then, q)
+			}
 		}
-		return statement{sql: "TRUNCATE TABLE " + t.rangeVar(ts.Relations[0].GetRangeVar(), false), tag: "TRUNCATE TABLE"}
+		return st
 	case n.GetViewStmt() != nil:
 		vs := n.GetViewStmt()
 		kw := "CREATE VIEW "
@@ -233,6 +241,9 @@ func (t *translator) stmt(n *pg.Node) statement {
 			return statement{kind: kindNoop, tag: "CREATE SCHEMA"}
 		}
 		t.unsupported("CREATE SCHEMA (a Coffer database has one schema, public; use CREATE DATABASE)")
+	case n.GetVacuumStmt() != nil:
+		// Storage needs no vacuuming; accepted so that tools run.
+		return statement{kind: kindNoop, tag: "VACUUM"}
 	case n.GetCommentStmt() != nil:
 		return statement{kind: kindNoop, tag: "COMMENT"}
 	case n.GetCreateSeqStmt() != nil:
@@ -691,10 +702,10 @@ func (t *translator) fromItem(n *pg.Node) string {
 		return s + ")"
 	case n.GetRangeSubselect() != nil:
 		rs := n.GetRangeSubselect()
-		if rs.Lateral {
-			t.unsupported("LATERAL")
-		}
 		s := "(" + t.selectStmt(rs.Subquery.GetSelectStmt()) + ")"
+		if rs.Lateral {
+			s = "LATERAL " + s
+		}
 		if rs.Alias != nil {
 			s += " AS " + quoteIdent(rs.Alias.Aliasname)
 			if len(rs.Alias.Colnames) > 0 {
@@ -772,8 +783,14 @@ func (t *translator) rangeFunction(rf *pg.RangeFunction) string {
 	if len(fc.Args) > 2 {
 		step = t.expr(fc.Args[2])
 	}
-	return fmt.Sprintf("(WITH RECURSIVE gs (v) AS (SELECT %s UNION ALL SELECT v + %s FROM gs WHERE v + %s <= %s) SELECT v AS %s FROM gs) AS %s",
-		t.expr(fc.Args[0]), step, step, t.expr(fc.Args[1]), quoteIdent(col), quoteIdent(alias))
+	// Two recursive CTEs of at most 10,000 rows each (the engine's
+	// recursion limit), crossed: up to 10^8 values.
+	start, stop := t.expr(fc.Args[0]), t.expr(fc.Args[1])
+	last := fmt.Sprintf("CAST(FLOOR(((%s) - (%s)) / (%s)) AS SIGNED)", stop, start, step)
+	return fmt.Sprintf("(WITH RECURSIVE gs_lo (v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM gs_lo WHERE v < LEAST(9999, %[1]s)),"+
+		" gs_hi (v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM gs_hi WHERE v < FLOOR(%[1]s / 10000))"+
+		" SELECT (%[2]s) + (gs_hi.v * 10000 + gs_lo.v) * (%[3]s) AS %[4]s FROM gs_hi, gs_lo WHERE gs_hi.v * 10000 + gs_lo.v <= %[1]s) AS %[5]s",
+		last, start, step, quoteIdent(col), quoteIdent(alias))
 }
 
 func stringList(ns []*pg.Node) []string {
