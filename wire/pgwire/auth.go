@@ -98,7 +98,12 @@ func (c *conn) authenticate(user string) *pgError {
 	haveCred := false
 	if u != nil {
 		if u.AuthString == "" {
-			return nil // an account without a password, as on the MySQL wire
+			// An account without a password: as on the MySQL wire, only
+			// an empty password logs in.
+			if !c.cleartextAllowed() {
+				return fail
+			}
+			return c.emptyPasswordExchange(fail)
 		}
 		if raw, ok, err := c.s.engine.Credential(credentialKind, u.User); err == nil && ok {
 			haveCred = json.Unmarshal(raw, &cred) == nil && cred.Native == u.AuthString
@@ -182,6 +187,21 @@ func (c *conn) cleartextExchange(u *mysql_db.User, fail *pgError) *pgError {
 	}
 	if err := Enroll(c.ctx, c.s.engine, u.User, pw.Password); err != nil {
 		c.s.cfg.Logger.Warn("pgwire: could not store SCRAM verifier", "user", u.User, "err", err)
+	}
+	return nil
+}
+
+func (c *conn) emptyPasswordExchange(fail *pgError) *pgError {
+	if err := c.be.SetAuthType(pgproto3.AuthTypeCleartextPassword); err != nil {
+		return fail
+	}
+	c.send(&pgproto3.AuthenticationCleartextPassword{})
+	msg, err := c.receive()
+	if err != nil {
+		return fail
+	}
+	if pw, ok := msg.(*pgproto3.PasswordMessage); !ok || pw.Password != "" {
+		return fail
 	}
 	return nil
 }

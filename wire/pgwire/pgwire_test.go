@@ -244,3 +244,30 @@ func TestTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestUsers: a user created over the Postgres wire logs in with SCRAM and
+// is refused a table it has no grant on (42501).
+func TestUsers(t *testing.T) {
+	s := startServer(t)
+	ctx := context.Background()
+	admin := connect(t, s, pgx.QueryExecModeCacheStatement)
+	mustExec(t, admin, `CREATE TABLE secrets (id INT PRIMARY KEY, v TEXT)`)
+	mustExec(t, admin, `CREATE TABLE open_data (id INT PRIMARY KEY)`)
+	mustExec(t, admin, `CREATE USER bob WITH PASSWORD 'bob-pw'`)
+	mustExec(t, admin, `GRANT SELECT ON open_data TO bob`)
+	cfg, _ := pgx.ParseConfig(connString(s, "bob", "bob-pw", "postgres"))
+	bob, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close(ctx)
+	if _, err := bob.Exec(ctx, `SELECT * FROM open_data`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Exec(ctx, `SELECT * FROM secrets`); sqlState(err) != "42501" {
+		t.Fatalf("no grant: %v (SQLSTATE %q), want 42501", err, sqlState(err))
+	}
+	if _, err := pgx.Connect(ctx, connString(s, "bob", "wrong", "postgres")); sqlState(err) != "28P01" {
+		t.Fatalf("wrong password: %v", err)
+	}
+}

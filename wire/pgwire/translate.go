@@ -42,6 +42,9 @@ type statement struct {
 	// setName / setValue for kindSet and kindShow.
 	setName  string
 	setValue string
+	// enrollUser / enrollPassword: a password the statement sets, for
+	// the user's SCRAM verifier.
+	enrollUser, enrollPassword string
 	// then are more engine statements run after sql (TRUNCATE a, b).
 	then []string
 	// callSource runs the statement's own text on the engine (CALL).
@@ -241,6 +244,14 @@ func (t *translator) stmt(n *pg.Node) statement {
 			return statement{kind: kindNoop, tag: "CREATE SCHEMA"}
 		}
 		t.unsupported("CREATE SCHEMA (a Coffer database has one schema, public; use CREATE DATABASE)")
+	case n.GetCreateRoleStmt() != nil:
+		return t.createRole(n.GetCreateRoleStmt())
+	case n.GetAlterRoleStmt() != nil:
+		return t.alterRole(n.GetAlterRoleStmt())
+	case n.GetDropRoleStmt() != nil:
+		return t.dropRole(n.GetDropRoleStmt())
+	case n.GetGrantStmt() != nil:
+		return t.grant(n.GetGrantStmt())
 	case n.GetVacuumStmt() != nil:
 		// Storage needs no vacuuming; accepted so that tools run.
 		return statement{kind: kindNoop, tag: "VACUUM"}
