@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 
@@ -22,6 +23,8 @@ type Session struct {
 	principal Principal
 
 	lastCommit atomic.Uint64
+	// waitFor is the sequence of the commit that won the last conflict.
+	waitFor uint64
 	// retryable is set when the last autocommit statement failed on a write
 	// conflict: the server may run it again from a new snapshot.
 	retryable bool
@@ -74,7 +77,22 @@ func (s *Session) TakeRetryable() bool {
 
 // StartTransaction implements sql.TransactionSession.
 func (s *Session) StartTransaction(_ *gmssql.Context, c gmssql.TransactionCharacteristic) (gmssql.Transaction, error) {
+	s.awaitConflict()
 	return newTransaction(txnIDs.Add(1), s.reader, c == gmssql.ReadOnly), nil
+}
+
+// awaitConflict waits, briefly, until the commit that beat this session's
+// last transaction is visible: a retry from an older snapshot (the winner
+// applied but not yet synced) would only conflict again.
+func (s *Session) awaitConflict() {
+	if s.waitFor == 0 {
+		return
+	}
+	deadline := time.Now().Add(time.Second)
+	for s.reader.ReadSeq() < s.waitFor && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Microsecond) // the winner's fsync is in flight
+	}
+	s.waitFor = 0
 }
 
 // CommitTransaction implements sql.TransactionSession. On failure the
@@ -99,6 +117,10 @@ func (s *Session) CommitTransaction(ctx *gmssql.Context, tx gmssql.Transaction) 
 		ctx.SetIgnoreAutoCommit(false)
 		if errors.Is(err, storage.ErrConflict) {
 			s.retryable = autocommit
+			var ce *storage.ConflictError
+			if errors.As(err, &ce) {
+				s.waitFor = ce.Conflict
+			}
 			return gmssql.ErrLockDeadlock.New(err.Error())
 		}
 		return err
