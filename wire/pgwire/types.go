@@ -183,16 +183,6 @@ func asBool(v any) (bool, bool) {
 	return false, false
 }
 
-// binaryOK reports whether values of oid can be sent in binary format.
-func binaryOK(oid uint32) bool {
-	switch oid {
-	case oidBool, oidInt2, oidInt4, oidInt8, oidFloat4, oidFloat8, oidText, oidVarchar, oidBPChar,
-		oidBytea, oidTimestamp, oidTimestamptz, oidDate, oidJSON, oidJSONB, oidUUID, oidName, oidNumeric:
-		return true
-	}
-	return false
-}
-
 // pgEpoch is 2000-01-01, the zero of PostgreSQL's binary dates and times.
 var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
