@@ -88,6 +88,8 @@ func watchClient(ctx context.Context, c net.Conn) (context.Context, func()) {
 	var mu sync.Mutex
 	stopped := false
 	var t *time.Timer
+	mu.Lock() // the callback reads t under mu: it may fire before the assignment
+	defer mu.Unlock()
 	t = time.AfterFunc(watchAfter, func() {
 		if peerClosed(cc.tcp) {
 			cancel()
