@@ -54,8 +54,12 @@ func (r *Report) Markdown(chartFile string) string {
 	if s.Retries > 0 {
 		fmt.Fprintf(&b, "- A repetition during which other processes used more than %.0f%% of the machine was measured again (up to %d more times), keeping the least disturbed.\n", s.DisturbedPct, s.Retries)
 	}
+	indent := ""
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "- %s\n", n)
+		fmt.Fprintf(&b, "%s- %s\n", indent, n)
+		if strings.HasSuffix(n, ":") {
+			indent = "  " // the cells a note ending in ':' introduces
+		}
 	}
 	if len(r.Profiles) > 0 {
 		b.WriteString("\n## Coffer CPU profiles (extra unmeasured runs)\n\n")
@@ -74,10 +78,13 @@ func (r *Report) Markdown(chartFile string) string {
 // InterferenceLine says how disturbed the run was, or nothing if it was not.
 func (r *Report) InterferenceLine() string {
 	in := r.Interference()
-	if math.IsNaN(in.Max) || in.Max <= 10 {
+	switch {
+	case math.IsNaN(in.Max) || in.Max <= 10:
 		return ""
+	case in.Median > 10:
+		return fmt.Sprintf("**Disturbed run:** other work on the machine used a median %.0f%% (up to %.0f%%) of its CPU during the measured repetitions, so every system's absolute numbers are low and the ratios carry that uncertainty (\"other CPU %%\" per cell below).", in.Median, in.Max)
 	}
-	return fmt.Sprintf("**Disturbed run:** other work on the machine used a median %.0f%% (up to %.0f%%) of its CPU during the measured repetitions, so every system's absolute numbers are low and the ratios carry that uncertainty (\"other CPU %%\" per cell below).", in.Median, in.Max)
+	return fmt.Sprintf("**Partly disturbed:** other work on the machine used a median %.0f%% of its CPU during the measured repetitions, but up to %.0f%% in some cells (\"other CPU %%\" per cell and the notes in the results file).", in.Median, in.Max)
 }
 
 // RatioTables renders the Coffer/peer ratios by median, sysbench and

@@ -161,5 +161,7 @@ func (r *runner) profileOne(ctx context.Context, cf *cofferSystem, t ProfileTarg
 		return pf, err
 	}
 	r.progress("profile written: %s (%s)", pf.TopCum, pf.Top)
+	// The report names the files as they sit next to it.
+	pf.Profile, pf.Top, pf.TopCum = filepath.Base(pf.Profile), filepath.Base(pf.Top), filepath.Base(pf.TopCum)
 	return pf, nil
 }
