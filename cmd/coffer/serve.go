@@ -36,6 +36,10 @@ func serve(args []string) int {
 	}
 	log := newLogger(sf.logLevel, sf.logJSON)
 	sf.cfg.Logger = log
+	// Catch signals before anything listens: a supervisor that sees the port
+	// open may stop us at once, and that must still be a clean shutdown.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	srv, err := server.New(sf.cfg)
 	if err != nil {
 		log.Error("start failed", "err", err)
@@ -48,8 +52,6 @@ func serve(args []string) int {
 		fmt.Printf("Postgres clients: psql -h %s -p %s -U admin -d postgres\n", host, port)
 	}
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
 	log.Info("shutting down", "signal", s.String())
 	if err := srv.Close(); err != nil {
