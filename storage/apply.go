@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -54,6 +55,10 @@ type Commit struct {
 	Principal string
 	Kind      string // ledger.KindData etc.; empty: derived from the write set
 	Time      int64  // unix nanoseconds; 0: now
+	// RaftIndex is the replicated log index of the commit (0 on a node
+	// without replication). It is stored with the commit, so a node
+	// replaying its log after a crash skips what it already applied.
+	RaftIndex uint64
 }
 
 // Value prefixes of stored versions.
@@ -138,6 +143,12 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit) (*pebble.Batch
 		b.Close()
 		return nil, 0, err
 	}
+	if c.RaftIndex > 0 {
+		if err := b.Set(metaRaftKey, binary.BigEndian.AppendUint64(nil, c.RaftIndex), nil); err != nil {
+			b.Close()
+			return nil, 0, err
+		}
+	}
 	var err error
 	if db.cfg.NoSync {
 		err = db.pdb.Apply(b, pebble.NoSync)
@@ -150,6 +161,9 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit) (*pebble.Batch
 	}
 	db.ledger = next
 	db.applied.Store(seq)
+	if c.RaftIndex > 0 {
+		db.raftIndex.Store(c.RaftIndex)
+	}
 	if system {
 		db.system.Store(seq)
 	}
@@ -204,8 +218,40 @@ func latestVersion(it *pebble.Iterator, userKey []byte) (uint64, bool) {
 func (db *DB) publish(seq uint64) {
 	for {
 		cur := db.visible.Load()
-		if cur >= seq || db.visible.CompareAndSwap(cur, seq) {
+		if cur >= seq {
 			return
 		}
+		if db.visible.CompareAndSwap(cur, seq) {
+			break
+		}
 	}
+	db.visibleMu.Lock()
+	db.visibleCond.Broadcast()
+	db.visibleMu.Unlock()
+}
+
+// WaitVisible waits until seq is visible to new snapshots, ctx ends or the
+// store closes.
+func (db *DB) WaitVisible(ctx context.Context, seq uint64) error {
+	if db.visible.Load() >= seq {
+		return nil
+	}
+	stop := context.AfterFunc(ctx, func() {
+		db.visibleMu.Lock()
+		db.visibleCond.Broadcast()
+		db.visibleMu.Unlock()
+	})
+	defer stop()
+	db.visibleMu.Lock()
+	defer db.visibleMu.Unlock()
+	for db.visible.Load() < seq {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if db.closed.Load() {
+			return ErrClosed
+		}
+		db.visibleCond.Wait()
+	}
+	return nil
 }

@@ -36,6 +36,12 @@ var (
 var (
 	metaFormatKey = []byte{prefixMeta, 'f'}
 	metaHeadKey   = []byte{prefixMeta, 'h'}
+	// metaRaftKey holds the replicated log index of the last applied
+	// commit or signature (replicated nodes only).
+	metaRaftKey = []byte{prefixMeta, 'r'}
+	// metaRestoringKey marks a snapshot restore in progress: a store
+	// opened with it set is half-written and is wiped (see Restore).
+	metaRestoringKey = []byte{prefixMeta, 'R'}
 )
 
 // Config configures a DB.
@@ -84,6 +90,16 @@ type DB struct {
 	visible atomic.Uint64 // last sequence durable and visible to readers
 	system  atomic.Uint64 // last sequence that changed the system keyspace
 	closed  atomic.Bool
+	// raftIndex is the replicated log index of the last applied commit.
+	raftIndex atomic.Uint64
+
+	// visibleMu/visibleCond wake WaitVisible callers when visible grows.
+	visibleMu   sync.Mutex
+	visibleCond *sync.Cond
+
+	sigMu   sync.Mutex
+	sigCond *sync.Cond
+	signed  uint64 // size of the newest stored signature, guarded by sigMu
 
 	ledger ledgerState // guarded by applyMu
 	signer *signer
@@ -112,23 +128,53 @@ func Open(cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", cfg.Dir, err)
 	}
 	db := &DB{cfg: cfg, pdb: pdb, log: cfg.Logger}
+	db.visibleCond = sync.NewCond(&db.visibleMu)
+	db.sigCond = sync.NewCond(&db.sigMu)
+	if err := db.wipeIncompleteRestore(); err != nil {
+		_ = pdb.Close()
+		return nil, err
+	}
 	if err := db.checkFormat(); err != nil {
 		_ = pdb.Close()
 		return nil, err
 	}
+	if err := db.loadState(); err != nil {
+		_ = pdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// loadState reads the head, the replicated index, the ledger frontier and
+// the newest signature into memory (after Open and after Restore).
+func (db *DB) loadState() error {
 	head, err := db.readHead()
 	if err != nil {
-		_ = pdb.Close()
-		return nil, err
+		return err
 	}
 	if err := db.loadLedger(head); err != nil {
-		_ = pdb.Close()
-		return nil, err
+		return err
 	}
+	ri, err := db.readUint64(metaRaftKey)
+	if err != nil {
+		return err
+	}
+	signed, err := db.newestSignatureSize()
+	if err != nil {
+		return err
+	}
+	db.sigMu.Lock()
+	db.signed = signed
+	db.sigCond.Broadcast()
+	db.sigMu.Unlock()
+	db.raftIndex.Store(ri)
 	db.applied.Store(head)
-	db.visible.Store(head)
 	db.system.Store(head)
-	return db, nil
+	db.visible.Store(head)
+	db.visibleMu.Lock()
+	db.visibleCond.Broadcast()
+	db.visibleMu.Unlock()
+	return nil
 }
 
 func (db *DB) checkFormat() error {
@@ -153,17 +199,20 @@ func (db *DB) checkFormat() error {
 	return nil
 }
 
-func (db *DB) readHead() (uint64, error) {
-	v, closer, err := db.pdb.Get(metaHeadKey)
+func (db *DB) readHead() (uint64, error) { return db.readUint64(metaHeadKey) }
+
+// readUint64 reads a meta record holding one big-endian uint64 (0 if absent).
+func (db *DB) readUint64(key []byte) (uint64, error) {
+	v, closer, err := db.pdb.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("storage: read head: %w", err)
+		return 0, fmt.Errorf("storage: read meta %q: %w", key, err)
 	}
 	defer closer.Close()
 	if len(v) != 8 {
-		return 0, fmt.Errorf("storage: corrupt head record (%d bytes)", len(v))
+		return 0, fmt.Errorf("storage: corrupt meta record %q (%d bytes)", key, len(v))
 	}
 	return binary.BigEndian.Uint64(v), nil
 }
@@ -175,6 +224,10 @@ func (db *DB) ReadSeq() uint64 { return db.visible.Load() }
 // SystemSeq returns the last sequence that changed the system keyspace
 // (catalog, users): caches of it are stale when built at an older sequence.
 func (db *DB) SystemSeq() uint64 { return db.system.Load() }
+
+// RaftIndex returns the replicated log index of the last applied commit or
+// signature (0 on a node that never replicated).
+func (db *DB) RaftIndex() uint64 { return db.raftIndex.Load() }
 
 // AppliedSeq returns the last sequence written to pebble (possibly not yet
 // synced).
@@ -189,6 +242,9 @@ func (db *DB) Close() error {
 	if !db.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	db.visibleMu.Lock()
+	db.visibleCond.Broadcast()
+	db.visibleMu.Unlock()
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
 	return db.pdb.Close()

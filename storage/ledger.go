@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -55,6 +54,7 @@ type ledgerState struct {
 // loadLedger restores the chain head and the tree frontier after open.
 func (db *DB) loadLedger(head uint64) error {
 	if head == 0 {
+		db.ledger = ledgerState{}
 		return nil
 	}
 	v, closer, err := db.pdb.Get(entryKey(head))
@@ -176,6 +176,23 @@ func (db *DB) signatureCovering(seq uint64) (*ledger.SignedRoot, error) {
 	return ledger.DecodeSignedRoot(it.Value())
 }
 
+// newestSignatureSize returns the size the newest signature entry is
+// stored under (its contents are checked by VerifyLedger, not here).
+func (db *DB) newestSignatureSize() (uint64, error) {
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixSignature}, UpperBound: []byte{prefixSignature + 1}})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return 0, it.Error()
+	}
+	if len(it.Key()) != 9 {
+		return 0, fmt.Errorf("storage: corrupt signature key %x", it.Key())
+	}
+	return binary.BigEndian.Uint64(it.Key()[1:]), nil
+}
+
 // Signatures calls fn for each signature entry in size order.
 func (db *DB) Signatures(fn func(*ledger.SignedRoot) error) error {
 	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixSignature}, UpperBound: []byte{prefixSignature + 1}})
@@ -225,18 +242,21 @@ type SignerConfig struct {
 	Every time.Duration
 	// MaxUnsigned triggers a signature as soon as that many entries wait.
 	MaxUnsigned uint64
+	// Active, if set, says whether this node signs now (the Raft leader
+	// only); nil means always.
+	Active func() bool
+	// Publish, if set, stores a signature through replication (which calls
+	// StoreSignature on every node); nil stores it locally.
+	Publish func(*ledger.SignedRoot) error
 }
 
 // signer signs the root whenever entries are waiting and Every has passed
 // or MaxUnsigned entries are waiting.
 type signer struct {
-	cfg    SignerConfig
-	kick   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
-	mu     sync.Mutex
-	signed uint64 // size of the last signed tree
-	cond   *sync.Cond
+	cfg  SignerConfig
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
 }
 
 // StartSigner begins signing roots with cfg.Identity.
@@ -251,8 +271,6 @@ func (db *DB) StartSigner(cfg SignerConfig) error {
 		cfg.MaxUnsigned = 1000
 	}
 	s := &signer{cfg: cfg, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	s.cond = sync.NewCond(&s.mu)
-	_ = db.Signatures(func(r *ledger.SignedRoot) error { s.signed = r.Size; return nil })
 	db.signer = s
 	go db.signLoop(s)
 	return nil
@@ -265,12 +283,14 @@ func (db *DB) signLoop(s *signer) {
 	for {
 		select {
 		case <-s.stop:
-			_ = db.signNow(s)
+			if s.cfg.Publish == nil {
+				_ = db.signNow(s)
+			}
 			return
 		case <-t.C:
 		case <-s.kick:
 		}
-		if err := db.signNow(s); err != nil {
+		if err := db.signNow(s); err != nil && !db.closed.Load() {
 			db.log.Error("ledger: signing the Merkle root failed", "err", err)
 		}
 	}
@@ -278,32 +298,71 @@ func (db *DB) signLoop(s *signer) {
 
 // signNow signs the newest durable root if it is not signed yet.
 func (db *DB) signNow(s *signer) error {
+	if s.cfg.Active != nil && !s.cfg.Active() {
+		return nil
+	}
 	db.applyMu.Lock()
 	size, root := db.ledger.tree.Size(), db.ledger.tree.Root()
 	db.applyMu.Unlock()
 	// Only durable entries are signed: wait until the tree's last entry is
 	// published (visible means synced).
-	if size == 0 || size > db.ReadSeq() {
-		return nil
-	}
-	s.mu.Lock()
-	signed := s.signed
-	s.mu.Unlock()
-	if size <= signed {
+	if size == 0 || size > db.ReadSeq() || size <= db.SignedSize() {
 		return nil
 	}
 	sig, err := ledger.SignRoot(s.cfg.Identity, size, root, time.Now().UnixNano())
 	if err != nil {
 		return err
 	}
-	if err := db.pdb.Set(signatureKey(size), sig.Encode(), pebble.Sync); err != nil {
+	if s.cfg.Publish != nil {
+		return s.cfg.Publish(sig)
+	}
+	return db.StoreSignature(sig, 0)
+}
+
+// StoreSignature writes a signature entry (durably) and wakes receipt
+// waiters. Replication calls it on every node with the log index of the
+// signature; signatures for a size already signed are ignored.
+func (db *DB) StoreSignature(sig *ledger.SignedRoot, raftIndex uint64) error {
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	if sig.Size > db.applied.Load() {
+		return fmt.Errorf("storage: signature over %d entries, but only %d are applied", sig.Size, db.applied.Load())
+	}
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	if sig.Size > db.SignedSize() {
+		if err := b.Set(signatureKey(sig.Size), sig.Encode(), nil); err != nil {
+			return err
+		}
+	}
+	if raftIndex > 0 {
+		if err := b.Set(metaRaftKey, binary.BigEndian.AppendUint64(nil, raftIndex), nil); err != nil {
+			return err
+		}
+	}
+	if err := db.pdb.Apply(b, pebble.Sync); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.signed = size
-	s.cond.Broadcast()
-	s.mu.Unlock()
+	if raftIndex > 0 {
+		db.raftIndex.Store(raftIndex)
+	}
+	db.sigMu.Lock()
+	if sig.Size > db.signed {
+		db.signed = sig.Size
+	}
+	db.sigCond.Broadcast()
+	db.sigMu.Unlock()
 	return nil
+}
+
+// SignedSize returns the size of the newest stored signature.
+func (db *DB) SignedSize() uint64 {
+	db.sigMu.Lock()
+	defer db.sigMu.Unlock()
+	return db.signed
 }
 
 // noteCommit wakes the signer when enough entries wait.
@@ -312,10 +371,7 @@ func (db *DB) noteCommit(seq uint64) {
 	if s == nil {
 		return
 	}
-	s.mu.Lock()
-	due := seq-s.signed >= s.cfg.MaxUnsigned
-	s.mu.Unlock()
-	if due {
+	if seq-db.SignedSize() >= s.cfg.MaxUnsigned {
 		select {
 		case s.kick <- struct{}{}:
 		default:
@@ -325,23 +381,21 @@ func (db *DB) noteCommit(seq uint64) {
 
 // WaitSigned waits until a signature covers seq or timeout passes.
 func (db *DB) WaitSigned(seq uint64, timeout time.Duration) bool {
-	s := db.signer
-	if s == nil {
-		return false
-	}
-	select {
-	case s.kick <- struct{}{}:
-	default:
+	if s := db.signer; s != nil {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
 	}
 	deadline := time.Now().Add(timeout)
-	t := time.AfterFunc(timeout, func() { s.mu.Lock(); s.cond.Broadcast(); s.mu.Unlock() })
+	t := time.AfterFunc(timeout, func() { db.sigMu.Lock(); db.sigCond.Broadcast(); db.sigMu.Unlock() })
 	defer t.Stop()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for s.signed < seq && time.Now().Before(deadline) {
-		s.cond.Wait()
+	db.sigMu.Lock()
+	defer db.sigMu.Unlock()
+	for db.signed < seq && time.Now().Before(deadline) {
+		db.sigCond.Wait()
 	}
-	return s.signed >= seq
+	return db.signed >= seq
 }
 
 func (db *DB) stopSigner() {
