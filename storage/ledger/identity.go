@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -30,7 +31,30 @@ func NewServiceIdentity(name string) (*Identity, error) {
 
 // NewNodeIdentity creates a node key and a certificate endorsed by service.
 func NewNodeIdentity(nodeID string, service *Identity) (*Identity, error) {
-	return newIdentity(pkix.Name{CommonName: "coffer node " + nodeID}, service, false)
+	return newIdentity(nodeSubject(nodeID), service, false)
+}
+
+// NewPendingNodeIdentity creates a node key with a self-signed certificate:
+// the identity a joining node presents until the service endorses its key
+// (EndorseNode) on admission.
+func NewPendingNodeIdentity(nodeID string) (*Identity, error) {
+	return newIdentity(nodeSubject(nodeID), nil, false)
+}
+
+// EndorseNode certifies a node's public key with the service identity.
+func EndorseNode(nodeID string, pub *ecdsa.PublicKey, service *Identity) (*x509.Certificate, error) {
+	return certify(nodeSubject(nodeID), pub, service, false, nil)
+}
+
+func nodeSubject(nodeID string) pkix.Name { return pkix.Name{CommonName: "coffer node " + nodeID} }
+
+// NodeIDOf returns the node id a node certificate names, or "".
+func NodeIDOf(cert *x509.Certificate) string {
+	id, ok := strings.CutPrefix(cert.Subject.CommonName, "coffer node ")
+	if !ok {
+		return ""
+	}
+	return id
 }
 
 func newIdentity(subject pkix.Name, parent *Identity, ca bool) (*Identity, error) {
@@ -38,6 +62,16 @@ func newIdentity(subject pkix.Name, parent *Identity, ca bool) (*Identity, error
 	if err != nil {
 		return nil, err
 	}
+	cert, err := certify(subject, &key.PublicKey, parent, ca, key)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{Key: key, Cert: cert}, nil
+}
+
+// certify makes a certificate for pub, signed by parent, or self-signed
+// with self when parent is nil.
+func certify(subject pkix.Name, pub *ecdsa.PublicKey, parent *Identity, ca bool, self *ecdsa.PrivateKey) (*x509.Certificate, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	if err != nil {
 		return nil, err
@@ -54,19 +88,15 @@ func newIdentity(subject pkix.Name, parent *Identity, ca bool) (*Identity, error
 	if ca {
 		tmpl.KeyUsage |= x509.KeyUsageCertSign
 	}
-	signerCert, signerKey := tmpl, key
+	signerCert, signerKey := tmpl, self
 	if parent != nil {
 		signerCert, signerKey = parent.Cert, parent.Key
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, signerCert, &key.PublicKey, signerKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signerCert, pub, signerKey)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &Identity{Key: key, Cert: cert}, nil
+	return x509.ParseCertificate(der)
 }
 
 // CertPEM returns the certificate in PEM.
@@ -74,14 +104,23 @@ func (id *Identity) CertPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: id.Cert.Raw})
 }
 
+// KeyPEM returns the private key in PEM.
+func (id *Identity) KeyPEM() ([]byte, error) {
+	der, err := x509.MarshalECPrivateKey(id.Key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+}
+
 // Save writes the certificate to certPath (0644) and the key to keyPath
 // (0600).
 func (id *Identity) Save(certPath, keyPath string) error {
-	der, err := x509.MarshalECPrivateKey(id.Key)
+	k, err := id.KeyPEM()
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(keyPath, k, 0o600); err != nil {
 		return err
 	}
 	return os.WriteFile(certPath, id.CertPEM(), 0o644)
@@ -89,21 +128,38 @@ func (id *Identity) Save(certPath, keyPath string) error {
 
 // LoadIdentity reads an identity written by Save.
 func LoadIdentity(certPath, keyPath string) (*Identity, error) {
-	cert, err := LoadCert(certPath)
+	c, err := os.ReadFile(certPath)
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(keyPath)
+	k, err := os.ReadFile(keyPath)
 	if err != nil {
 		return nil, err
 	}
-	blk, _ := pem.Decode(b)
+	id, err := ParseIdentityPEM(c, k)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %s, %s: %w", certPath, keyPath, err)
+	}
+	return id, nil
+}
+
+// ParseIdentityPEM parses a certificate and its key, as CertPEM and KeyPEM
+// write them.
+func ParseIdentityPEM(certPEM, keyPEM []byte) (*Identity, error) {
+	cert, err := ParseCertPEM(certPEM)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(keyPEM)
 	if blk == nil {
-		return nil, fmt.Errorf("ledger: %s holds no PEM key", keyPath)
+		return nil, errors.New("ledger: no PEM key")
 	}
 	key, err := x509.ParseECPrivateKey(blk.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: %s: %w", keyPath, err)
+		return nil, err
+	}
+	if !key.PublicKey.Equal(cert.PublicKey) {
+		return nil, errors.New("ledger: the key does not match the certificate")
 	}
 	return &Identity{Key: key, Cert: cert}, nil
 }
