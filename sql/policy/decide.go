@@ -1,0 +1,144 @@
+package policy
+
+import (
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/interpreter"
+)
+
+// Filter is the decision for one principal, one table and one command:
+// which rows pass. A nil *Filter lets every row pass (the table has no
+// policy). A Filter is used by one goroutine at a time.
+type Filter struct {
+	deny        bool // no permissive policy can grant: nothing passes
+	permissive  []*program
+	restrictive []*program
+	act         activation
+}
+
+// activation binds row and principal for one evaluation.
+type activation struct {
+	row       rowValue
+	principal *principalValue
+}
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "row":
+		return &a.row, true
+	case "principal":
+		return a.principal, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
+
+// Read returns the filter of the rows p may see (SELECT) or act on
+// (UPDATE, DELETE: their USING expressions).
+func (t *Table) Read(p *Principal, cmd Command) *Filter {
+	return t.filter(p, cmd, false)
+}
+
+// Write returns the filter rows written by cmd (INSERT, UPDATE) must pass:
+// each policy's WITH CHECK, or its USING when it has none.
+func (t *Table) Write(p *Principal, cmd Command) *Filter {
+	return t.filter(p, cmd, true)
+}
+
+func (t *Table) filter(p *Principal, cmd Command, check bool) *Filter {
+	if t == nil {
+		return nil
+	}
+	f := &Filter{act: activation{principal: p.value()}}
+	granted := false
+	for _, c := range t.policies {
+		if !c.appliesTo(cmd) || !p.admittedBy(c.roles) {
+			continue
+		}
+		prg := c.using
+		if check && c.check != nil {
+			prg = c.check
+		}
+		if c.broken {
+			if c.restrictive {
+				f.deny = true
+			}
+			continue
+		}
+		if prg == nil {
+			continue
+		}
+		// Expressions over principal only are decided here, once.
+		if !prg.usesRow {
+			ok := f.eval(prg, nil)
+			switch {
+			case c.restrictive && !ok:
+				f.deny = true
+			case !c.restrictive && ok:
+				granted = true
+				f.permissive = nil
+			}
+			continue
+		}
+		if c.restrictive {
+			f.restrictive = append(f.restrictive, prg)
+		} else if !granted {
+			f.permissive = append(f.permissive, prg)
+		}
+	}
+	if !granted && len(f.permissive) == 0 {
+		f.deny = true
+	}
+	if granted {
+		f.permissive = nil
+		if len(f.restrictive) == 0 && !f.deny {
+			return allowAll
+		}
+	}
+	return f
+}
+
+// allowAll is a filter that lets everything pass on a policied table
+// (an auditor's): distinct from nil so that callers still know the table
+// is policied.
+var allowAll = &Filter{}
+
+// AllowsAll reports whether every row passes.
+func (f *Filter) AllowsAll() bool { return f == nil || f == allowAll }
+
+// DeniesAll reports whether no row passes.
+func (f *Filter) DeniesAll() bool { return f != nil && f.deny }
+
+// Allow reports whether row passes. An expression that fails on a row
+// (a missing attribute, the cost limit) counts as false: it grants nothing
+// and, restrictive, denies.
+func (f *Filter) Allow(row gmssql.Row) bool {
+	if f == nil || f == allowAll {
+		return true
+	}
+	if f.deny {
+		return false
+	}
+	for _, r := range f.restrictive {
+		if !f.eval(r, row) {
+			return false
+		}
+	}
+	if len(f.permissive) == 0 {
+		return true // granted by a principal-only policy
+	}
+	for _, p := range f.permissive {
+		if f.eval(p, row) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *Filter) eval(p *program, row gmssql.Row) bool {
+	f.act.row.row = row
+	out, _, err := p.prg.Eval(&f.act)
+	f.act.row.row = nil
+	return err == nil && out == types.True
+}
