@@ -1,0 +1,305 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cofferdb/coffer/storage/ledger"
+)
+
+// testService is a service identity and node identities it endorses.
+type testService struct {
+	svc   *ledger.Identity
+	nodes []*ledger.Identity
+}
+
+func newTestService(t testing.TB, name string, nodes int) *testService {
+	t.Helper()
+	svc, err := ledger.NewServiceIdentity(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &testService{svc: svc}
+	for i := range nodes {
+		n, err := ledger.NewNodeIdentity(name+"-n"+string(rune('1'+i)), svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.nodes = append(s.nodes, n)
+	}
+	return s
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// startMux serves conf on a loopback port until the test ends.
+func startMux(t testing.TB, conf *tls.Config) *Mux {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMux(ln, conf, testLogger(t))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := m.Serve(); err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		_ = m.Close()
+		<-done
+	})
+	return m
+}
+
+// answer accepts connections on l and writes the common name of each peer
+// certificate back, until l closes.
+func answer(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		cert, err := PeerCertificate(c)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		_, _ = io.WriteString(c, cert.Subject.CommonName+"\n")
+		_ = c.Close()
+	}
+}
+
+// ask dials tag on m and returns the first line the server writes.
+func ask(t *testing.T, m *Mux, tag byte, conf *tls.Config) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, m.Addr().String(), tag, conf)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(c)
+	if err != nil {
+		return "", err
+	}
+	if len(b) == 0 {
+		return "", io.EOF
+	}
+	return strings.TrimSuffix(string(b), "\n"), nil
+}
+
+func TestMuxClientVerification(t *testing.T) {
+	t.Parallel()
+	ours := newTestService(t, "ours", 2)
+	theirs := newTestService(t, "theirs", 1)
+	m := startMux(t, ServerTLS(ours.nodes[0], ours.svc.Cert))
+	for _, tag := range []byte{TagRaft, TagRPC, TagJoin} {
+		l := m.Listen(tag)
+		defer l.Close()
+		go answer(l)
+	}
+
+	endorsed := ClientTLS(ours.nodes[1], ours.svc.Cert)
+	// A key the service never endorsed, on a client that trusts our service.
+	foreign := NewCredentials(theirs.nodes[0], ours.svc.Cert).ClientTLS()
+	// A self-signed key (a joiner's own), also on a client that trusts us.
+	selfSigned := NewCredentials(theirs.svc, ours.svc.Cert).ClientTLS()
+
+	for _, tc := range []struct {
+		name   string
+		tag    byte
+		conf   *tls.Config
+		wantCN string // "" means refused
+	}{
+		{"raft endorsed", TagRaft, endorsed, ours.nodes[1].Cert.Subject.CommonName},
+		{"rpc endorsed", TagRPC, endorsed, ours.nodes[1].Cert.Subject.CommonName},
+		{"join endorsed", TagJoin, endorsed, ours.nodes[1].Cert.Subject.CommonName},
+		{"raft other service", TagRaft, foreign, ""},
+		{"rpc other service", TagRPC, foreign, ""},
+		{"raft self-signed", TagRaft, selfSigned, ""},
+		{"join other service", TagJoin, foreign, theirs.nodes[0].Cert.Subject.CommonName},
+		{"join self-signed", TagJoin, selfSigned, theirs.svc.Cert.Subject.CommonName},
+		{"unknown tag", 99, endorsed, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ask(t, m, tc.tag, tc.conf)
+			if tc.wantCN == "" {
+				if err == nil {
+					t.Fatalf("connection accepted (peer seen as %q), want refused", got)
+				}
+				return
+			}
+			if err != nil || got != tc.wantCN {
+				t.Fatalf("server saw %q, %v; want %q", got, err, tc.wantCN)
+			}
+		})
+	}
+}
+
+func TestClientVerifiesServer(t *testing.T) {
+	t.Parallel()
+	ours := newTestService(t, "ours", 2)
+	theirs := newTestService(t, "theirs", 1)
+	// A server of another service, and a server presenting an unendorsed
+	// key: both refused by a client of our service.
+	for _, tc := range []struct {
+		name string
+		conf *tls.Config
+	}{
+		{"other service", ServerTLS(theirs.nodes[0], theirs.svc.Cert)},
+		{"unendorsed", ServerTLS(theirs.nodes[0], ours.svc.Cert)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := startMux(t, tc.conf)
+			go answer(m.Listen(TagJoin))
+			_, err := ask(t, m, TagJoin, ClientTLS(ours.nodes[1], ours.svc.Cert))
+			if err == nil || !strings.Contains(err.Error(), "not endorsed") {
+				t.Fatalf("dial = %v, want a refused server certificate", err)
+			}
+		})
+	}
+}
+
+func TestClientTLSTOFU(t *testing.T) {
+	t.Parallel()
+	ours := newTestService(t, "ours", 1)
+	joiner := newTestService(t, "joiner", 0).svc // its own self-signed key
+	m := startMux(t, ServerTLS(ours.nodes[0], ours.svc.Cert))
+	go answer(m.Listen(TagJoin))
+
+	var got *x509.Certificate
+	conf := ClientTLSTOFU(joiner, func(c *x509.Certificate) error { got = c; return nil })
+	cn, err := ask(t, m, TagJoin, conf)
+	if err != nil || cn != joiner.Cert.Subject.CommonName {
+		t.Fatalf("join = %q, %v; want the server to see %q", cn, err, joiner.Cert.Subject.CommonName)
+	}
+	if got == nil || !got.Equal(ours.svc.Cert) {
+		t.Fatalf("callback got %v, want the service certificate", got)
+	}
+
+	refuse := errors.New("fingerprint mismatch")
+	conf = ClientTLSTOFU(joiner, func(*x509.Certificate) error { return refuse })
+	if _, err := ask(t, m, TagJoin, conf); !errors.Is(err, refuse) {
+		t.Fatalf("join with a refused service certificate = %v, want %v", err, refuse)
+	}
+
+	// A server that does not send the service certificate cannot be
+	// trusted on first use.
+	bare := startMux(t, ServerTLS(ours.nodes[0], nil))
+	go answer(bare.Listen(TagJoin))
+	conf = ClientTLSTOFU(joiner, func(*x509.Certificate) error { return nil })
+	if _, err := ask(t, bare, TagJoin, conf); err == nil || !strings.Contains(err.Error(), "no service certificate") {
+		t.Fatalf("join with no service certificate = %v", err)
+	}
+}
+
+func TestCredentialsSetIdentity(t *testing.T) {
+	t.Parallel()
+	ours := newTestService(t, "ours", 2)
+	pending := newTestService(t, "pending", 0).svc
+	server := NewCredentials(pending, ours.svc.Cert)
+	m := startMux(t, server.ServerTLS())
+	go answer(m.Listen(TagRaft))
+
+	client := NewCredentials(pending, ours.svc.Cert)
+	if _, err := ask(t, m, TagRaft, ClientTLS(ours.nodes[1], ours.svc.Cert)); err == nil {
+		t.Fatal("server with an unendorsed key accepted by its peer")
+	}
+	server.SetIdentity(ours.nodes[0])
+	if _, err := ask(t, m, TagRaft, client.ClientTLS()); err == nil {
+		t.Fatal("client with an unendorsed key accepted for raft")
+	}
+	client.SetIdentity(ours.nodes[1])
+	cn, err := ask(t, m, TagRaft, client.ClientTLS())
+	if err != nil || cn != ours.nodes[1].Cert.Subject.CommonName {
+		t.Fatalf("after SetIdentity: %q, %v", cn, err)
+	}
+}
+
+func TestMuxSetBlocked(t *testing.T) {
+	t.Parallel()
+	ours := newTestService(t, "ours", 2)
+	a := startMux(t, ServerTLS(ours.nodes[0], ours.svc.Cert))
+	b := startMux(t, ServerTLS(ours.nodes[1], ours.svc.Cert))
+	conf := ClientTLS(ours.nodes[0], ours.svc.Cert)
+	bRaft := b.Listen(TagRaft)
+	defer bRaft.Close()
+	var mu sync.Mutex
+	var accepted []net.Conn
+	go func() {
+		for {
+			c, err := bRaft.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			accepted = append(accepted, c)
+			mu.Unlock()
+		}
+	}()
+	dial := func(from *Mux) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return from.Dial(ctx, b.Addr().String(), TagRaft, conf)
+	}
+
+	// An outgoing connection of a is dropped and refused while a is
+	// blocked.
+	c, err := dial(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetBlocked(true)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		t.Fatalf("read on a dropped connection = %v, want it closed", err)
+	}
+	if _, err := dial(a); !errors.Is(err, ErrBlocked) {
+		t.Fatalf("dial while blocked = %v, want ErrBlocked", err)
+	}
+	a.SetBlocked(false)
+	if _, err := dial(a); err != nil {
+		t.Fatalf("dial after unblocking: %v", err)
+	}
+
+	// Incoming connections of b are dropped and refused while b is
+	// blocked.
+	b.SetBlocked(true)
+	c, err = Dial(context.Background(), b.Addr().String(), TagRaft, conf)
+	if err == nil {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err = c.Read(make([]byte, 1))
+		if err == nil || isTimeout(err) {
+			t.Fatalf("incoming connection while blocked: read = %v, want closed", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range accepted {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+			t.Fatalf("accepted connection of a blocked mux: read = %v, want closed", err)
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
