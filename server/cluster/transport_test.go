@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cofferdb/coffer/storage/ledger"
+	"github.com/hashicorp/raft"
 )
 
 // testService is a service identity and node identities it endorses.
@@ -302,4 +305,192 @@ func TestMuxSetBlocked(t *testing.T) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// countFSM counts the commands it applied.
+type countFSM struct {
+	mu sync.Mutex
+	n  uint64
+}
+
+func (f *countFSM) Apply(*raft.Log) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	return f.n
+}
+
+func (f *countFSM) count() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
+
+func (f *countFSM) Snapshot() (raft.FSMSnapshot, error) { return countSnapshot(f.count()), nil }
+
+func (f *countFSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	var b [8]byte
+	if _, err := io.ReadFull(rc, b[:]); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.n = binary.BigEndian.Uint64(b[:])
+	f.mu.Unlock()
+	return nil
+}
+
+type countSnapshot uint64
+
+func (s countSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(binary.BigEndian.AppendUint64(nil, uint64(s))); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (countSnapshot) Release() {}
+
+// transportNode is one raft node of TestRaftOverStreamLayer.
+type transportNode struct {
+	mux  *Mux
+	raft *raft.Raft
+	fsm  *countFSM
+}
+
+func startTransportNode(t *testing.T, svc *ledger.Identity, id *ledger.Identity, name string) *transportNode {
+	t.Helper()
+	m := startMux(t, ServerTLS(id, svc.Cert))
+	sl := NewStreamLayer(m, ClientTLS(id, svc.Cert))
+	logger := HCLogger(testLogger(t), "raft-"+name)
+	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: sl, MaxPool: 3, Timeout: 2 * time.Second, Logger: logger,
+	})
+	store, err := OpenLogStore(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := raft.DefaultConfig()
+	conf.LocalID = raft.ServerID(name)
+	conf.Logger = logger
+	// Short but not twitchy: two shared cores under the race detector.
+	conf.HeartbeatTimeout = 300 * time.Millisecond
+	conf.ElectionTimeout = 300 * time.Millisecond
+	conf.LeaderLeaseTimeout = 150 * time.Millisecond
+	conf.CommitTimeout = 5 * time.Millisecond
+	n := &transportNode{mux: m, fsm: &countFSM{}}
+	n.raft, err = raft.NewRaft(conf, n.fsm, store, store, raft.NewInmemSnapshotStore(), trans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = n.raft.Shutdown().Error()
+		_ = trans.Close()
+		_ = store.Close()
+	})
+	return n
+}
+
+// waitFor polls cond until it holds or 10 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitLeader waits until nodes agree on a leader among themselves and
+// returns it.
+func waitLeader(t *testing.T, nodes []*transportNode) *transportNode {
+	t.Helper()
+	var leader *transportNode
+	waitFor(t, "a leader", func() bool {
+		leader = nil
+		for _, n := range nodes {
+			if n.raft.State() == raft.Leader {
+				leader = n
+			}
+		}
+		if leader == nil {
+			return false
+		}
+		want := leader.raft.Leader()
+		for _, n := range nodes {
+			if n.raft.Leader() != want {
+				return false
+			}
+		}
+		return true
+	})
+	return leader
+}
+
+func applyN(t *testing.T, leader *transportNode, n int) {
+	t.Helper()
+	futures := make([]raft.ApplyFuture, n)
+	for i := range futures {
+		futures[i] = leader.raft.Apply([]byte{byte(i)}, 5*time.Second)
+	}
+	for _, f := range futures {
+		if err := f.Error(); err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+	}
+}
+
+func waitApplied(t *testing.T, nodes []*transportNode, want uint64) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d commands applied on %d nodes", want, len(nodes)), func() bool {
+		for _, n := range nodes {
+			if n.fsm.count() != want {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestRaftOverStreamLayer(t *testing.T) {
+	t.Parallel()
+	ours := newTestService(t, "ours", 3)
+	var nodes []*transportNode
+	var servers []raft.Server
+	for i, id := range ours.nodes {
+		name := fmt.Sprintf("n%d", i+1)
+		n := startTransportNode(t, ours.svc, id, name)
+		nodes = append(nodes, n)
+		servers = append(servers, raft.Server{ID: raft.ServerID(name), Address: raft.ServerAddress(n.mux.Addr().String())})
+	}
+	if err := nodes[0].raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
+		t.Fatal(err)
+	}
+
+	leader := waitLeader(t, nodes)
+	applyN(t, leader, 20)
+	waitApplied(t, nodes, 20)
+
+	// Partition the leader: the other two elect one of themselves and go on.
+	leader.mux.SetBlocked(true)
+	var rest []*transportNode
+	for _, n := range nodes {
+		if n != leader {
+			rest = append(rest, n)
+		}
+	}
+	newLeader := waitLeader(t, rest)
+	applyN(t, newLeader, 10)
+	waitApplied(t, rest, 30)
+	if got := leader.fsm.count(); got != 20 {
+		t.Fatalf("partitioned node applied %d commands, want 20", got)
+	}
+
+	// Healed, it catches up.
+	leader.mux.SetBlocked(false)
+	waitLeader(t, nodes)
+	waitApplied(t, nodes, 30)
 }
