@@ -17,13 +17,21 @@ func HCLogger(l *slog.Logger, name string) hclog.Logger {
 	if l == nil {
 		l = slog.Default()
 	}
-	return &hcLogger{l: l.With("logger", name), name: name}
+	return newHCLogger(l, name, nil)
 }
 
+// hcLogger keeps the logger it was made from (base) apart from its name and
+// implied arguments, because slog cannot replace an attribute once added.
 type hcLogger struct {
+	base    *slog.Logger
 	l       *slog.Logger
 	name    string
 	implied []any
+}
+
+func newHCLogger(base *slog.Logger, name string, implied []any) *hcLogger {
+	l := base.With("logger", name).With(implied...)
+	return &hcLogger{base: base, l: l, name: name, implied: implied}
 }
 
 const slogTrace = slog.LevelDebug - 4
@@ -66,7 +74,7 @@ func (h *hcLogger) IsError() bool { return h.enabled(hclog.Error) }
 func (h *hcLogger) ImpliedArgs() []any { return h.implied }
 
 func (h *hcLogger) With(args ...any) hclog.Logger {
-	return &hcLogger{l: h.l.With(args...), name: h.name, implied: append(append([]any(nil), h.implied...), args...)}
+	return newHCLogger(h.base, h.name, append(append([]any(nil), h.implied...), args...))
 }
 
 func (h *hcLogger) Name() string { return h.name }
@@ -79,9 +87,7 @@ func (h *hcLogger) Named(name string) hclog.Logger {
 }
 
 func (h *hcLogger) ResetNamed(name string) hclog.Logger {
-	// slog cannot replace an attribute, so rebuild from the handler.
-	l := slog.New(h.l.Handler()).With("logger", name)
-	return &hcLogger{l: l.With(h.implied...), name: name, implied: h.implied}
+	return newHCLogger(h.base, name, h.implied)
 }
 
 func (h *hcLogger) SetLevel(hclog.Level) {}

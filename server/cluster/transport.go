@@ -55,9 +55,9 @@ type Mux struct {
 
 	mu        sync.Mutex
 	listeners map[byte]*tagListener
-	// conns holds the connections SetBlocked drops: accepted and dialed
-	// TagRaft and TagRPC connections, and incoming ones still in their
-	// handshake (as raw TCP connections, which Close drops too).
+	// conns holds the connections Close drops: incoming ones still in their
+	// handshake (raw TCP connections), accepted ones and those dialed through
+	// the Mux (*Conn). SetBlocked drops the *Conn of TagRaft and TagRPC.
 	conns   map[net.Conn]struct{}
 	blocked bool
 	closed  bool
@@ -137,8 +137,8 @@ func (m *Mux) Serve() error {
 	}
 }
 
-// Close stops Serve, closes every listener and every connection the Mux
-// tracks.
+// Close stops Serve, closes every listener, every accepted connection and
+// every connection dialed through Mux.Dial.
 func (m *Mux) Close() error {
 	m.mu.Lock()
 	if m.closed {
@@ -168,7 +168,7 @@ func (m *Mux) SetBlocked(blocked bool) {
 	var drop []net.Conn
 	if blocked {
 		for c := range m.conns {
-			if tc, ok := c.(*Conn); ok {
+			if tc, ok := c.(*Conn); ok && partitionable(tc.tag) {
 				drop = append(drop, tc)
 				delete(m.conns, c)
 			}
@@ -181,7 +181,8 @@ func (m *Mux) SetBlocked(blocked bool) {
 }
 
 // Dial is the package Dial tracked by the Mux, so that SetBlocked drops and
-// refuses it. Dial TagRaft and TagRPC connections through the Mux.
+// refuses it and Close closes it. Dial TagRaft and TagRPC connections
+// through the Mux.
 func (m *Mux) Dial(ctx context.Context, addr string, tag byte, tlsConf *tls.Config) (net.Conn, error) {
 	if partitionable(tag) && m.isBlocked() {
 		return nil, ErrBlocked
@@ -189,9 +190,6 @@ func (m *Mux) Dial(ctx context.Context, addr string, tag byte, tlsConf *tls.Conf
 	c, err := dial(ctx, addr, tag, tlsConf)
 	if err != nil {
 		return nil, err
-	}
-	if !partitionable(tag) {
-		return c, nil
 	}
 	if !m.trackConn(c) {
 		_ = c.raw.Close()
@@ -227,7 +225,7 @@ func dial(ctx context.Context, addr string, tag byte, tlsConf *tls.Config) (*Con
 		return nil, fmt.Errorf("cluster: send tag to %s: %w", addr, err)
 	}
 	_ = raw.SetDeadline(time.Time{})
-	return &Conn{Conn: tc, raw: raw}, nil
+	return &Conn{Conn: tc, raw: raw, tag: tag}, nil
 }
 
 // Conn is a connection of the Mux or Dial: a *tls.Conn whose Close also
@@ -235,6 +233,7 @@ func dial(ctx context.Context, addr string, tag byte, tlsConf *tls.Config) (*Con
 type Conn struct {
 	*tls.Conn
 	raw  net.Conn
+	tag  byte
 	mux  *Mux
 	once sync.Once
 }
@@ -273,7 +272,7 @@ func (m *Mux) handle(raw net.Conn) {
 			return
 		}
 	}
-	c := &Conn{Conn: tc, raw: raw}
+	c := &Conn{Conn: tc, raw: raw, tag: tag[0]}
 	m.mu.Lock()
 	l := m.listeners[tag[0]]
 	m.mu.Unlock()
@@ -282,7 +281,7 @@ func (m *Mux) handle(raw net.Conn) {
 		_ = raw.Close()
 		return
 	}
-	if partitionable(tag[0]) && !m.trackConn(c) {
+	if !m.trackConn(c) {
 		_ = raw.Close()
 		return
 	}
@@ -319,12 +318,12 @@ func (m *Mux) track(raw net.Conn) bool {
 	return true
 }
 
-// trackConn registers a TagRaft or TagRPC connection for SetBlocked and
-// Close; false if the Mux is blocked or closed.
+// trackConn registers a connection for SetBlocked and Close; false if the
+// Mux is closed, or blocked and c is partitionable.
 func (m *Mux) trackConn(c *Conn) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed || m.blocked {
+	if m.closed || m.blocked && partitionable(c.tag) {
 		return false
 	}
 	c.mux = m
@@ -380,6 +379,9 @@ var _ raft.StreamLayer = (*StreamLayer)(nil)
 // so that SetBlocked partitions raft. Its Addr is the Mux's listening
 // address, which raft advertises to its peers: listen on a routable address,
 // not 0.0.0.0.
+//
+// Closing it (raft's NetworkTransport.Close does) stops accepting TagRaft
+// connections; the Mux and its other tags go on until Mux.Close.
 type StreamLayer struct {
 	net.Listener
 	mux     *Mux

@@ -282,8 +282,32 @@ func TestMuxSetBlocked(t *testing.T) {
 	}
 
 	// Incoming connections of b are dropped and refused while b is
-	// blocked.
+	// blocked; a join connection is not.
+	bJoin := b.Listen(TagJoin)
+	defer bJoin.Close()
+	go func() {
+		for {
+			c, err := bJoin.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(c, c) }()
+		}
+	}()
+	join, err := Dial(context.Background(), b.Addr().String(), TagJoin, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer join.Close()
 	b.SetBlocked(true)
+	_ = join.SetDeadline(time.Now().Add(5 * time.Second))
+	echo := make([]byte, 1)
+	if _, err := join.Write([]byte{'j'}); err != nil {
+		t.Fatalf("join connection while blocked: write: %v", err)
+	}
+	if _, err := io.ReadFull(join, echo); err != nil || echo[0] != 'j' {
+		t.Fatalf("join connection while blocked: echo %q, %v", echo, err)
+	}
 	c, err = Dial(context.Background(), b.Addr().String(), TagRaft, conf)
 	if err == nil {
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
