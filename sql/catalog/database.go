@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -125,6 +126,10 @@ func (d *Database) RenameTable(ctx *gmssql.Context, oldName, newName string) err
 	desc := st.table(d.name, oldName)
 	if desc == nil {
 		return gmssql.ErrTableNotFound.New(oldName)
+	}
+	// Policies name their table: a renamed table would leave them behind.
+	if ps := st.policies[strings.ToLower(d.name+"."+oldName)]; len(ps) > 0 && !strings.EqualFold(oldName, newName) {
+		return fmt.Errorf("RENAME TABLE %s: the table has row policies (%s …), which name it; drop them, rename, and create them again", oldName, ps[0].Name)
 	}
 	if st.table(d.name, newName) != nil && !strings.EqualFold(oldName, newName) {
 		return gmssql.ErrTableAlreadyExists.New(newName)

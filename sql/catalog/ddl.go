@@ -2,10 +2,13 @@ package catalog
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 
+	"github.com/cofferdb/coffer/sql/policy"
 	"github.com/cofferdb/coffer/storage"
 )
 
@@ -341,6 +344,13 @@ func (t *Table) RewriteInserter(ctx *gmssql.Context, oldSch, newSch gmssql.Prima
 	if err := checkKeyTypes(newSch); err != nil {
 		return nil, err
 	}
+	if err := t.checkPoliciesFor(ctx, newSch.Schema); err != nil {
+		return nil, err
+	}
+	// The rewrite copies every row, whoever runs it: the rows it reads
+	// from t are not filtered by row policies, and nothing leaves the
+	// statement but the new table.
+	t.unpoliced = true
 	if len(oldSch.PkOrdinals) > 0 && len(newSch.PkOrdinals) == 0 {
 		if err := gmssql.ValidatePrimaryKeyDrop(ctx, t, oldSch); err != nil {
 			return nil, err
@@ -370,6 +380,7 @@ func (t *Table) RewriteInserter(ctx *gmssql.Context, oldSch, newSch gmssql.Prima
 	if err != nil {
 		return nil, err
 	}
+	e.unpoliced = true
 	return &rewriteEditor{editor: e, desc: nd, began: began}, nil
 }
 
@@ -421,7 +432,14 @@ func rewriteIndex(ix indexDesc, oldCol, newCol *gmssql.Column, nd *tableDesc) (i
 
 // Truncate implements sql.TruncateableTable: the table moves to a fresh id
 // (the old rows remain as history) and its AUTO_INCREMENT restarts.
+//
+// A table with row policies is not truncated: TRUNCATE and DELETE without
+// WHERE delete, one by one, the rows the principal may see and delete (as
+// DELETE would), and AUTO_INCREMENT carries on.
 func (t *Table) Truncate(ctx *gmssql.Context) (int, error) {
+	if t.p.HasPolicies(ctx, t.desc.Database, t.desc.Name) {
+		return t.deleteVisible(ctx)
+	}
 	n, err := t.countRows(ctx)
 	if err != nil {
 		return 0, err
@@ -457,4 +475,53 @@ func (t *Table) countRows(ctx *gmssql.Context) (int, error) {
 		n++
 	}
 	return n, it.Error()
+}
+
+// deleteVisible deletes the rows of t the principal may see, checking
+// each against the DELETE policies.
+func (t *Table) deleteVisible(ctx *gmssql.Context) (int, error) {
+	rows, err := t.PartitionRows(ctx, &partition{})
+	if err != nil {
+		return 0, err
+	}
+	var victims []gmssql.Row
+	for {
+		r, err := rows.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			rows.Close(ctx)
+			return 0, err
+		}
+		victims = append(victims, r)
+	}
+	if err := rows.Close(ctx); err != nil {
+		return 0, err
+	}
+	e, err := t.editor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range victims {
+		if err := e.Delete(ctx, r); err != nil {
+			return 0, err
+		}
+	}
+	return len(victims), nil
+}
+
+// checkPoliciesFor refuses a schema change that would leave a row policy
+// of t not type-checking: drop or replace the policy first.
+func (t *Table) checkPoliciesFor(ctx *gmssql.Context, sch gmssql.Schema) error {
+	st, _, err := t.p.stateFor(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range st.policies[strings.ToLower(t.desc.Database+"."+t.desc.Name)] {
+		if err := policy.Check(p, sch); err != nil {
+			return fmt.Errorf("ALTER TABLE %s: %w; drop the policy first (DROP POLICY %s ON %s)", t.desc.Name, err, p.Name, t.desc.Name)
+		}
+	}
+	return nil
 }

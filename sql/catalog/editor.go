@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
+	vmysql "github.com/dolthub/vitess/go/mysql"
 
+	"github.com/cofferdb/coffer/sql/policy"
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
 )
@@ -22,6 +24,10 @@ type editor struct {
 	tx      *txn.Transaction
 	pk      *Index // nil for keyless tables
 	indexes []*Index
+	// pol are the row policy decisions of the statement; unpoliced
+	// editors (table rewrites) copy rows without them.
+	pol       editorPolicies
+	unpoliced bool
 }
 
 var (
@@ -139,8 +145,18 @@ func (e *editor) rowKey(pk []byte) []byte {
 
 func (e *editor) touchTable() { e.tx.Check(tableKey(e.t.desc.Database, e.t.desc.Name)) }
 
-// Insert implements sql.RowInserter.
+// Insert implements sql.RowInserter. The row must pass the INSERT
+// policies' WITH CHECK; a key taken by a row the principal cannot see is a
+// duplicate-key error without that row (so REPLACE and ON DUPLICATE KEY
+// UPDATE never act on it).
 func (e *editor) Insert(ctx *gmssql.Context, row gmssql.Row) error {
+	pol, err := e.policies(ctx)
+	if err != nil {
+		return err
+	}
+	if pol.table != "" && !pol.insertW.Allow(row) {
+		return policy.Violation(pol.table, policy.Insert, true)
+	}
 	pk, err := e.primaryKey(row)
 	if err != nil {
 		return err
@@ -152,6 +168,9 @@ func (e *editor) Insert(ctx *gmssql.Context, row gmssql.Row) error {
 	} else if existing, ok, err := e.getRow(e.rowKey(pk)); err != nil {
 		return err
 	} else if ok {
+		if pol.hidden(existing) {
+			return hiddenDuplicate(row, e.pk)
+		}
 		return gmssql.NewUniqueKeyErr(formatKey(row, e.pk.cols), true, existing)
 	}
 	if err := e.checkUnique(row, pk, nil); err != nil {
@@ -240,6 +259,9 @@ func (e *editor) checkUnique(row gmssql.Row, pk, skip []byte) error {
 		if err != nil {
 			return err
 		}
+		if e.pol.hidden(existing) {
+			return hiddenDuplicate(row, ix)
+		}
 		return gmssql.NewUniqueKeyErr(formatKey(row, ix.cols), false, existing)
 	}
 	return nil
@@ -277,10 +299,17 @@ func (e *editor) deleteRow(row gmssql.Row, pk []byte) error {
 
 // Delete implements sql.RowDeleter. Deleting a row that is not there is
 // not an error (the engine deletes rows it just read).
-func (e *editor) Delete(_ *gmssql.Context, row gmssql.Row) error {
+func (e *editor) Delete(ctx *gmssql.Context, row gmssql.Row) error {
+	pol, err := e.policies(ctx)
+	if err != nil {
+		return err
+	}
 	pk, stored, err := e.storedKey(row)
 	if err != nil || stored == nil {
 		return err
+	}
+	if pol.table != "" && !pol.delete.Allow(stored) {
+		return policy.Violation(pol.table, policy.Delete, false)
 	}
 	return e.deleteRow(stored, pk)
 }
@@ -307,12 +336,24 @@ func (e *editor) storedKey(row gmssql.Row) ([]byte, gmssql.Row, error) {
 
 // Update implements sql.RowUpdater.
 func (e *editor) Update(ctx *gmssql.Context, old, new gmssql.Row) error {
+	pol, err := e.policies(ctx)
+	if err != nil {
+		return err
+	}
 	oldPK, stored, err := e.storedKey(old)
 	if err != nil {
 		return err
 	}
 	if stored == nil {
 		return nil
+	}
+	if pol.table != "" {
+		if !pol.update.Allow(stored) {
+			return policy.Violation(pol.table, policy.Update, false)
+		}
+		if !pol.updateW.Allow(new) {
+			return policy.Violation(pol.table, policy.Update, true)
+		}
 	}
 	newPK, err := e.primaryKey(new)
 	if err != nil {
@@ -326,6 +367,9 @@ func (e *editor) Update(ctx *gmssql.Context, old, new gmssql.Row) error {
 		if existing, ok, err := e.getRow(e.rowKey(newPK)); err != nil {
 			return err
 		} else if ok {
+			if pol.hidden(existing) {
+				return hiddenDuplicate(new, e.pk)
+			}
 			return gmssql.NewUniqueKeyErr(formatKey(new, e.pk.cols), true, existing)
 		}
 	}
@@ -350,6 +394,17 @@ func (e *editor) SetAutoIncrementValue(ctx *gmssql.Context, v uint64) error {
 // AcquireAutoIncrementLock implements sql.AutoIncrementSetter; the counter
 // is atomic, so there is nothing to hold.
 func (e *editor) AcquireAutoIncrementLock(*gmssql.Context) (func(), error) { return func() {}, nil }
+
+// hiddenDuplicate is the error of a write whose key a row the principal
+// cannot see already holds. The write must fail (two rows cannot share a
+// key), so the row's existence shows, as in PostgreSQL; its values do not,
+// and the error is not a unique-key error go-mysql-server would answer by
+// deleting (REPLACE) or updating (ON DUPLICATE KEY UPDATE) that row. The
+// code and SQLSTATE are MySQL's duplicate-entry ones.
+func hiddenDuplicate(row gmssql.Row, ix *Index) error {
+	return vmysql.NewSQLError(vmysql.ERDupEntry, vmysql.SSConstraintViolation,
+		"Duplicate entry '%s' for key '%s' (held by a row hidden by row policies)", strings.Trim(formatKey(row, ix.cols), "[]"), ix.name)
+}
 
 func formatKey(row gmssql.Row, cols []keyColumn) string {
 	parts := make([]string, len(cols))

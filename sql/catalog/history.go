@@ -9,6 +9,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/sqltypes"
 
+	"github.com/cofferdb/coffer/sql/policy"
 	"github.com/cofferdb/coffer/storage"
 )
 
@@ -60,8 +61,25 @@ type version struct {
 	value []byte
 }
 
-func (h *historyTable) PartitionRows(*gmssql.Context, gmssql.Partition) (gmssql.RowIter, error) {
+// PartitionRows lists the versions; a version whose values the principal
+// may not read (the table's SELECT policies, applied to the values the
+// version shows) is left out, as its row would be.
+func (h *historyTable) PartitionRows(ctx *gmssql.Context, _ gmssql.Partition) (gmssql.RowIter, error) {
 	width := len(h.desc.Columns)
+	base, err := h.desc.Schema()
+	if err != nil {
+		return nil, err
+	}
+	pt, pr, err := h.p.tablePolicies(ctx, h.desc.Database, h.desc.Name, base.Schema)
+	if err != nil {
+		return nil, err
+	}
+	var pol *policy.Filter
+	if pt != nil {
+		if pol = pt.Read(pr, policy.Select); pol.DeniesAll() {
+			return gmssql.RowsToRowIter(), nil
+		}
+	}
 	var rows []gmssql.Row
 	var cur []byte
 	var versions []version
@@ -95,8 +113,9 @@ func (h *historyTable) PartitionRows(*gmssql.Context, gmssql.Partition) (gmssql.
 				}
 				times[v.seq] = at
 			}
-			row := append(gmssql.Row{v.seq, at, op}, vals...)
-			rows = append(rows, row)
+			if pol.Allow(vals) {
+				rows = append(rows, append(gmssql.Row{v.seq, at, op}, vals...))
+			}
 			if v.value == nil {
 				prev = nil
 			} else {
@@ -107,7 +126,7 @@ func (h *historyTable) PartitionRows(*gmssql.Context, gmssql.Partition) (gmssql.
 		return nil
 	}
 	lo := storage.TablePrefix(h.desc.ID)
-	err := h.p.db.Versions(lo, storage.PrefixEnd(lo), h.p.db.ReadSeq(), func(k []byte, seq uint64, v []byte) error {
+	err = h.p.db.Versions(lo, storage.PrefixEnd(lo), h.p.db.ReadSeq(), func(k []byte, seq uint64, v []byte) error {
 		if !bytes.Equal(k, cur) {
 			if err := flush(); err != nil {
 				return err

@@ -84,14 +84,23 @@ func (t *ledgerTable) Partitions(*gmssql.Context) (gmssql.PartitionIter, error) 
 	return &partitionIter{p: &partition{}}, nil
 }
 
-func (t *ledgerTable) PartitionRows(*gmssql.Context, gmssql.Partition) (gmssql.RowIter, error) {
+// PartitionRows lists the ledger; transactions lists only those the
+// principal may see (see ledger_policy.go).
+func (t *ledgerTable) PartitionRows(ctx *gmssql.Context, _ gmssql.Partition) (gmssql.RowIter, error) {
 	var rows []gmssql.Row
 	head := t.p.db.ReadSeq()
 	var err error
 	if t.name == "transactions" {
+		hidden, me, herr := t.p.hiddenTransactions(ctx, head)
+		if herr != nil {
+			return nil, herr
+		}
 		err = t.p.db.Entries(1, func(enc []byte, e *ledger.Entry) error {
 			if e.Seq > head {
 				return errStop
+			}
+			if hidden[e.Seq] && e.Principal != me {
+				return nil
 			}
 			rows = append(rows, gmssql.Row{e.Seq, ledger.LeafHash(enc).String(), e.PrevHash.String(),
 				e.WriteSetHash.String(), e.Principal, time.Unix(0, e.CommittedAt).UTC(), e.Kind})

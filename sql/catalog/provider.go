@@ -11,6 +11,7 @@ import (
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 
+	"github.com/cofferdb/coffer/sql/policy"
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
 )
@@ -28,6 +29,13 @@ type Provider struct {
 	sizes     sync.Map // table id → sizeEstimate
 	asOf      asOfStates
 	procs     gmssql.ExternalStoredProcedureRegistry
+
+	// policyCache holds compiled row policies; roles returns the roles
+	// granted to a login (set by the engine from its user store);
+	// principals caches the session principals of one catalog state.
+	policyCache policy.Cache
+	roles       func(user, host string) []string
+	principals  principalCache
 
 	// system holds read-only databases other packages add before serving
 	// (sql/governance's coffer_charter), by lower-case name.

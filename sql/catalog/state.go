@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cofferdb/coffer/charter"
+	"github.com/cofferdb/coffer/sql/policy"
 	"github.com/cofferdb/coffer/storage"
 )
 
@@ -18,6 +20,12 @@ type state struct {
 	tables    map[string]map[string]*tableDesc // lower db → lower name
 	objects   map[string]map[string][]byte     // kind+lower db → lower name → JSON
 	byID      map[uint64]*tableDesc
+	// policies are the charter's row policies by lower "db.table", with
+	// a key identifying each table's set (policy.Key); users are the
+	// charter's users by lower name.
+	policies   map[string][]charter.Policy
+	policyKeys map[string]string
+	users      map[string][]charter.User
 }
 
 // kvIter is what a state is loaded from: a storage iterator at a sequence
@@ -39,12 +47,29 @@ func loadState(it kvIter, seq uint64) (*state, error) {
 		tables:    map[string]map[string]*tableDesc{},
 		objects:   map[string]map[string][]byte{},
 		byID:      map[uint64]*tableDesc{},
+		policies:  map[string][]charter.Policy{},
+		users:     map[string][]charter.User{},
 	}
+	polPrefix, userPrefix := charter.PolicyPrefix(), charter.UserPrefix()
 	dbPrefix := storage.SystemPrefix(sysDatabase)
 	tblPrefix := storage.SystemPrefix(sysTable)
 	for ok := it.First(); ok; ok = it.Next() {
 		k, v := it.Key(), it.Value()
 		switch {
+		case bytes.HasPrefix(k, polPrefix):
+			var p charter.Policy
+			if err := json.Unmarshal(v, &p); err != nil {
+				return nil, fmt.Errorf("catalog: policy %q: %w", k, err)
+			}
+			t := strings.ToLower(p.Table)
+			s.policies[t] = append(s.policies[t], p)
+		case bytes.HasPrefix(k, userPrefix):
+			var u charter.User
+			if err := json.Unmarshal(v, &u); err != nil {
+				return nil, fmt.Errorf("catalog: user %q: %w", k, err)
+			}
+			n := strings.ToLower(u.Name)
+			s.users[n] = append(s.users[n], u)
 		case bytes.HasPrefix(k, dbPrefix):
 			var d databaseDesc
 			if err := json.Unmarshal(v, &d); err != nil {
@@ -85,6 +110,10 @@ func loadState(it kvIter, seq uint64) (*state, error) {
 				s.objects[bucket][strings.ToLower(named.Name)] = bytes.Clone(v)
 			}
 		}
+	}
+	s.policyKeys = make(map[string]string, len(s.policies))
+	for t, ps := range s.policies {
+		s.policyKeys[t] = policy.Key(ps)
 	}
 	return s, it.Error()
 }

@@ -8,6 +8,7 @@ import (
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 
+	"github.com/cofferdb/coffer/sql/policy"
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
 )
@@ -24,6 +25,9 @@ type Table struct {
 	// live reads include the running statement's own writes (foreign key
 	// checks); other reads see the transaction as the statement began.
 	live bool
+	// unpoliced reads every row whatever the row policies say: a table
+	// rewrite (ALTER) must copy all rows, not the ones its issuer sees.
+	unpoliced bool
 }
 
 var (
@@ -194,6 +198,13 @@ func (t *Table) PartitionRows(ctx *gmssql.Context, part gmssql.Partition) (gmssq
 	if err != nil {
 		return nil, err
 	}
+	pol, err := t.readFilter(ctx, policy.Select)
+	if err != nil {
+		return nil, err
+	}
+	if pol.DeniesAll() {
+		return gmssql.RowsToRowIter(), nil
+	}
 	p, _ := part.(*partition)
 	if p == nil || p.lookup == nil {
 		lo := storage.TablePrefix(t.desc.ID)
@@ -201,9 +212,9 @@ func (t *Table) PartitionRows(ctx *gmssql.Context, part gmssql.Partition) (gmssq
 		if err != nil {
 			return nil, err
 		}
-		return &scanIter{it: it, width: len(t.sch.Schema)}, nil
+		return &scanIter{it: it, width: len(t.sch.Schema), policy: pol}, nil
 	}
-	return t.lookupRows(ctx, r, p.lookup)
+	return t.lookupRows(ctx, r, p.lookup, pol)
 }
 
 // scanIter decodes rows of a primary key range.
@@ -212,6 +223,9 @@ type scanIter struct {
 	width   int
 	started bool
 	filter  gmssql.Expression
+	// policy drops rows the principal may not see, before anything else
+	// looks at them (nil: the table has no policy).
+	policy *policy.Filter
 }
 
 func (s *scanIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
@@ -232,6 +246,9 @@ func (s *scanIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !s.policy.Allow(row) {
+			continue
+		}
 		if s.filter != nil {
 			keep, err := gmssql.EvaluateCondition(ctx, s.filter, row)
 			if err != nil {
@@ -249,7 +266,7 @@ func (s *scanIter) Close(*gmssql.Context) error { return s.it.Close() }
 
 // lookupRows reads the rows an index lookup selects: each range becomes a
 // key range of the index, and rows are filtered by the exact ranges.
-func (t *Table) lookupRows(ctx *gmssql.Context, r reader, l *gmssql.IndexLookup) (gmssql.RowIter, error) {
+func (t *Table) lookupRows(ctx *gmssql.Context, r reader, l *gmssql.IndexLookup, pol *policy.Filter) (gmssql.RowIter, error) {
 	ix, ok := l.Index.(*Index)
 	if !ok {
 		ix = t.indexByName(l.Index.ID())
@@ -275,7 +292,7 @@ func (t *Table) lookupRows(ctx *gmssql.Context, r reader, l *gmssql.IndexLookup)
 		}
 		filters[i] = f
 	}
-	return &lookupIter{t: t, r: r, ix: ix, ctx: ctx, ranges: ranges, filters: filters}, nil
+	return &lookupIter{t: t, r: r, ix: ix, ctx: ctx, ranges: ranges, filters: filters, policy: pol}, nil
 }
 
 type lookupIter struct {
@@ -286,7 +303,8 @@ type lookupIter struct {
 	ranges  gmssql.MySQLRangeCollection
 	filters []gmssql.Expression // filters[i] is exactly ranges[i]
 	cur     rowSource
-	next    int // index of the next range to open; next-1 is current
+	next    int            // index of the next range to open; next-1 is current
+	policy  *policy.Filter // rows the principal may see (nil: all)
 }
 
 func (l *lookupIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
@@ -323,7 +341,7 @@ func (l *lookupIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
 		if err != nil {
 			return nil, err
 		}
-		if row == nil {
+		if row == nil || !l.policy.Allow(row) {
 			continue
 		}
 		keep, err := gmssql.EvaluateCondition(ctx, l.filters[l.next-1], row)
@@ -360,8 +378,13 @@ func (l *lookupIter) Close(*gmssql.Context) error {
 
 // DataLength implements sql.StatisticsTable (an estimate, refreshed at
 // most every sizeTTL: the analyzer asks for it on every query, and pebble's
-// estimate reads sstable properties).
-func (t *Table) DataLength(*gmssql.Context) (uint64, error) {
+// estimate reads sstable properties). A table with row policies reports 0:
+// its size would tell everyone how much others store in it
+// (information_schema.TABLES, SHOW TABLE STATUS).
+func (t *Table) DataLength(ctx *gmssql.Context) (uint64, error) {
+	if t.p.HasPolicies(ctx, t.desc.Database, t.desc.Name) {
+		return 0, nil
+	}
 	return t.p.tableSize(t.desc.ID)
 }
 

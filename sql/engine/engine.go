@@ -85,6 +85,10 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("engine: create default database: %w", err)
 	}
 	a := analyzer.NewDefault(pro)
+	// Row policies: roles come from the user store; tables with policies
+	// keep no statistics (see policies.go).
+	pro.SetRoleSource(roleSource(a.Catalog.MySQLDb))
+	a.Catalog.StatsProvider = policyStats{StatsProvider: a.Catalog.StatsProvider, p: pro}
 	e := gms.New(a, &gms.Config{})
 	eng := &Engine{Engine: e, Provider: pro, cfg: cfg}
 	eng.proposer = reloadingProposer{Proposer: cfg.Proposer, e: eng}

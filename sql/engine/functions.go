@@ -10,6 +10,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/types"
 
+	"github.com/cofferdb/coffer/sql/catalog"
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
 )
@@ -26,7 +27,7 @@ func (e *Engine) registerFunctions() {
 			return lastCommit{NoArgFunc: function.NoArgFunc{Name: "coffer_last_commit", SQLType: types.Uint64}}
 		}},
 		gmssql.Function1{Name: "coffer_receipt", Fn: func(arg gmssql.Expression) gmssql.Expression {
-			return &receipt{UnaryExpression: expression.UnaryExpression{Child: arg}, db: e.cfg.DB}
+			return &receipt{UnaryExpression: expression.UnaryExpression{Child: arg}, db: e.cfg.DB, cat: e.Provider}
 		}},
 	)
 }
@@ -59,7 +60,8 @@ func (c lastCommit) WithChildren(children ...gmssql.Expression) (gmssql.Expressi
 // as JSON, waiting briefly for the signature that covers it.
 type receipt struct {
 	expression.UnaryExpression
-	db *storage.DB
+	db  *storage.DB
+	cat *catalog.Provider // row policies: who may see which transaction
 }
 
 var _ gmssql.FunctionExpression = (*receipt)(nil)
@@ -79,7 +81,7 @@ func (r *receipt) WithChildren(children ...gmssql.Expression) (gmssql.Expression
 	if len(children) != 1 {
 		return nil, gmssql.ErrInvalidChildrenNumber.New(r, len(children), 1)
 	}
-	return &receipt{UnaryExpression: expression.UnaryExpression{Child: children[0]}, db: r.db}, nil
+	return &receipt{UnaryExpression: expression.UnaryExpression{Child: children[0]}, db: r.db, cat: r.cat}, nil
 }
 
 func (r *receipt) Eval(ctx *gmssql.Context, row gmssql.Row) (any, error) {
@@ -94,6 +96,17 @@ func (r *receipt) Eval(ctx *gmssql.Context, row gmssql.Row) (any, error) {
 	seq := seqV.(uint64)
 	if seq == 0 || seq > r.db.ReadSeq() {
 		return nil, fmt.Errorf("coffer_receipt(%d): no committed transaction has this sequence number (newest is %d)", seq, r.db.ReadSeq())
+	}
+	// A transaction that wrote rows the principal may not see has no
+	// receipt for it (the same rule as coffer_ledger.transactions).
+	entry, err := r.db.Entry(seq)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := r.cat.MaySeeTransaction(ctx, seq, entry.Principal); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("coffer_receipt(%d): the transaction wrote rows your row policies do not let you see", seq)
 	}
 	rc, err := r.db.Receipt(seq)
 	if errors.Is(err, storage.ErrReceiptPending) && r.db.WaitSigned(seq, receiptWait) {

@@ -99,6 +99,11 @@ func (n *Node) run(ctx *gmssql.Context, tx *charter.Tx, member string) (*charter
 	if err := complete(ctx, tx.Charter(), n.st, &a); err != nil {
 		return nil, err
 	}
+	if a.Kind == charter.KindCreatePolicy {
+		if err := n.checkPolicy(ctx, a.Policy); err != nil {
+			return nil, err
+		}
+	}
 	return tx.Propose(member, a)
 }
 

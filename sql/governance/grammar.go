@@ -49,7 +49,7 @@ var leads = map[string][]string{
 	"vote":     nil,
 	"withdraw": {"proposal"},
 	"set":      {"constitution"},
-	"show":     {"proposals", "proposal", "members", "constitution", "charter"},
+	"show":     {"policies", "proposals", "proposal", "members", "constitution", "charter"},
 	"allow":    {"code"},
 	"disallow": {"code"},
 	"add":      {"node"},
@@ -216,6 +216,12 @@ func parseShow(c *cursor) (*Statement, error) {
 	what := strings.ToLower(c.next().text)
 	st := &Statement{Op: opShow, Show: what}
 	switch what {
+	case showPolicies:
+		if c.accept("on") {
+			db, table, err := tableName(c)
+			st.tableDB, st.table = db, table
+			return st, err
+		}
 	case showProposal:
 		id, err := c.number("a proposal id")
 		st.ID = id

@@ -43,6 +43,8 @@ var (
 
 func showSchema(st *Statement) gmssql.Schema {
 	switch st.Show {
+	case showPolicies:
+		return PoliciesSchema
 	case showProposals:
 		return ProposalsSchema
 	case showProposal:
@@ -75,6 +77,9 @@ func (n *Node) show(ctx *gmssql.Context) (gmssql.RowIter, error) {
 }
 
 func showRows(s charter.Store, st *Statement) ([]gmssql.Row, error) {
+	if st.Show == showPolicies {
+		return policyRows(s, st)
+	}
 	if st.Show == showProposals {
 		ps, err := charter.Proposals(s)
 		if err != nil {
