@@ -135,9 +135,10 @@ func Load(s Store) (*Charter, error) {
 }
 
 // Genesis writes the first charter: member admin (whose login the caller
-// creates) and the default constitution. It does nothing if a charter
-// exists. It reports whether it wrote anything.
-func Genesis(s Store, admin, host string) (bool, error) {
+// creates), the default constitution and the nodes the network starts
+// with. It does nothing if a charter exists. It reports whether it wrote
+// anything.
+func Genesis(s Store, admin, host string, nodes ...string) (bool, error) {
 	c, err := Load(s)
 	if err != nil {
 		return false, err
@@ -148,6 +149,11 @@ func Genesis(s Store, admin, host string) (bool, error) {
 	s.Put(key(keyConstitution), []byte(DefaultConstitution))
 	if err := putJSON(s, prefixMember+admin, Member{Name: admin, Host: host}); err != nil {
 		return false, err
+	}
+	for _, n := range nodes {
+		if err := putJSON(s, prefixNode+n, Node{Name: n}); err != nil {
+			return false, err
+		}
 	}
 	return true, putJSON(s, keyHead, Head{Version: 1})
 }

@@ -33,3 +33,35 @@ func prefix(name string) []byte { return storage.SystemPrefix(name) }
 // HeadKey is the key every charter transaction writes, so that two charter
 // transactions never commit concurrently (first committer wins).
 func HeadKey() []byte { return key(keyHead) }
+
+// SnapshotStore reads the charter straight from storage at a sequence, for
+// code outside a transaction (the cluster's admission checks). Writes
+// panic: the charter changes only in transactions.
+type SnapshotStore struct {
+	DB  *storage.DB
+	Seq uint64
+}
+
+// Get implements Store.
+func (s SnapshotStore) Get(k []byte) ([]byte, bool, error) { return s.DB.Get(k, s.Seq) }
+
+// Put implements Store; it panics.
+func (s SnapshotStore) Put(_, _ []byte) { panic("charter: SnapshotStore is read-only") }
+
+// Delete implements Store; it panics.
+func (s SnapshotStore) Delete(_ []byte) { panic("charter: SnapshotStore is read-only") }
+
+// Scan implements Store.
+func (s SnapshotStore) Scan(p []byte, fn func(k, v []byte) error) error {
+	it, err := s.DB.NewIter(p, storage.PrefixEnd(p), s.Seq)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		if err := fn(it.Key(), it.Value()); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}

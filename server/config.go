@@ -22,8 +22,24 @@ type Config struct {
 	// AdminPassword sets the genesis admin's password on an empty data
 	// dir; empty generates one and writes it to DataDir/admin-password.
 	AdminPassword string `json:"-"`
-	// NodeID names this node (in its certificate, later in the cluster).
+	// NodeID names this node (in its certificate and in the cluster).
 	NodeID string `json:"node_id"`
+	// RaftAddr turns replication on: the node's raft address (listened on
+	// and advertised to peers). Empty: a single node without raft.
+	RaftAddr string `json:"raft_addr"`
+	// Join is any member's raft address, for a node joining a cluster on
+	// a fresh data dir (ignored once the node is a member).
+	Join string `json:"join"`
+	// ServiceCertFile is the cluster's service certificate a joiner
+	// expects; empty trusts the joined node's (fingerprint logged).
+	ServiceCertFile string `json:"service_cert"`
+	// RaftSnapshotThreshold and RaftTrailingLogs tune log compaction
+	// (0: raft's defaults, 8192 and 10240 entries).
+	RaftSnapshotThreshold uint64 `json:"raft_snapshot_threshold"`
+	RaftTrailingLogs      uint64 `json:"raft_trailing_logs"`
+	// RaftHeartbeatTimeout is raft's heartbeat and election timeout
+	// (0: 500ms).
+	RaftHeartbeatTimeout time.Duration `json:"raft_heartbeat_timeout"`
 	// SignatureInterval is the longest a committed transaction waits for a
 	// signed Merkle root (and so for its receipt).
 	SignatureInterval time.Duration `json:"signature_interval"`
@@ -81,6 +97,13 @@ func (c *Config) Validate() error {
 	}
 	if c.NodeID == "" {
 		return errors.New("server: node id is required")
+	}
+	if c.RaftAddr != "" {
+		if _, _, err := net.SplitHostPort(c.RaftAddr); err != nil {
+			return fmt.Errorf("server: raft address %q: %w", c.RaftAddr, err)
+		}
+	} else if c.Join != "" {
+		return errors.New("server: --join needs --raft-addr (this node's own raft address)")
 	}
 	if c.CacheSize < 0 {
 		return errors.New("server: cache size must not be negative")

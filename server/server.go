@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -8,8 +9,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/cofferdb/coffer/enclave"
+	"github.com/cofferdb/coffer/server/cluster"
 	"github.com/cofferdb/coffer/sql/engine"
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
@@ -33,11 +36,19 @@ type Server struct {
 	admin  *adminServer
 
 	service *ledger.Identity
+	node    *ledger.Identity
 	enclave enclave.Enclave
+
+	cluster *cluster.Node                 // nil without replication
+	engineP atomic.Pointer[engine.Engine] // for replication callbacks
 }
 
 // New opens storage and builds the node; Start begins serving.
-func New(cfg Config) (*Server, error) {
+func New(cfg Config) (*Server, error) { return NewContext(context.Background(), cfg) }
+
+// NewContext is New with a context that bounds the waits of a replicated
+// node (joining, catching up); cancel it to give up.
+func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -60,42 +71,28 @@ func New(cfg Config) (*Server, error) {
 	scfg := storage.DefaultConfig(filepath.Join(cfg.DataDir, "db"))
 	scfg.CacheSize, scfg.NoSync, scfg.Logger = cfg.CacheSize, cfg.UnsafeNoSync, cfg.Logger
 	scfg.UnsafeNoLedger = cfg.UnsafeNoLedger
+	if cfg.RaftAddr != "" {
+		// The raft log, synced on append, is the durable record; the
+		// store applies without fsync and is synced before the log is
+		// truncated (server/cluster).
+		scfg.NoSync = true
+	}
 	db, err := storage.Open(scfg)
 	if err != nil {
 		return nil, err
 	}
 	s.db = db
-	service, node, err := loadIdentities(cfg.DataDir, cfg.NodeID)
-	if err != nil {
-		db.Close()
+	if err := s.open(ctx); err != nil {
+		s.closeBackend()
 		return nil, err
-	}
-	s.service = service
-	if err := db.StartSigner(storage.SignerConfig{Identity: node, Every: cfg.SignatureInterval, MaxUnsigned: cfg.SignatureEvery}); err != nil {
-		db.Close()
-		return nil, err
-	}
-	s.engine, err = engine.New(engine.Config{
-		DB: db, Proposer: txn.LocalProposer{DB: db}, Logger: cfg.Logger, AdminPassword: cfg.AdminPassword,
-		ServiceCert: service.Cert,
-	})
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	if pw := s.engine.GenesisPassword; pw != "" && cfg.AdminPassword == "" {
-		if err := s.writeAdminPassword(pw); err != nil {
-			db.Close()
-			return nil, err
-		}
 	}
 	if err := s.startPG(); err != nil {
-		db.Close()
+		s.closeBackend()
 		return nil, err
 	}
 	if cfg.AdminAddr != "" {
 		if s.admin, err = startAdmin(cfg.AdminAddr, s); err != nil {
-			db.Close()
+			s.closeBackend()
 			return nil, err
 		}
 	}
@@ -104,12 +101,72 @@ func New(cfg Config) (*Server, error) {
 		mcfg.Addr, mcfg.MaxConnections, mcfg.Logger = cfg.MySQLAddr, cfg.MaxConnections, cfg.Logger
 		mcfg.ShutdownTimeout = cfg.ShutdownTimeout
 		if s.mysql, err = wiremysql.New(mcfg, s.engine); err != nil {
-			db.Close()
+			s.closeBackend()
 			return nil, err
 		}
 	}
 	return s, nil
 }
+
+// open sets up identities, replication, the signer and the engine.
+func (s *Server) open(ctx context.Context) error {
+	cfg, db := s.cfg, s.db
+	var err error
+	signer := storage.SignerConfig{Every: cfg.SignatureInterval, MaxUnsigned: cfg.SignatureEvery}
+	ecfg := engine.Config{
+		DB: db, Proposer: txn.LocalProposer{DB: db}, Logger: cfg.Logger, AdminPassword: cfg.AdminPassword,
+		GenesisNodes: []string{cfg.NodeID}, Cluster: s.clusterRows,
+	}
+	if cfg.RaftAddr == "" {
+		if s.service, s.node, err = loadIdentities(cfg.DataDir, cfg.NodeID); err != nil {
+			return err
+		}
+	} else {
+		if s.service, s.node, err = clusterIdentities(cfg.DataDir, cfg.NodeID, cfg.Join != ""); err != nil {
+			return err
+		}
+		if err := s.startCluster(ctx, s.node); err != nil {
+			return err
+		}
+		signer = s.cluster.SignerConfig(signer)
+		ecfg.Proposer, ecfg.Snapshotter = s.cluster, s.cluster
+	}
+	signer.Identity = s.node
+	if err := db.StartSigner(signer); err != nil {
+		return err
+	}
+	ecfg.ServiceCert = s.service.Cert
+	if s.engine, err = engine.New(ecfg); err != nil {
+		return err
+	}
+	s.engineP.Store(s.engine)
+	if pw := s.engine.GenesisPassword; pw != "" && cfg.AdminPassword == "" {
+		if err := s.writeAdminPassword(pw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeBackend closes replication and storage after a failed start.
+func (s *Server) closeBackend() {
+	if s.admin != nil {
+		_ = s.admin.close()
+	}
+	if s.pg != nil {
+		_ = s.pg.Close()
+	}
+	if s.cluster != nil {
+		_ = s.cluster.Close()
+	}
+	_ = s.db.Close()
+}
+
+// Cluster returns the node's replication, or nil.
+func (s *Server) Cluster() *cluster.Node { return s.cluster }
+
+// DB returns the node's store.
+func (s *Server) DB() *storage.DB { return s.db }
 
 func (s *Server) writeAdminPassword(pw string) error {
 	path := filepath.Join(s.cfg.DataDir, AdminPasswordFile)
@@ -160,6 +217,9 @@ func (s *Server) Close() error {
 	}
 	if s.pg != nil {
 		errs = append(errs, s.pg.Close())
+	}
+	if s.cluster != nil {
+		errs = append(errs, s.cluster.Close())
 	}
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)

@@ -39,6 +39,15 @@ type Config struct {
 	ServiceCert *x509.Certificate
 	// NoAuth leaves authentication off (enginetest harnesses only).
 	NoAuth bool
+	// GenesisNodes are the nodes the charter admits from genesis (the
+	// node that creates the network).
+	GenesisNodes []string
+	// Snapshotter, on a replicated node, picks each transaction's read
+	// sequence (see txn.Snapshotter).
+	Snapshotter txn.Snapshotter
+	// Cluster lists the nodes for SHOW CLUSTER (rows of
+	// governance.ClusterSchema).
+	Cluster func(ctx context.Context) ([]gmssql.Row, error)
 }
 
 // Validate reports a configuration error.
@@ -92,12 +101,13 @@ func New(cfg Config) (*Engine, error) {
 	e := gms.New(a, &gms.Config{})
 	eng := &Engine{Engine: e, Provider: pro, cfg: cfg}
 	eng.proposer = reloadingProposer{Proposer: cfg.Proposer, e: eng}
+	registerVariables()
 	eng.registerFunctions()
 	eng.registerProcedures()
 	if !cfg.NoAuth {
 		// Governance statements and account statements become charter
 		// proposals; every other statement parses exactly as before.
-		e.Parser = governance.New(governance.Config{Catalog: a.Catalog, Logger: cfg.Logger}).Parser()
+		e.Parser = governance.New(governance.Config{Catalog: a.Catalog, Logger: cfg.Logger, Cluster: cfg.Cluster}).Parser()
 		pro.AddSystemDatabase(governance.Database())
 		if eng.GenesisPassword, err = eng.loadUsers(cfg.AdminPassword); err != nil {
 			return nil, err
@@ -108,7 +118,11 @@ func New(cfg Config) (*Engine, error) {
 
 // NewSession returns a session for principal.
 func (e *Engine) NewSession(base *gmssql.BaseSession, p txn.Principal) *txn.Session {
-	return txn.NewSession(base, e.cfg.DB, e.proposer, p)
+	s := txn.NewSession(base, e.cfg.DB, e.proposer, p)
+	if e.cfg.Snapshotter != nil {
+		s.SetSnapshotter(e.cfg.Snapshotter)
+	}
+	return s
 }
 
 // NewContext returns a query context over a new session (tests, tools).

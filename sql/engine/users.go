@@ -111,7 +111,7 @@ func (e *Engine) loadUsers(adminPassword string) (created string, err error) {
 	}
 	mdb.SetPersister(charterPersister{})
 	mdb.SetEnabled(true)
-	if _, err := governance.Genesis(t, AdminUser); err != nil {
+	if _, err := governance.Genesis(t, AdminUser, e.cfg.GenesisNodes...); err != nil {
 		return "", fmt.Errorf("engine: charter genesis: %w", err)
 	}
 	if err := ctx.Session.(*txn.Session).CommitTransaction(ctx, t); err != nil {
@@ -124,3 +124,13 @@ var (
 	_ mysql_db.MySQLDbPersistence = charterPersister{}
 	_ txn.Proposer                = reloadingProposer{}
 )
+
+// ReloadUsersFromStore loads the user store from storage's newest state
+// (after a replicated node restored a snapshot).
+func (e *Engine) ReloadUsersFromStore() error {
+	blob, ok, err := e.cfg.DB.Get(governance.GrantsKey(), e.cfg.DB.ReadSeq())
+	if err != nil || !ok {
+		return err
+	}
+	return e.ReloadUsers(blob)
+}

@@ -161,8 +161,8 @@ func sqlError(err error) error {
 
 // Genesis writes the first charter (member admin and the default
 // constitution) into t if the store has none, and reports whether it did.
-func Genesis(t *txn.Transaction, admin string) (bool, error) {
-	ok, err := charter.Genesis(txnStore{t}, admin, "%")
+func Genesis(t *txn.Transaction, admin string, nodes ...string) (bool, error) {
+	ok, err := charter.Genesis(txnStore{t}, admin, "%", nodes...)
 	if ok {
 		t.SetKind(ledger.KindGovernance)
 	}

@@ -25,6 +25,7 @@ const (
 	showMembers      = "members"
 	showConstitution = "constitution"
 	showCharter      = "charter"
+	showCluster      = "cluster"
 )
 
 // Statement is a parsed governance statement.
@@ -49,7 +50,7 @@ var leads = map[string][]string{
 	"vote":     nil,
 	"withdraw": {"proposal"},
 	"set":      {"constitution"},
-	"show":     {"policies", "proposals", "proposal", "members", "constitution", "charter"},
+	"show":     {"policies", "proposals", "proposal", "members", "constitution", "charter", "cluster"},
 	"allow":    {"code"},
 	"disallow": {"code"},
 	"add":      {"node"},

@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"context"
 	"log/slog"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
@@ -16,6 +17,9 @@ type Config struct {
 	// Catalog resolves the statements replayed on the user store (GRANT …).
 	Catalog gmssql.Catalog
 	Logger  *slog.Logger
+	// Cluster lists the nodes for SHOW CLUSTER (rows of ClusterSchema);
+	// nil on a node without replication, which shows itself alone.
+	Cluster func(ctx context.Context) ([]gmssql.Row, error)
 }
 
 // Governor runs governance statements for one engine.

@@ -34,6 +34,16 @@ var ProposalsSchema = gmssql.Schema{
 	col("reason", types.LongText),
 }
 
+// ClusterSchema is SHOW CLUSTER: one row per node.
+var ClusterSchema = gmssql.Schema{
+	col("id", types.LongText),
+	col("address", types.LongText),
+	col("role", types.LongText),
+	col("applied_index", types.Uint64),
+	col("seq", types.Uint64),
+	col("chain_head", types.LongText),
+}
+
 var (
 	proposalSchema     = gmssql.Schema{col("field", types.LongText), col("value", types.LongText)}
 	membersSchema      = gmssql.Schema{col("name", types.LongText), col("host", types.LongText), col("proposal", types.Uint64)}
@@ -53,6 +63,8 @@ func showSchema(st *Statement) gmssql.Schema {
 		return membersSchema
 	case showConstitution:
 		return constitutionSchema
+	case showCluster:
+		return ClusterSchema
 	}
 	return charterSchema
 }
@@ -64,6 +76,16 @@ func ProposalRow(p *charter.Proposal) gmssql.Row {
 }
 
 func (n *Node) show(ctx *gmssql.Context) (gmssql.RowIter, error) {
+	if n.st.Show == showCluster {
+		if n.gov.cfg.Cluster == nil {
+			return gmssql.RowsToRowIter(gmssql.Row{"local", "", "leader", uint64(0), uint64(0), ""}), nil
+		}
+		rows, err := n.gov.cfg.Cluster(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return gmssql.RowsToRowIter(rows...), nil
+	}
 	t, err := txn.FromContext(ctx)
 	if err != nil {
 		return nil, err

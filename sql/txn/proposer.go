@@ -20,6 +20,17 @@ type Proposer interface {
 	Propose(ctx context.Context, ws *storage.WriteSet, readSeq uint64, p Principal) (uint64, error)
 }
 
+// Snapshotter picks the read sequence of a new transaction on a replicated
+// node (read index on a follower; bounded-staleness local reads when the
+// session asked for follower reads). Without one, Reader.ReadSeq is used.
+type Snapshotter interface {
+	SnapshotSeq(ctx context.Context, follower bool) (uint64, error)
+}
+
+// ReadModeVar is the session variable choosing follower reads
+// ('follower') over linearizable ones ('leader', the default).
+const ReadModeVar = "coffer_read_mode"
+
 // Reader is the read side of storage a transaction needs.
 type Reader interface {
 	ReadSeq() uint64

@@ -19,6 +19,7 @@ var txnIDs atomic.Uint64
 type Session struct {
 	*gmssql.BaseSession
 	reader    Reader
+	snap      Snapshotter
 	proposer  Proposer
 	principal Principal
 
@@ -40,6 +41,9 @@ var (
 func NewSession(base *gmssql.BaseSession, r Reader, p Proposer, principal Principal) *Session {
 	return &Session{BaseSession: base, reader: r, proposer: p, principal: principal}
 }
+
+// SetSnapshotter makes new transactions take their read sequence from x.
+func (s *Session) SetSnapshotter(x Snapshotter) { s.snap = x }
 
 // FromContext returns the Coffer transaction of ctx's session, starting a
 // read-write one if none is open (go-mysql-server starts one before each
@@ -76,9 +80,21 @@ func (s *Session) TakeRetryable() bool {
 }
 
 // StartTransaction implements sql.TransactionSession.
-func (s *Session) StartTransaction(_ *gmssql.Context, c gmssql.TransactionCharacteristic) (gmssql.Transaction, error) {
+func (s *Session) StartTransaction(ctx *gmssql.Context, c gmssql.TransactionCharacteristic) (gmssql.Transaction, error) {
 	s.awaitConflict()
-	return newTransaction(txnIDs.Add(1), s.reader, c == gmssql.ReadOnly), nil
+	readSeq := s.reader.ReadSeq()
+	if s.snap != nil {
+		follower := false
+		if v, err := s.GetSessionVariable(ctx, ReadModeVar); err == nil {
+			follower = fmt.Sprint(v) == "follower"
+		}
+		seq, err := s.snap.SnapshotSeq(ctx, follower)
+		if err != nil {
+			return nil, err
+		}
+		readSeq = seq
+	}
+	return newTransaction(txnIDs.Add(1), s.reader, readSeq, c == gmssql.ReadOnly), nil
 }
 
 // awaitConflict waits, briefly, until the commit that beat this session's

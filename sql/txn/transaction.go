@@ -42,8 +42,8 @@ type savepoint struct {
 	system bool
 }
 
-func newTransaction(id uint64, r Reader, readOnly bool) *Transaction {
-	return &Transaction{id: id, readSeq: r.ReadSeq(), reader: r, readOnly: readOnly, buf: newBuffer()}
+func newTransaction(id uint64, r Reader, readSeq uint64, readOnly bool) *Transaction {
+	return &Transaction{id: id, readSeq: readSeq, reader: r, readOnly: readOnly, buf: newBuffer()}
 }
 
 // String implements sql.Transaction.

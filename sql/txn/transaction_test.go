@@ -38,7 +38,7 @@ func TestMergedReadsAndSavepoints(t *testing.T) {
 	}}, 0, storage.Commit{}); err != nil {
 		t.Fatal(err)
 	}
-	tx := newTransaction(1, db, false)
+	tx := newTransaction(1, db, db.ReadSeq(), false)
 	tx.Put([]byte("tb"), []byte("2"))
 	tx.Delete([]byte("tc"))
 	if got, want := scan(t, tx), "ta=1 tb=2"; got != want {
@@ -63,7 +63,7 @@ func TestMergedReadsAndSavepoints(t *testing.T) {
 		t.Fatalf("write set %+v", ws.Mutations)
 	}
 	// Another transaction started earlier does not see the commit.
-	other := newTransaction(2, db, false)
+	other := newTransaction(2, db, db.ReadSeq(), false)
 	if _, err := (LocalProposer{DB: db}).Propose(t.Context(), ws, tx.ReadSeq(), Principal{Name: "t"}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestMergedReadsAndSavepoints(t *testing.T) {
 
 func TestIteratorDoesNotSeeLaterWrites(t *testing.T) {
 	db := newDB(t)
-	tx := newTransaction(1, db, false)
+	tx := newTransaction(1, db, db.ReadSeq(), false)
 	tx.Put([]byte("ta"), []byte("1"))
 	it, err := tx.NewIter([]byte("t"), []byte("u"))
 	if err != nil {

@@ -1,0 +1,173 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cofferdb/coffer/storage"
+	"github.com/cofferdb/coffer/storage/ledger"
+)
+
+// Replicated log commands. Each raft log entry of type LogCommand holds one:
+// a version byte, a type byte, then the body.
+const (
+	cmdVersion   = 1
+	cmdCommit    = 1 // a transaction's write set: storage.Apply on every node
+	cmdSignature = 2 // a signed Merkle root: storage.StoreSignature on every node
+)
+
+// commitCmd is a transaction as proposed: everything storage.Apply needs,
+// fixed by the proposer so that every node writes the same entry.
+type commitCmd struct {
+	ReadSeq   uint64
+	Time      int64
+	Principal string
+	Kind      string
+	WS        storage.WriteSet
+}
+
+var errBadCommand = errors.New("cluster: malformed log command")
+
+func encodeCommit(c *commitCmd) []byte {
+	n := 32 + len(c.Principal) + len(c.Kind)
+	for _, m := range c.WS.Mutations {
+		n += len(m.Key) + len(m.Value) + 12
+	}
+	for _, k := range c.WS.Checks {
+		n += len(k) + 6
+	}
+	b := make([]byte, 0, n)
+	b = append(b, cmdVersion, cmdCommit)
+	b = binary.AppendUvarint(b, c.ReadSeq)
+	b = binary.AppendVarint(b, c.Time)
+	b = appendBytes(b, []byte(c.Principal))
+	b = appendBytes(b, []byte(c.Kind))
+	b = binary.AppendUvarint(b, uint64(len(c.WS.Mutations)))
+	for _, m := range c.WS.Mutations {
+		if m.Delete {
+			b = append(b, 1)
+			b = appendBytes(b, m.Key)
+		} else {
+			b = append(b, 0)
+			b = appendBytes(b, m.Key)
+			b = appendBytes(b, m.Value)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.WS.Checks)))
+	for _, k := range c.WS.Checks {
+		b = appendBytes(b, k)
+	}
+	return b
+}
+
+func encodeSignature(s *ledger.SignedRoot) []byte {
+	return append([]byte{cmdVersion, cmdSignature}, s.Encode()...)
+}
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// commandType returns the command's type and body.
+func commandType(b []byte) (byte, []byte, error) {
+	if len(b) < 2 {
+		return 0, nil, errBadCommand
+	}
+	if b[0] != cmdVersion {
+		return 0, nil, fmt.Errorf("%w: version %d (this build reads %d)", errBadCommand, b[0], cmdVersion)
+	}
+	return b[1], b[2:], nil
+}
+
+// decoder reads a command body; the first error sticks. Decoded byte
+// slices alias the input.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errBadCommand
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errBadCommand
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil || len(d.b) == 0 {
+		d.err = errBadCommand
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errBadCommand
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func decodeCommit(body []byte) (*commitCmd, error) {
+	d := &decoder{b: body}
+	c := &commitCmd{ReadSeq: d.uvarint(), Time: d.varint()}
+	c.Principal = string(d.bytes())
+	c.Kind = string(d.bytes())
+	n := d.uvarint()
+	if n > uint64(len(body)) {
+		return nil, errBadCommand
+	}
+	c.WS.Mutations = make([]storage.Mutation, 0, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		del := d.byte() == 1
+		m := storage.Mutation{Key: d.bytes(), Delete: del}
+		if !del {
+			m.Value = d.bytes()
+		}
+		c.WS.Mutations = append(c.WS.Mutations, m)
+	}
+	n = d.uvarint()
+	if n > uint64(len(body)) {
+		return nil, errBadCommand
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		c.WS.Checks = append(c.WS.Checks, d.bytes())
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errBadCommand
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return c, nil
+}

@@ -1,0 +1,219 @@
+package cluster
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/cofferdb/coffer/storage"
+	"github.com/cofferdb/coffer/storage/ledger"
+)
+
+// applyResult is what FSM.Apply returns to the proposer's ApplyFuture.
+type applyResult struct {
+	seq uint64
+	err error // a *storage.ConflictError, or nil
+}
+
+// fsm is the replicated state machine: storage.Apply, the same function a
+// single node commits with. The store records the log index of every
+// commit it applies, so entries the store already holds (replayed after a
+// restart) are skipped; commits are applied without fsync because the
+// raft log, synced on append, is the durable record, and the store is
+// synced before raft may truncate the log (Snapshot).
+type fsm struct {
+	db        *storage.DB
+	log       *slog.Logger
+	tmp       string // staging directory for snapshots, under the raft dir
+	onApply   func(*storage.WriteSet)
+	onRestore func()
+	seq       atomic.Uint64 // names staging directories
+}
+
+var _ raft.BatchingFSM = (*fsm)(nil)
+
+func (f *fsm) Apply(l *raft.Log) any {
+	return f.apply(l)
+}
+
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	for i, l := range logs {
+		out[i] = f.apply(l)
+	}
+	return out
+}
+
+func (f *fsm) apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	if l.Index <= f.db.RaftIndex() {
+		return applyResult{} // applied before a restart
+	}
+	typ, body, err := commandType(l.Data)
+	if err != nil {
+		f.fatal(l, err)
+	}
+	switch typ {
+	case cmdCommit:
+		c, err := decodeCommit(body)
+		if err != nil {
+			f.fatal(l, err)
+		}
+		seq, err := f.db.Apply(&c.WS, c.ReadSeq, storage.Commit{Principal: c.Principal, Kind: c.Kind, Time: c.Time, RaftIndex: l.Index})
+		if errors.Is(err, storage.ErrConflict) {
+			return applyResult{err: err}
+		}
+		if err != nil {
+			f.fatal(l, err)
+		}
+		if f.onApply != nil {
+			f.onApply(&c.WS)
+		}
+		return applyResult{seq: seq}
+	case cmdSignature:
+		s, err := ledger.DecodeSignedRoot(body)
+		if err != nil {
+			f.fatal(l, err)
+		}
+		if err := f.db.StoreSignature(s, l.Index); err != nil {
+			f.fatal(l, err)
+		}
+		return applyResult{}
+	default:
+		f.fatal(l, fmt.Errorf("%w: type %d", errBadCommand, typ))
+	}
+	return nil
+}
+
+// fatal stops the node: a replica that cannot apply a committed entry
+// would diverge from the others. Restarting replays the entry.
+func (f *fsm) fatal(l *raft.Log, err error) {
+	if errors.Is(err, storage.ErrClosed) {
+		// Shutting down: the entry is replayed at the next start.
+		panic(fmt.Sprintf("cluster: apply of log index %d after the store closed", l.Index))
+	}
+	f.log.Error("cluster: cannot apply a committed log entry; stopping", "index", l.Index, "err", err)
+	panic(fmt.Sprintf("cluster: apply log index %d: %v", l.Index, err))
+}
+
+// Snapshot checkpoints the store (hard links, so it is quick); Persist
+// streams the checkpoint's files as a tar archive while applies go on.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	if err := f.db.Sync(); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(f.tmp, fmt.Sprintf("checkpoint-%d-%d", os.Getpid(), f.seq.Add(1)))
+	if err := os.MkdirAll(f.tmp, 0o700); err != nil {
+		return nil, err
+	}
+	if _, _, err := f.db.Checkpoint(dir); err != nil {
+		return nil, err
+	}
+	return &snapshot{dir: dir}, nil
+}
+
+// Restore replaces the store with a snapshot received from the leader.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	dir := filepath.Join(f.tmp, fmt.Sprintf("restore-%d-%d", os.Getpid(), f.seq.Add(1)))
+	defer os.RemoveAll(dir)
+	if err := untar(rc, dir); err != nil {
+		return fmt.Errorf("cluster: receive snapshot: %w", err)
+	}
+	if err := f.db.Restore(dir); err != nil {
+		return err
+	}
+	f.log.Info("cluster: restored a snapshot", "raft_index", f.db.RaftIndex(), "seq", f.db.ReadSeq())
+	if f.onRestore != nil {
+		f.onRestore()
+	}
+	return nil
+}
+
+type snapshot struct{ dir string }
+
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if err := tarDir(s.dir, sink); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) Release() { _ = os.RemoveAll(s.dir) }
+
+// tarDir writes the regular files of dir (a pebble checkpoint: flat) to w.
+func tarDir(dir string, w io.Writer) error {
+	tw := tar.NewWriter(w)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if err := tarFile(tw, filepath.Join(dir, e.Name()), e.Name()); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+func tarFile(tw *tar.Writer, path, name string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: st.Size(), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err = io.Copy(tw, f)
+	return err
+}
+
+// untar extracts a flat archive of regular files into dir.
+func untar(r io.Reader, dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if h.Typeflag != tar.TypeReg || h.Name != filepath.Base(h.Name) || strings.HasPrefix(h.Name, ".") {
+			return fmt.Errorf("unexpected entry %q in snapshot", h.Name)
+		}
+		f, err := os.OpenFile(filepath.Join(dir, h.Name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
