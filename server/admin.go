@@ -25,8 +25,25 @@ func startAdmin(addr string, s *Server) (*adminServer, error) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if s.engineP.Load() == nil {
+			http.Error(w, "starting (joining or catching up)", http.StatusServiceUnavailable)
+			return
+		}
+		if c := s.clusterP.Load(); c != nil {
+			if addr, id := c.Leader(); addr == "" {
+				http.Error(w, "no raft leader", http.StatusServiceUnavailable)
+				return
+			} else if id != "" {
+				fmt.Fprintf(w, "ready seq=%d leader=%s\n", s.db.ReadSeq(), id)
+				return
+			}
+		}
 		fmt.Fprintf(w, "ready seq=%d\n", s.db.ReadSeq())
 	})
+	if s.cfg.UnsafeFaultInjection {
+		mux.HandleFunc("POST /fault/partition", func(w http.ResponseWriter, _ *http.Request) { s.setPartitioned(w, true) })
+		mux.HandleFunc("POST /fault/heal", func(w http.ResponseWriter, _ *http.Request) { s.setPartitioned(w, false) })
+	}
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -41,4 +58,17 @@ func (a *adminServer) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return a.srv.Shutdown(ctx)
+}
+
+// setPartitioned cuts or restores the node's cluster transport (fault
+// injection for tests).
+func (s *Server) setPartitioned(w http.ResponseWriter, blocked bool) {
+	c := s.clusterP.Load()
+	if c == nil {
+		http.Error(w, "not a cluster node", http.StatusConflict)
+		return
+	}
+	c.SetBlocked(blocked)
+	s.log.Warn("fault injection: cluster transport", "partitioned", blocked)
+	fmt.Fprintf(w, "partitioned=%v\n", blocked)
 }

@@ -40,6 +40,10 @@ type Config struct {
 	// RaftHeartbeatTimeout is raft's heartbeat and election timeout
 	// (0: 500ms).
 	RaftHeartbeatTimeout time.Duration `json:"raft_heartbeat_timeout"`
+	// UnsafeFaultInjection serves POST /fault/partition and /fault/heal
+	// on the admin address, cutting this node's cluster transport. Tests
+	// only.
+	UnsafeFaultInjection bool `json:"unsafe_fault_injection"`
 	// SignatureInterval is the longest a committed transaction waits for a
 	// signed Merkle root (and so for its receipt).
 	SignatureInterval time.Duration `json:"signature_interval"`

@@ -72,6 +72,7 @@ func (s *Server) startCluster(ctx context.Context, node *ledger.Identity) error 
 		return err
 	}
 	s.cluster = cl
+	s.clusterP.Store(cl)
 	if !cl.Member() {
 		s.log.Info("joining the cluster", "join", cfg.Join, "node", cfg.NodeID)
 		if err := cl.Join(ctx); err != nil {

@@ -39,8 +39,9 @@ type Server struct {
 	node    *ledger.Identity
 	enclave enclave.Enclave
 
-	cluster *cluster.Node                 // nil without replication
-	engineP atomic.Pointer[engine.Engine] // for replication callbacks
+	cluster  *cluster.Node                 // nil without replication
+	engineP  atomic.Pointer[engine.Engine] // for replication callbacks
+	clusterP atomic.Pointer[cluster.Node]  // for the admin server, which starts first
 }
 
 // New opens storage and builds the node; Start begins serving.
@@ -82,6 +83,14 @@ func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.db = db
+	if cfg.AdminAddr != "" {
+		// First, so that /healthz and /readyz answer while the node
+		// joins or catches up.
+		if s.admin, err = startAdmin(cfg.AdminAddr, s); err != nil {
+			s.closeBackend()
+			return nil, err
+		}
+	}
 	if err := s.open(ctx); err != nil {
 		s.closeBackend()
 		return nil, err
@@ -89,12 +98,6 @@ func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.startPG(); err != nil {
 		s.closeBackend()
 		return nil, err
-	}
-	if cfg.AdminAddr != "" {
-		if s.admin, err = startAdmin(cfg.AdminAddr, s); err != nil {
-			s.closeBackend()
-			return nil, err
-		}
 	}
 	if cfg.MySQLAddr != "" {
 		mcfg := wiremysql.DefaultConfig()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,7 +42,28 @@ func serve(args []string) int {
 	// open may stop us at once, and that must still be a clean shutdown.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	srv, err := server.New(sf.cfg)
+	// A signal while the node starts (joining, catching up) gives up.
+	ctx, cancel := context.WithCancel(context.Background())
+	startDone := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sig:
+			log.Info("interrupted while starting", "signal", s.String())
+			cancel()
+			sig <- s
+		case <-startDone:
+		}
+	}()
+	srv, err := server.NewContext(ctx, sf.cfg)
+	close(startDone)
+	if ctx.Err() != nil {
+		if err == nil {
+			srv.Close()
+		}
+		log.Info("stopped")
+		return 0
+	}
+	cancel()
 	if err != nil {
 		log.Error("start failed", "err", err)
 		return 1
@@ -71,6 +94,13 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	pgAddr := fs.String("pg-addr", "", "Postgres wire address host:port (default 127.0.0.1:5432; empty disables)")
 	adminAddr := fs.String("admin-addr", "", "HTTP address for /healthz, /readyz and /debug/pprof (default off)")
 	maxConns := fs.Uint64("max-connections", 0, "maximum concurrent clients (0: unlimited)")
+	nodeID := fs.String("node-id", "", "this node's id (default n1)")
+	raftAddr := fs.String("raft-addr", "", "raft address host:port: turns replication on (default off: a single node)")
+	join := fs.String("join", "", "raft address of any member, to join its cluster from a fresh data dir")
+	serviceCert := fs.String("service-cert", "", "the cluster's service.pem a joiner expects (default: trust on first use)")
+	snapThreshold := fs.Uint64("raft-snapshot-threshold", 0, "log entries between raft snapshots (0: 8192)")
+	trailingLogs := fs.Uint64("raft-trailing-logs", 0, "log entries kept after a snapshot (0: 10240)")
+	faults := fs.Bool("unsafe-fault-injection", false, "serve POST /fault/partition and /fault/heal on --admin-addr (tests only)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +130,27 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	}
 	if set["admin-addr"] {
 		sf.cfg.AdminAddr = *adminAddr
+	}
+	if set["node-id"] {
+		sf.cfg.NodeID = *nodeID
+	}
+	if set["raft-addr"] {
+		sf.cfg.RaftAddr = *raftAddr
+	}
+	if set["join"] {
+		sf.cfg.Join = *join
+	}
+	if set["service-cert"] {
+		sf.cfg.ServiceCertFile = *serviceCert
+	}
+	if set["raft-snapshot-threshold"] {
+		sf.cfg.RaftSnapshotThreshold = *snapThreshold
+	}
+	if set["raft-trailing-logs"] {
+		sf.cfg.RaftTrailingLogs = *trailingLogs
+	}
+	if set["unsafe-fault-injection"] {
+		sf.cfg.UnsafeFaultInjection = *faults
 	}
 	if set["max-connections"] {
 		sf.cfg.MaxConnections = *maxConns
@@ -148,6 +199,18 @@ func applyEnv(sf *serveFlags) error {
 	if v, ok := os.LookupEnv("COFFER_ADMIN_ADDR"); ok {
 		sf.cfg.AdminAddr = v
 	}
+	if v, ok := os.LookupEnv("COFFER_NODE_ID"); ok {
+		sf.cfg.NodeID = v
+	}
+	if v, ok := os.LookupEnv("COFFER_RAFT_ADDR"); ok {
+		sf.cfg.RaftAddr = v
+	}
+	if v, ok := os.LookupEnv("COFFER_JOIN"); ok {
+		sf.cfg.Join = v
+	}
+	if v, ok := os.LookupEnv("COFFER_SERVICE_CERT"); ok {
+		sf.cfg.ServiceCertFile = v
+	}
 	if v, ok := os.LookupEnv("COFFER_ADMIN_PASSWORD"); ok {
 		sf.cfg.AdminPassword = v
 	}
@@ -195,6 +258,9 @@ func printConnectHelp(cfg server.Config, addr net.Addr) {
 	}
 	host, port, _ := net.SplitHostPort(addr.String())
 	pw := "the password in " + cfg.DataDir + "/" + server.AdminPasswordFile
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, server.AdminPasswordFile)); err != nil {
+		pw = "the password the cluster's genesis node set" // a node that joined
+	}
 	if cfg.AdminPassword != "" {
 		pw = "$COFFER_ADMIN_PASSWORD"
 	}
