@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -10,31 +11,67 @@ import (
 // process is a running `coffer serve` child.
 type process struct {
 	cmd    *exec.Cmd
+	run    *runWriter
 	exited chan struct{} // closed once Wait returned
 	err    error         // Wait's result, valid after exited is closed
 }
 
-func (n *Node) startProcess(addr string) error {
-	cmd := exec.Command(Binary(n.t), "serve", "--data-dir", n.dataDir, "--mysql-addr", addr, "--pg-addr", "")
+// serveArgs are the arguments of `coffer serve` for this run.
+func (n *Node) serveArgs(addr string) []string {
+	args := []string{"serve", "--data-dir", n.dataDir, "--mysql-addr", addr, "--pg-addr", ""}
+	o := n.opts
+	if !o.replicated() {
+		return args
+	}
+	if o.NodeID != "" {
+		args = append(args, "--node-id", o.NodeID)
+	}
+	args = append(args, "--raft-addr", o.RaftAddr)
+	if o.Join != "" {
+		args = append(args, "--join", o.Join)
+	}
+	if o.RaftSnapshotThreshold > 0 {
+		args = append(args, "--raft-snapshot-threshold", strconv.FormatUint(o.RaftSnapshotThreshold, 10))
+	}
+	if o.RaftTrailingLogs > 0 {
+		args = append(args, "--raft-trailing-logs", strconv.FormatUint(o.RaftTrailingLogs, 10))
+	}
+	if o.FaultInjection {
+		args = append(args, "--admin-addr", n.adminAddr, "--unsafe-fault-injection")
+	}
+	return args
+}
+
+func (n *Node) launchProcess(addr string) (*launch, error) {
+	if n.opts.FaultInjection {
+		n.adminAddr = freeAddr(n.t) // any free port will do: nothing else knows it
+	}
+	cmd := exec.Command(Binary(n.t), n.serveArgs(addr)...)
 	cmd.Env = append(cleanEnv(), "COFFER_ADMIN_PASSWORD="+n.password)
 	w := n.out.newRun()
 	// One writer for both streams: exec then never calls it concurrently.
 	cmd.Stdout, cmd.Stderr = w, w
 	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", cmd.Path, err)
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
-	p := &process{cmd: cmd, exited: make(chan struct{})}
+	p := &process{cmd: cmd, run: w, exited: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.exited)
 	}()
+	return &launch{addr: addr, proc: p}, nil
+}
+
+// awaitProcess waits until p listens and answers, and makes it the
+// node's process; on failure it kills p.
+func (n *Node) awaitProcess(p *process) error {
 	timer := time.NewTimer(startTimeout)
 	defer timer.Stop()
 	select {
-	case n.addr = <-w.listening:
+	case n.addr = <-p.run.listening:
 	case <-p.exited:
-		return fmt.Errorf("coffer serve exited before listening (%v):\n%s", p.err, w.text())
+		return fmt.Errorf("coffer serve exited before listening (%v):\n%s", p.err, p.run.text())
 	case <-timer.C:
 		p.kill()
 		return fmt.Errorf("coffer serve not listening after %v", startTimeout)
