@@ -25,6 +25,8 @@ type cofferSystem struct {
 	endpoint  Endpoint
 	adminAddr string
 	proc      *child
+	// extraArgs are added to `coffer serve` (cluster nodes).
+	extraArgs []string
 }
 
 func newCoffer(bin string) *cofferSystem { return &cofferSystem{bin: bin} }
@@ -37,6 +39,15 @@ func (c *cofferSystem) Version() string    { return c.version }
 func (c *cofferSystem) AdminAddr() string { return c.adminAddr }
 
 func (c *cofferSystem) Start(ctx context.Context, dir string) error {
+	if err := c.start(ctx, dir, true); err != nil {
+		return err
+	}
+	return createMySQLDatabase(ctx, c.endpoint)
+}
+
+// start runs the node; with withPassword it sets the genesis admin
+// password (a joining node gets the cluster's).
+func (c *cofferSystem) start(ctx context.Context, dir string, withPassword bool) error {
 	v, err := commandOutput(c.bin, "version")
 	if err != nil {
 		return err
@@ -58,7 +69,11 @@ func (c *cofferSystem) Start(ctx context.Context, dir string) error {
 		"--pg-addr", "",
 		"--admin-addr", c.adminAddr,
 		"--log-level", "warn")
-	cmd.Env = append(os.Environ(), "COFFER_ADMIN_PASSWORD="+cofferPassword)
+	cmd.Args = append(cmd.Args, c.extraArgs...)
+	cmd.Env = os.Environ()
+	if withPassword {
+		cmd.Env = append(cmd.Env, "COFFER_ADMIN_PASSWORD="+cofferPassword)
+	}
 	if c.proc, err = startChild(cmd, filepath.Join(dir, "coffer.log")); err != nil {
 		return err
 	}
@@ -66,7 +81,7 @@ func (c *cofferSystem) Start(ctx context.Context, dir string) error {
 		_ = c.proc.stop(0, syscall.SIGKILL)
 		return fmt.Errorf("%w\n%s", err, c.proc.logTail())
 	}
-	return createMySQLDatabase(ctx, c.endpoint)
+	return nil
 }
 
 func (c *cofferSystem) ready(ctx context.Context) error {

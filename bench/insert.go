@@ -252,3 +252,13 @@ func (p *pgInserter) insert(ctx context.Context, worker int, seq int64) error {
 }
 
 func (p *pgInserter) close() { p.conn.Close(context.Background()) }
+
+// PrepareInsert creates e's database and the insert table (insertload).
+func PrepareInsert(ctx context.Context, e Endpoint) error {
+	if e.Wire == WireMySQL {
+		if err := createMySQLDatabase(ctx, e); err != nil {
+			return err
+		}
+	}
+	return createInsertTable(ctx, e)
+}

@@ -97,6 +97,9 @@ func (r *runner) startAll(ctx context.Context, dir string) error {
 	if r.cfg.has(Coffer) {
 		all = append(all, newCoffer(r.cfg.CofferBin))
 	}
+	if r.cfg.has(CofferCluster) && len(r.cfg.InsertConns) > 0 {
+		all = append(all, newCofferCluster(r.cfg.CofferBin))
+	}
 	if r.cfg.has(MariaDB) {
 		all = append(all, newMariaDB())
 	}
@@ -133,7 +136,7 @@ func (r *runner) stopAll() {
 func (r *runner) mysqlSystems() []system {
 	var out []system
 	for _, s := range r.systems {
-		if s.Endpoint().Wire == WireMySQL {
+		if s.Endpoint().Wire == WireMySQL && s.Name() != CofferCluster {
 			out = append(out, s)
 		}
 	}

@@ -67,7 +67,7 @@ func parseFlags(args []string) (bench.Config, string, error) {
 	reps := fs.Int("reps", 0, "repetitions per cell (default 3, 1 with -quick)")
 	out := fs.String("out", "", "results directory (default bench/results)")
 	bin := fs.String("coffer-bin", "", "coffer binary (default bin/coffer; `make build`)")
-	systems := fs.String("systems", "", "systems to run (default coffer,mariadb,postgresql)")
+	systems := fs.String("systems", "", "systems to run (default coffer,coffer-3,mariadb,postgresql)")
 	sysbenchList := fs.String("sysbench", "", "sysbench workloads, or \"none\" (default all four oltp_*)")
 	threads := fs.String("threads", "", "sysbench thread counts (default 1,4,16; 4 with -quick)")
 	tables := fs.Int("tables", 0, "sysbench tables (default 4)")

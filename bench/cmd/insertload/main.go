@@ -1,0 +1,47 @@
+// Command insertload runs the durable single-row INSERT load of
+// coffer-bench against one MySQL-wire endpoint, for profiling a server by
+// hand:
+//
+//	insertload -addr 127.0.0.1:3306 -user admin -password pw -conns 64 -duration 20s
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/cofferdb/coffer/bench"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3306", "MySQL wire address")
+	user := flag.String("user", "admin", "user")
+	password := flag.String("password", os.Getenv("COFFER_ADMIN_PASSWORD"), "password")
+	db := flag.String("db", "bench", "database (created if missing)")
+	conns := flag.Int("conns", 16, "connections, one worker each")
+	duration := flag.Duration("duration", 10*time.Second, "measured time")
+	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured time first")
+	flag.Parse()
+	host, p, err := net.SplitHostPort(*addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	port, _ := strconv.Atoi(p)
+	e := bench.Endpoint{Wire: bench.WireMySQL, Host: host, Port: port, User: *user, Password: *password, Database: *db}
+	ctx := context.Background()
+	if err := bench.PrepareInsert(ctx, e); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	res, err := bench.RunInsert(ctx, bench.InsertConfig{Endpoint: e, Conns: *conns, Warmup: *warmup, Duration: *duration})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("%.0f tx/s, p50 %.2f ms, p99 %.2f ms, %d errors (%s)\n", res.TPS, res.P50Ms, res.P99Ms, res.Errors, res.FirstError)
+}
