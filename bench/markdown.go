@@ -9,7 +9,7 @@ import (
 )
 
 // systemTitle is how a system is named in tables.
-var systemTitle = map[string]string{Coffer: "Coffer", MariaDB: "MariaDB", PostgreSQL: "PostgreSQL"}
+var systemTitle = map[string]string{Coffer: "Coffer", CofferCluster: "Coffer 3-node", MariaDB: "MariaDB", PostgreSQL: "PostgreSQL"}
 
 // Markdown renders the report: the ratio tables first, then every cell
 // with its spread, the machine, and what is not measured yet.
@@ -36,7 +36,7 @@ func (r *Report) Markdown(chartFile string) string {
 	b.WriteString("\n## Run\n\n")
 	m := r.Machine
 	fmt.Fprintf(&b, "- Machine: %s, %d cores (%s), %.1f GiB, kernel %s, %s; load average at start %s.\n", m.Host, m.Cores, m.CPUModel, m.MemoryGiB, m.Kernel, m.OS, m.LoadAtStart)
-	for _, k := range []string{Coffer, MariaDB, PostgreSQL, "sysbench"} {
+	for _, k := range []string{Coffer, CofferCluster, MariaDB, PostgreSQL, "sysbench"} {
 		if v, ok := r.Versions[k]; ok {
 			fmt.Fprintf(&b, "- %s: `%s`\n", k, v)
 		}
@@ -116,9 +116,9 @@ func (r *Report) RatioTables(h string) string {
 			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", c.Threads, systemTitle[c.System], spreadText(c.TPS, 0), num(c.P50Ms.Median, 2), num(c.P99Ms.Median, 2))
 		}
 		if len(ins) > 0 {
-			b.WriteString("\n| connections | peer | Coffer/peer tx/s | Coffer/peer p99 |\n|---:|---|---:|---:|\n")
+			b.WriteString("\n| connections | Coffer | peer | Coffer/peer tx/s | Coffer/peer p99 |\n|---:|---|---|---:|---:|\n")
 			for _, row := range ins {
-				fmt.Fprintf(&b, "| %d | %s | **%s** | %s |\n", row.Threads, systemTitle[row.Peer], numPtr(row.TPSRatio, 2), numPtr(row.P99Ratio, 2))
+				fmt.Fprintf(&b, "| %d | %s | %s | **%s** | %s |\n", row.Threads, systemTitle[row.System], systemTitle[row.Peer], numPtr(row.TPSRatio, 2), numPtr(row.P99Ratio, 2))
 			}
 		}
 	}

@@ -118,8 +118,11 @@ func (r *Rep) makeFinite() {
 
 // RatioRow compares Coffer with one peer on one cell, by medians.
 type RatioRow struct {
-	Workload  string   `json:"workload"`
-	Threads   int      `json:"threads"`
+	Workload string `json:"workload"`
+	Threads  int    `json:"threads"`
+	// System is the Coffer configuration compared: coffer (one node) or
+	// coffer-3 (a 3-node cluster).
+	System    string   `json:"system"`
 	Peer      string   `json:"peer"`
 	CofferTPS *float64 `json:"coffer_tps"`
 	PeerTPS   *float64 `json:"peer_tps"`
@@ -137,28 +140,31 @@ func ratios(cells []*Cell, reps int) []RatioRow {
 		w string
 		t int
 	}
-	coffer := map[key]*Cell{}
-	for _, c := range cells {
-		if c.System == Coffer {
-			coffer[key{c.Workload, c.Threads}] = c
-		}
-	}
 	var rows []RatioRow
-	for _, p := range cells {
-		cf := coffer[key{p.Workload, p.Threads}]
-		if p.System == Coffer || cf == nil {
-			continue
+	for _, subject := range []string{Coffer, CofferCluster} {
+		mine := map[key]*Cell{}
+		for _, c := range cells {
+			if c.System == subject {
+				mine[key{c.Workload, c.Threads}] = c
+			}
 		}
-		rows = append(rows, RatioRow{
-			Workload:  p.Workload,
-			Threads:   p.Threads,
-			Peer:      p.System,
-			CofferTPS: orNil(cf.TPS.Median),
-			PeerTPS:   orNil(p.TPS.Median),
-			TPSRatio:  orNil(Ratio(cf.TPS.Median, p.TPS.Median)),
-			P99Ratio:  orNil(Ratio(cf.P99Ms.Median, p.P99Ms.Median)),
-			Reps:      reps,
-		})
+		for _, p := range cells {
+			cf := mine[key{p.Workload, p.Threads}]
+			if p.System == Coffer || p.System == CofferCluster || cf == nil {
+				continue
+			}
+			rows = append(rows, RatioRow{
+				Workload:  p.Workload,
+				Threads:   p.Threads,
+				System:    subject,
+				Peer:      p.System,
+				CofferTPS: orNil(cf.TPS.Median),
+				PeerTPS:   orNil(p.TPS.Median),
+				TPSRatio:  orNil(Ratio(cf.TPS.Median, p.TPS.Median)),
+				P99Ratio:  orNil(Ratio(cf.P99Ms.Median, p.P99Ms.Median)),
+				Reps:      reps,
+			})
+		}
 	}
 	return rows
 }

@@ -78,7 +78,7 @@ func TestMarkdownAndJSON(t *testing.T) {
 	for _, want := range []string{
 		"| oltp_read_write | 4 | 110 | 450 | **0.24** |",
 		"| 16 | PostgreSQL | 7000 / 8000 / 9000 |",
-		"| 16 | MariaDB | **0.60** |",
+		"| 16 | Coffer | MariaDB | **0.60** |",
 		"added with issue 6 (ledger)",
 		"n/a until issue 10",
 		"![throughput and p99 latency per system](chart.png)",

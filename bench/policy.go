@@ -1,0 +1,221 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// PolicyConfig configures the policy-overhead workload: the same queries
+// on two identical tables, one of them under a row policy, by the same
+// user on one Coffer node.
+type PolicyConfig struct {
+	CofferBin string
+	Rows      int           // rows per table (100,000)
+	ScanReps  int           // filtered full scans per table
+	PointTime time.Duration // point selects per table, each of two rounds
+	Dir       string        // scratch directory ("" for a temporary one)
+}
+
+// DefaultPolicyConfig is the full run; quick shortens the measurements.
+func DefaultPolicyConfig(quick bool) PolicyConfig {
+	c := PolicyConfig{CofferBin: "bin/coffer", Rows: 100_000, ScanReps: 15, PointTime: 5 * time.Second}
+	if quick {
+		c.ScanReps, c.PointTime = 5, 2*time.Second
+	}
+	return c
+}
+
+// PolicyResult is what the workload measured. Ratios are policied over
+// open: 1.10 means the policy costs 10%.
+type PolicyResult struct {
+	Rows                int
+	ScanOpen, ScanPol   time.Duration // median filtered scan
+	PointOpen, PointPol float64       // point selects per second
+	ScanRatio           float64       // ScanPol / ScanOpen
+	PointRatio          float64       // PointOpen / PointPol
+	Version             string
+}
+
+// String is the result as a small Markdown table.
+func (r PolicyResult) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| policy overhead (%d rows, coffer %s) | no policy | policy | ratio |\n|---|---|---|---|\n", r.Rows, r.Version)
+	fmt.Fprintf(&b, "| filtered scan (median) | %s | %s | %.3f |\n", r.ScanOpen.Round(time.Millisecond), r.ScanPol.Round(time.Millisecond), r.ScanRatio)
+	fmt.Fprintf(&b, "| point select (1 connection) | %.0f/s | %.0f/s | %.3f |\n", r.PointOpen, r.PointPol, r.PointRatio)
+	return b.String()
+}
+
+// The policy lets every stored row through, so both tables return the
+// same rows and the difference is the policy's cost alone: one CEL
+// evaluation per row read.
+const policyUnderTest = `row.bank == principal.attributes.bank`
+
+// RunPolicyOverhead starts Coffer, loads two identical tables (open and
+// pol), puts a row policy on pol, and times a filtered full scan and
+// point selects on each as the same user, interleaving the two tables.
+func RunPolicyOverhead(ctx context.Context, cfg PolicyConfig) (PolicyResult, error) {
+	res := PolicyResult{Rows: cfg.Rows}
+	dir := cfg.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "coffer-policy-bench")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	c := newCoffer(cfg.CofferBin)
+	if err := c.Start(ctx, dir); err != nil {
+		return res, err
+	}
+	defer c.Stop()
+	res.Version = c.Version()
+	e := c.Endpoint()
+	admin, err := openPolicyDB(e, e.User, e.Password)
+	if err != nil {
+		return res, err
+	}
+	defer admin.Close()
+	if err := loadPolicyTables(ctx, admin, cfg.Rows); err != nil {
+		return res, err
+	}
+	for _, q := range []string{
+		`CREATE USER alice IDENTIFIED BY 'pa' ATTRIBUTE '{"bank":"A"}'`,
+		"GRANT ALL ON *.* TO alice",
+		"CREATE POLICY by_bank ON pol USING '" + policyUnderTest + "'",
+	} {
+		if _, err := admin.ExecContext(ctx, q); err != nil {
+			return res, fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	alice, err := openPolicyDB(e, "alice", "pa")
+	if err != nil {
+		return res, err
+	}
+	defer alice.Close()
+	alice.SetMaxOpenConns(1)
+
+	// Both tables answer the same (every row is bank A's).
+	const scan = "SELECT COUNT(*), SUM(amount) FROM %s WHERE note LIKE '%%7%%'"
+	var nOpen, nPol int
+	if err := alice.QueryRowContext(ctx, "SELECT COUNT(*) FROM open").Scan(&nOpen); err != nil {
+		return res, err
+	}
+	if err := alice.QueryRowContext(ctx, "SELECT COUNT(*) FROM pol").Scan(&nPol); err != nil {
+		return res, err
+	}
+	if nOpen != cfg.Rows || nPol != cfg.Rows {
+		return res, fmt.Errorf("policy bench: alice counts %d open and %d policied rows, want %d", nOpen, nPol, cfg.Rows)
+	}
+	var open, pol []time.Duration
+	for i := 0; i < cfg.ScanReps+1; i++ {
+		for _, t := range []string{"open", "pol"} {
+			t0 := time.Now()
+			var n int
+			var s sql.NullString
+			if err := alice.QueryRowContext(ctx, fmt.Sprintf(scan, t)).Scan(&n, &s); err != nil {
+				return res, err
+			}
+			if i == 0 {
+				continue // warm-up
+			}
+			if t == "open" {
+				open = append(open, time.Since(t0))
+			} else {
+				pol = append(pol, time.Since(t0))
+			}
+		}
+	}
+	res.ScanOpen, res.ScanPol = medianDuration(open), medianDuration(pol)
+	res.ScanRatio = float64(res.ScanPol) / float64(res.ScanOpen)
+
+	var qOpen, qPol float64
+	for round := 0; round < 2; round++ {
+		for _, t := range []string{"open", "pol"} {
+			qps, err := pointSelects(ctx, alice, t, cfg.Rows, cfg.PointTime)
+			if err != nil {
+				return res, err
+			}
+			if t == "open" {
+				qOpen += qps / 2
+			} else {
+				qPol += qps / 2
+			}
+		}
+	}
+	res.PointOpen, res.PointPol = qOpen, qPol
+	res.PointRatio = qOpen / qPol
+	return res, nil
+}
+
+func openPolicyDB(e Endpoint, user, pw string) (*sql.DB, error) {
+	c := mysql.NewConfig()
+	c.User, c.Passwd, c.Net, c.Addr, c.DBName = user, pw, "tcp", e.Addr(), e.Database
+	c.InterpolateParams = true
+	conn, err := mysql.NewConnector(c)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(conn), nil
+}
+
+// loadPolicyTables creates open and pol with the same rows: id, bank 'A',
+// amount, a note and a filler column.
+func loadPolicyTables(ctx context.Context, db *sql.DB, rows int) error {
+	for _, t := range []string{"open", "pol"} {
+		q := "CREATE TABLE " + t + " (id INT PRIMARY KEY, bank VARCHAR(8) NOT NULL, amount DECIMAL(12,2) NOT NULL, note VARCHAR(32) NOT NULL, filler VARCHAR(64) NOT NULL)"
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	r := rand.New(rand.NewSource(1))
+	const batch = 2000
+	for lo := 0; lo < rows; lo += batch {
+		var vals []string
+		for id := lo; id < lo+batch && id < rows; id++ {
+			vals = append(vals, fmt.Sprintf("(%d,'A',%d.%02d,'n%d','%s')", id, r.Intn(10000), r.Intn(100), r.Intn(1000000), strings.Repeat("x", 40)))
+		}
+		for _, t := range []string{"open", "pol"} {
+			if _, err := db.ExecContext(ctx, "INSERT INTO "+t+" VALUES "+strings.Join(vals, ",")); err != nil {
+				return fmt.Errorf("load %s: %w", t, err)
+			}
+		}
+	}
+	return nil
+}
+
+// pointSelects runs primary key point selects on table for d and returns
+// queries per second.
+func pointSelects(ctx context.Context, db *sql.DB, table string, rows int, d time.Duration) (float64, error) {
+	stmt, err := db.PrepareContext(ctx, "SELECT id, bank, amount, note FROM "+table+" WHERE id = ?")
+	if err != nil {
+		return 0, err
+	}
+	defer stmt.Close()
+	r := rand.New(rand.NewSource(2))
+	n := 0
+	t0 := time.Now()
+	for time.Since(t0) < d {
+		var id int
+		var bank, amount, note string
+		if err := stmt.QueryRowContext(ctx, r.Intn(rows)).Scan(&id, &bank, &amount, &note); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return float64(n) / time.Since(t0).Seconds(), nil
+}
+
+func medianDuration(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
