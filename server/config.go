@@ -16,6 +16,10 @@ type Config struct {
 	MySQLAddr string `json:"mysql_addr"`
 	// PGAddr is the Postgres wire address (host:port); empty disables it.
 	PGAddr string `json:"pg_addr"`
+	// PGTLSCertFile and PGTLSKeyFile (PEM) turn on TLS for the Postgres
+	// wire: SSLRequest is answered 'S'. Without them it is answered 'N'.
+	PGTLSCertFile string `json:"pg_tls_cert"`
+	PGTLSKeyFile  string `json:"pg_tls_key"`
 	// AdminAddr serves /healthz, /readyz and /debug/pprof over HTTP
 	// (host:port); empty disables it.
 	AdminAddr string `json:"admin_addr"`
@@ -93,6 +97,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.PGAddr); err != nil {
 			return fmt.Errorf("server: postgres address %q: %w", c.PGAddr, err)
 		}
+	}
+	if (c.PGTLSCertFile == "") != (c.PGTLSKeyFile == "") {
+		return errors.New("server: --pg-tls-cert and --pg-tls-key go together")
 	}
 	if c.AdminAddr != "" {
 		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {

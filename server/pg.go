@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"net"
 
 	"github.com/cofferdb/coffer/sql/engine"
@@ -28,6 +30,13 @@ func (s *Server) startPG() error {
 	}
 	pcfg := pgwire.DefaultConfig()
 	pcfg.Addr, pcfg.MaxConnections, pcfg.Logger = s.cfg.PGAddr, int(s.cfg.MaxConnections), s.cfg.Logger
+	if s.cfg.PGTLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.PGTLSCertFile, s.cfg.PGTLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("server: postgres TLS certificate %s / key %s: %w", s.cfg.PGTLSCertFile, s.cfg.PGTLSKeyFile, err)
+		}
+		pcfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	var err error
 	s.pg, err = pgwire.New(pcfg, s.engine)
 	return err

@@ -92,6 +92,8 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	dataDir := fs.String("data-dir", "", "data directory (default \"data\")")
 	mysqlAddr := fs.String("mysql-addr", "", "MySQL wire address host:port (default 127.0.0.1:3306)")
 	pgAddr := fs.String("pg-addr", "", "Postgres wire address host:port (default 127.0.0.1:5432; empty disables)")
+	pgTLSCert := fs.String("pg-tls-cert", "", "PEM certificate (chain) for TLS on the Postgres wire (with --pg-tls-key)")
+	pgTLSKey := fs.String("pg-tls-key", "", "PEM private key for --pg-tls-cert")
 	adminAddr := fs.String("admin-addr", "", "HTTP address for /healthz, /readyz and /debug/pprof (default off)")
 	maxConns := fs.Uint64("max-connections", 0, "maximum concurrent clients (0: unlimited)")
 	nodeID := fs.String("node-id", "", "this node's id (default n1)")
@@ -127,6 +129,12 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	}
 	if set["pg-addr"] {
 		sf.cfg.PGAddr = *pgAddr
+	}
+	if set["pg-tls-cert"] {
+		sf.cfg.PGTLSCertFile = *pgTLSCert
+	}
+	if set["pg-tls-key"] {
+		sf.cfg.PGTLSKeyFile = *pgTLSKey
 	}
 	if set["admin-addr"] {
 		sf.cfg.AdminAddr = *adminAddr
@@ -195,6 +203,12 @@ func applyEnv(sf *serveFlags) error {
 	}
 	if v, ok := os.LookupEnv("COFFER_PG_ADDR"); ok {
 		sf.cfg.PGAddr = v
+	}
+	if v, ok := os.LookupEnv("COFFER_PG_TLS_CERT"); ok {
+		sf.cfg.PGTLSCertFile = v
+	}
+	if v, ok := os.LookupEnv("COFFER_PG_TLS_KEY"); ok {
+		sf.cfg.PGTLSKeyFile = v
 	}
 	if v, ok := os.LookupEnv("COFFER_ADMIN_ADDR"); ok {
 		sf.cfg.AdminAddr = v

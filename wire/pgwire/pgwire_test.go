@@ -21,6 +21,12 @@ const adminPassword = "s3cret-pw"
 // startServer runs a node with only the Postgres wire, on a free port.
 func startServer(t *testing.T) *server.Server {
 	t.Helper()
+	return startServerWith(t, nil)
+}
+
+// startServerWith is startServer with the config adjusted by set.
+func startServerWith(t *testing.T, set func(*server.Config)) *server.Server {
+	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.MySQLAddr = ""
@@ -28,6 +34,9 @@ func startServer(t *testing.T) *server.Server {
 	cfg.AdminPassword = adminPassword
 	cfg.UnsafeNoSync = true
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if set != nil {
+		set(&cfg)
+	}
 	s, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
