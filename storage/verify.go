@@ -2,6 +2,7 @@ package storage
 
 import (
 	"crypto/x509"
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync"
@@ -45,22 +46,29 @@ func (db *DB) VerifyLedger(service *x509.Certificate, progress func(done, total 
 	if err := db.Signatures(func(s *ledger.SignedRoot) error { sigs[s.Size] = s; return nil }); err != nil {
 		return nil, err
 	}
+	// Three readers run at once: the chain (entries, leaf hashes, roots,
+	// signatures) in this goroutine, the stored Merkle nodes, compared
+	// with the nodes the chain's tree computes as it grows, and the row
+	// versions, rehashed per sequence.
 	type versions struct {
 		got []ledger.Hash
 		err error
 	}
 	vc := make(chan versions, 1)
 	go func() { got, err := db.hashVersions(head); vc <- versions{got, err} }()
-	leaves, wsHashes, report, err := db.verifyChain(head, sigs, service, progress)
-	if err != nil {
-		<-vc
-		return nil, err
-	}
-	if err := db.verifyNodes(leaves); err != nil {
-		<-vc
-		return nil, err
-	}
+	nodes := make(chan []emittedNode, 8)
+	nc := make(chan error, 1)
+	go func() { nc <- db.checkNodes(nodes) }()
+	wsHashes, report, err := db.verifyChain(head, sigs, service, progress, nodes)
+	close(nodes)
+	nerr := <-nc
 	v := <-vc
+	if err != nil {
+		return nil, err
+	}
+	if nerr != nil {
+		return nil, nerr
+	}
 	if v.err != nil {
 		return nil, v.err
 	}
@@ -72,12 +80,98 @@ func (db *DB) VerifyLedger(service *x509.Certificate, progress func(done, total 
 	return report, nil
 }
 
+// emittedNode is a Merkle node the verifier's tree computed.
+type emittedNode struct {
+	id   ledger.NodeID
+	hash ledger.Hash
+}
+
+// checkNodes compares the stored Merkle nodes, level by level in index
+// order, with the nodes the verifier computes (sent in batches, in the
+// order the tree completes them: per level, increasing index). After the
+// last batch every level must be exhausted. It drains nodes even after a
+// mismatch, so the sender never blocks.
+func (db *DB) checkNodes(nodes <-chan []emittedNode) error {
+	var iters []*pebble.Iterator
+	defer func() {
+		for _, it := range iters {
+			if it != nil {
+				it.Close()
+			}
+		}
+	}()
+	var failed error
+	fail := func(id ledger.NodeID, reason string) {
+		if failed == nil {
+			failed = &VerifyError{Seq: id.Index<<id.Level + 1, Reason: fmt.Sprintf("%s %d/%d", reason, id.Level, id.Index)}
+		}
+	}
+	level := func(l uint8) (*pebble.Iterator, error) {
+		for int(l) >= len(iters) {
+			iters = append(iters, nil)
+		}
+		if iters[l] == nil {
+			it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixNode, l}, UpperBound: []byte{prefixNode, l + 1}})
+			if err != nil {
+				return nil, err
+			}
+			it.First()
+			iters[l] = it
+		}
+		return iters[l], nil
+	}
+	for batch := range nodes {
+		if failed != nil {
+			continue
+		}
+		for _, n := range batch {
+			it, err := level(n.id.Level)
+			if err != nil {
+				failed = err
+				break
+			}
+			if !it.Valid() {
+				fail(n.id, "Merkle node missing:")
+				break
+			}
+			if string(it.Key()) != string(nodeKey(n.id)) {
+				fail(n.id, "Merkle node missing or misplaced:")
+				break
+			}
+			if string(it.Value()) != string(n.hash[:]) {
+				fail(n.id, "stored Merkle node does not match the entries:")
+				break
+			}
+			it.Next()
+		}
+	}
+	if failed != nil {
+		return failed
+	}
+	// Nodes stored beyond what the entries produce belong to no entry.
+	for l := 0; l < 64; l++ {
+		it, err := level(uint8(l))
+		if err != nil {
+			return err
+		}
+		if err := it.Error(); err != nil {
+			return err
+		}
+		if it.Valid() {
+			idx := binary.BigEndian.Uint64(it.Key()[2:])
+			return &VerifyError{Seq: idx<<l + 1, Reason: fmt.Sprintf("stored Merkle node %d/%d belongs to no entry", l, idx)}
+		}
+	}
+	return nil
+}
+
 // verifyChain walks the entries in order: sequence numbers, versions, the
 // previous-hash chain, and the Merkle root at each signed size.
-func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, service *x509.Certificate, progress func(uint64, uint64)) ([]ledger.Hash, []ledger.Hash, *VerifyReport, error) {
-	leaves := make([]ledger.Hash, 0, head)
+func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, service *x509.Certificate, progress func(uint64, uint64), nodes chan<- []emittedNode) ([]ledger.Hash, *VerifyReport, error) {
 	wsHashes := make([]ledger.Hash, 0, head)
 	var tree ledger.Tree
+	emitted := make([]emittedNode, 0, 8192)
+	emit := func(id ledger.NodeID, h ledger.Hash) { emitted = append(emitted, emittedNode{id, h}) }
 	var prev ledger.Hash
 	checked := 0
 	done := make(chan struct{})
@@ -85,31 +179,34 @@ func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, servi
 	for batch := range parallelLeafHashes(db, head, done) {
 		for _, item := range batch {
 			if item.err != nil {
-				return nil, nil, nil, item.err
+				return nil, nil, item.err
 			}
 			e, leaf := item.entry, item.leaf
-			want := uint64(len(leaves)) + 1
+			want := uint64(len(wsHashes)) + 1
 			if e.Seq != want {
-				return nil, nil, nil, &VerifyError{Seq: want, Reason: fmt.Sprintf("entry missing (found seq %d next)", e.Seq)}
+				return nil, nil, &VerifyError{Seq: want, Reason: fmt.Sprintf("entry missing (found seq %d next)", e.Seq)}
 			}
 			if e.PrevHash != prev {
 				// Either this entry's link or the previous entry was altered:
 				// the stored Merkle leaf of the previous entry tells which.
 				if stored, err := db.node(ledger.NodeID{Level: 0, Index: e.Seq - 2}); e.Seq > 1 && (err != nil || stored != prev) {
-					return nil, nil, nil, &VerifyError{Seq: e.Seq - 1, Reason: "entry does not match its Merkle leaf (altered entry)"}
+					return nil, nil, &VerifyError{Seq: e.Seq - 1, Reason: "entry does not match its Merkle leaf (altered entry)"}
 				}
-				return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: "previous-entry hash does not match the chain"}
+				return nil, nil, &VerifyError{Seq: e.Seq, Reason: "previous-entry hash does not match the chain"}
 			}
 			prev = leaf
-			leaves = append(leaves, leaf)
 			wsHashes = append(wsHashes, e.WriteSetHash)
-			tree.Append(leaf, func(ledger.NodeID, ledger.Hash) {})
+			tree.Append(leaf, emit)
+			if len(emitted) >= 4096 {
+				nodes <- emitted
+				emitted = make([]emittedNode, 0, 8192)
+			}
 			if s, ok := sigs[tree.Size()]; ok {
 				if s.Root != tree.Root() {
-					return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: "signed Merkle root does not match the entries"}
+					return nil, nil, &VerifyError{Seq: e.Seq, Reason: "signed Merkle root does not match the entries"}
 				}
 				if err := s.Verify(service); err != nil {
-					return nil, nil, nil, &VerifyError{Seq: e.Seq, Reason: err.Error()}
+					return nil, nil, &VerifyError{Seq: e.Seq, Reason: err.Error()}
 				}
 				checked++
 			}
@@ -118,17 +215,20 @@ func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, servi
 			}
 		}
 	}
-	if uint64(len(leaves)) != head {
-		return nil, nil, nil, &VerifyError{Seq: uint64(len(leaves)) + 1, Reason: fmt.Sprintf("entry missing: head is %d", head)}
+	if len(emitted) > 0 {
+		nodes <- emitted
+	}
+	if uint64(len(wsHashes)) != head {
+		return nil, nil, &VerifyError{Seq: uint64(len(wsHashes)) + 1, Reason: fmt.Sprintf("entry missing: head is %d", head)}
 	}
 	if checked != len(sigs) {
 		for size := range sigs {
 			if size > head {
-				return nil, nil, nil, &VerifyError{Seq: size, Reason: "signature over entries that do not exist"}
+				return nil, nil, &VerifyError{Seq: size, Reason: "signature over entries that do not exist"}
 			}
 		}
 	}
-	return leaves, wsHashes, &VerifyReport{Entries: head, Signatures: len(sigs), Head: prev, Root: tree.Root()}, nil
+	return wsHashes, &VerifyReport{Entries: head, Signatures: len(sigs), Head: prev, Root: tree.Root()}, nil
 }
 
 type hashedEntry struct {
@@ -221,41 +321,6 @@ func parallelLeafHashes(db *DB, head uint64, done <-chan struct{}) <-chan []hash
 		}
 	}()
 	return out
-}
-
-// verifyNodes checks every stored Merkle node against the recomputed tree,
-// level by level.
-func (db *DB) verifyNodes(leaves []ledger.Hash) error {
-	level := leaves
-	for l := 0; len(level) > 0; l++ {
-		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixNode, byte(l)}, UpperBound: []byte{prefixNode, byte(l + 1)}})
-		if err != nil {
-			return err
-		}
-		n := 0
-		for ok := it.First(); ok; ok = it.Next() {
-			if n >= len(level) || string(it.Value()) != string(level[n][:]) {
-				it.Close()
-				seq := uint64(n)<<l + 1
-				return &VerifyError{Seq: seq, Reason: fmt.Sprintf("stored Merkle node %d/%d does not match the entries", l, n)}
-			}
-			n++
-		}
-		err = it.Error()
-		it.Close()
-		if err != nil {
-			return err
-		}
-		if n != len(level) {
-			return &VerifyError{Seq: uint64(n)<<l + 1, Reason: fmt.Sprintf("Merkle node %d/%d missing", l, n)}
-		}
-		next := make([]ledger.Hash, len(level)/2)
-		for i := range next {
-			next[i] = ledger.NodeHash(level[2*i], level[2*i+1])
-		}
-		level = next
-	}
-	return nil
 }
 
 // hashVersions rehashes the stored row, index and system versions of
