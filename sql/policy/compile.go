@@ -6,15 +6,34 @@ import (
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 
 	"github.com/cofferdb/coffer/charter"
 )
 
 // CostLimit bounds the work of one evaluation of one policy expression
 // (CEL cost units, roughly one per operation and per element visited).
-// A policy that exceeds it on a row does not grant (or, restrictive, denies)
-// that row.
+// An expression whose worst case, estimated when it is compiled with
+// every string, list and map taken as up to sizeBound long, stays within
+// the limit runs without runtime accounting (which would triple the cost
+// of a cheap policy); any other runs with the limit enforced on every
+// evaluation. A policy that exceeds it on a row does not grant (or,
+// restrictive, denies) that row.
 const CostLimit = 100_000
+
+// sizeBound is the size the static estimate assumes for values of unknown
+// size (strings, bytes, lists, maps).
+const sizeBound = 4096
+
+type boundedSizes struct{}
+
+func (boundedSizes) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	return &checker.SizeEstimate{Min: 0, Max: sizeBound}
+}
+
+func (boundedSizes) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}
 
 // Command is the statement kind a decision is for.
 type Command string
@@ -30,6 +49,9 @@ const (
 // program is one compiled expression.
 type program struct {
 	prg cel.Program
+	eq  *eqPattern // evaluated natively when set (fast.go)
+	// shape is the schema the program was compiled against.
+	shape *rowShape
 	// usesRow is false for expressions over principal only: they are
 	// evaluated once per principal, not per row.
 	usesRow bool
@@ -84,19 +106,19 @@ func Check(p charter.Policy, sch gmssql.Schema) error {
 		return &CompileError{Policy: p.Name, Table: p.Table, Clause: "USING", Detail: "an INSERT policy takes WITH CHECK only (there are no existing rows to filter)"}
 	}
 	if p.Using != "" {
-		if _, err := compileExpr(env, p, "USING", p.Using); err != nil {
+		if _, err := compileExpr(env, nil, p, "USING", p.Using); err != nil {
 			return err
 		}
 	}
 	if p.Check != "" {
-		if _, err := compileExpr(env, p, "WITH CHECK", p.Check); err != nil {
+		if _, err := compileExpr(env, nil, p, "WITH CHECK", p.Check); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func compileExpr(env *cel.Env, p charter.Policy, clause, text string) (*program, error) {
+func compileExpr(env *cel.Env, shape *rowShape, p charter.Policy, clause, text string) (*program, error) {
 	ast, iss := env.Compile(text)
 	if iss.Err() != nil {
 		return nil, &CompileError{Policy: p.Name, Table: p.Table, Clause: clause, Detail: strings.TrimSpace(iss.Err().Error())}
@@ -105,7 +127,11 @@ func compileExpr(env *cel.Env, p charter.Policy, clause, text string) (*program,
 		return nil, &CompileError{Policy: p.Name, Table: p.Table, Clause: clause,
 			Detail: "expression has type " + t.String() + ", want bool"}
 	}
-	prg, err := env.Program(ast, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if est, err := env.EstimateCost(ast, boundedSizes{}); err != nil || est.Max > CostLimit {
+		opts = append(opts, cel.CostLimit(CostLimit))
+	}
+	prg, err := env.Program(ast, opts...)
 	if err != nil {
 		return nil, &CompileError{Policy: p.Name, Table: p.Table, Clause: clause, Detail: err.Error()}
 	}
@@ -116,7 +142,13 @@ func compileExpr(env *cel.Env, p charter.Policy, clause, text string) (*program,
 			break
 		}
 	}
-	return &program{prg: prg, usesRow: usesRow}, nil
+	out := &program{prg: prg, usesRow: usesRow, shape: shape}
+	if shape != nil && usesRow {
+		if eq := matchEq(ast.NativeRep().Expr(), shape); eq != nil && !eq.hasNull() {
+			out.eq = eq
+		}
+	}
+	return out, nil
 }
 
 // Table is the policies of one table compiled against one schema. It is
@@ -166,7 +198,7 @@ func (c *Cache) Table(table string, ps []charter.Policy, policiesKey string, sch
 
 func compileTable(table string, ps []charter.Policy, sch gmssql.Schema) *Table {
 	t := &Table{name: table}
-	env, _, envErr := newEnv(sch)
+	env, shape, envErr := newEnv(sch)
 	for _, p := range ps {
 		restrictive, cmd := splitCommand(p.Command)
 		c := &compiled{name: p.Name, restrictive: restrictive, command: cmd, roles: p.Roles}
@@ -175,12 +207,12 @@ func compileTable(table string, ps []charter.Policy, sch gmssql.Schema) *Table {
 		} else {
 			var err error
 			if p.Using != "" {
-				if c.using, err = compileExpr(env, p, "USING", p.Using); err != nil {
+				if c.using, err = compileExpr(env, shape, p, "USING", p.Using); err != nil {
 					c.broken = true
 				}
 			}
 			if p.Check != "" {
-				if c.check, err = compileExpr(env, p, "WITH CHECK", p.Check); err != nil {
+				if c.check, err = compileExpr(env, shape, p, "WITH CHECK", p.Check); err != nil {
 					c.broken = true
 				}
 			}

@@ -11,9 +11,16 @@ import (
 // policy). A Filter is used by one goroutine at a time.
 type Filter struct {
 	deny        bool // no permissive policy can grant: nothing passes
-	permissive  []*program
-	restrictive []*program
+	permissive  []matcher
+	restrictive []matcher
 	act         activation
+}
+
+// matcher decides one policy expression for a row: a native equality
+// (fast.go) or a CEL program.
+type matcher struct {
+	eq  *eqMatcher
+	prg *program
 }
 
 // activation binds row and principal for one evaluation.
@@ -81,10 +88,14 @@ func (t *Table) filter(p *Principal, cmd Command, check bool) *Filter {
 			}
 			continue
 		}
+		m := matcher{prg: prg}
+		if prg.eq != nil {
+			m.eq = prg.eq.bind(f.act.principal, prg.shape)
+		}
 		if c.restrictive {
-			f.restrictive = append(f.restrictive, prg)
+			f.restrictive = append(f.restrictive, m)
 		} else if !granted {
-			f.permissive = append(f.permissive, prg)
+			f.permissive = append(f.permissive, m)
 		}
 	}
 	if !granted && len(f.permissive) == 0 {
@@ -120,20 +131,27 @@ func (f *Filter) Allow(row gmssql.Row) bool {
 	if f.deny {
 		return false
 	}
-	for _, r := range f.restrictive {
-		if !f.eval(r, row) {
+	for i := range f.restrictive {
+		if !f.match(&f.restrictive[i], row) {
 			return false
 		}
 	}
 	if len(f.permissive) == 0 {
 		return true // granted by a principal-only policy
 	}
-	for _, p := range f.permissive {
-		if f.eval(p, row) {
+	for i := range f.permissive {
+		if f.match(&f.permissive[i], row) {
 			return true
 		}
 	}
 	return false
+}
+
+func (f *Filter) match(m *matcher, row gmssql.Row) bool {
+	if m.eq != nil {
+		return m.eq.allow(row)
+	}
+	return f.eval(m.prg, row)
 }
 
 func (f *Filter) eval(p *program, row gmssql.Row) bool {

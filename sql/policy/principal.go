@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
 )
 
 // Principal is who a statement runs for, as policies see it: the login
@@ -44,11 +45,17 @@ func (p *Principal) value() *principalValue {
 		if roles == nil {
 			roles = []string{}
 		}
+		// Plain ref.Val maps and lists: a lookup is a Go map access, not
+		// reflection, on every row.
+		m := make(map[ref.Val]ref.Val, len(attrs))
+		for k, v := range attrs {
+			m[types.String(k)] = types.DefaultTypeAdapter.NativeToValue(v)
+		}
 		p.val = &principalValue{
 			name:       types.String(p.Name),
 			host:       types.String(p.Host),
-			roles:      types.DefaultTypeAdapter.NativeToValue(roles),
-			attributes: types.DefaultTypeAdapter.NativeToValue(attrs),
+			roles:      types.NewStringList(types.DefaultTypeAdapter, roles),
+			attributes: types.NewRefValMap(types.DefaultTypeAdapter, m),
 		}
 	})
 	return p.val
