@@ -99,6 +99,9 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit) (*pebble.Batch
 	if db.closed.Load() {
 		return nil, 0, ErrClosed
 	}
+	if db.stateErr != nil {
+		return nil, 0, fmt.Errorf("storage: opened for verification only: %w", db.stateErr)
+	}
 	if err := db.checkConflicts(ws, readSeq); err != nil {
 		return nil, 0, err
 	}

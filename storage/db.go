@@ -57,6 +57,11 @@ type Config struct {
 	// measure the ledger's cost only). A store written this way does not
 	// verify.
 	UnsafeNoLedger bool
+	// VerifyOnly opens a store for inspection (coffer ledger verify): a
+	// ledger whose head cannot be loaded (a corrupt head entry or Merkle
+	// frontier) does not fail Open, so verification can name what is
+	// wrong; such a store refuses commits.
+	VerifyOnly bool
 	// CacheSize is pebble's block cache size in bytes.
 	CacheSize int64
 	// Logger receives storage events.
@@ -103,6 +108,9 @@ type DB struct {
 
 	ledger ledgerState // guarded by applyMu
 	signer *signer
+	// stateErr is why the ledger head did not load (VerifyOnly stores
+	// only); commits are refused while it is set.
+	stateErr error
 }
 
 // Open opens or creates the store described by cfg.
@@ -139,8 +147,12 @@ func Open(cfg Config) (*DB, error) {
 		return nil, err
 	}
 	if err := db.loadState(); err != nil {
-		_ = pdb.Close()
-		return nil, err
+		if !cfg.VerifyOnly {
+			_ = pdb.Close()
+			return nil, err
+		}
+		db.stateErr = err
+		db.log.Warn("storage: the ledger head did not load; the store is open for verification only", "err", err)
 	}
 	return db, nil
 }
@@ -150,9 +162,6 @@ func Open(cfg Config) (*DB, error) {
 func (db *DB) loadState() error {
 	head, err := db.readHead()
 	if err != nil {
-		return err
-	}
-	if err := db.loadLedger(head); err != nil {
 		return err
 	}
 	ri, err := db.readUint64(metaRaftKey)
@@ -174,7 +183,7 @@ func (db *DB) loadState() error {
 	db.visibleMu.Lock()
 	db.visibleCond.Broadcast()
 	db.visibleMu.Unlock()
-	return nil
+	return db.loadLedger(head)
 }
 
 func (db *DB) checkFormat() error {

@@ -53,7 +53,7 @@ type ledgerState struct {
 
 // loadLedger restores the chain head and the tree frontier after open.
 func (db *DB) loadLedger(head uint64) error {
-	if head == 0 {
+	if head == 0 || db.cfg.UnsafeNoLedger {
 		db.ledger = ledgerState{}
 		return nil
 	}
@@ -65,6 +65,11 @@ func (db *DB) loadLedger(head uint64) error {
 	closer.Close()
 	if err != nil {
 		return fmt.Errorf("storage: ledger entry %d: %w", head, err)
+	}
+	// The head entry must match its Merkle leaf, or the next commit
+	// would chain onto a damaged entry.
+	if leaf, err := db.node(ledger.NodeID{Level: 0, Index: head - 1}); err != nil || leaf != e.LeafHash() {
+		return fmt.Errorf("storage: ledger entry %d (the head) does not match its Merkle leaf: the store is damaged; run coffer ledger verify", head)
 	}
 	tree, err := ledger.Restore(head, db.node)
 	if err != nil {
@@ -327,6 +332,9 @@ func (db *DB) StoreSignature(sig *ledger.SignedRoot, raftIndex uint64) error {
 	defer db.applyMu.Unlock()
 	if db.closed.Load() {
 		return ErrClosed
+	}
+	if db.stateErr != nil {
+		return fmt.Errorf("storage: opened for verification only: %w", db.stateErr)
 	}
 	if sig.Size > db.applied.Load() {
 		return fmt.Errorf("storage: signature over %d entries, but only %d are applied", sig.Size, db.applied.Load())

@@ -169,6 +169,34 @@ func TestTamperingIsDetected(t *testing.T) {
 	}
 }
 
+// TestCorruptHeadEntryIsReported: a store whose newest entry is damaged
+// cannot commit, but opened for verification it names that entry instead
+// of failing to open.
+func TestCorruptHeadEntryIsReported(t *testing.T) {
+	t.Parallel()
+	db, svc, dir := ledgerFixture(t, 30)
+	db.Close()
+	flipValue(t, dir, entryKey(30))
+	cfg := DefaultConfig(dir)
+	if _, err := Open(cfg); err == nil {
+		t.Fatal("a store with a corrupt head entry opened for commits")
+	}
+	cfg.VerifyOnly = true
+	db, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("open for verification: %v", err)
+	}
+	defer db.Close()
+	if _, err := db.Apply(&WriteSet{Mutations: []Mutation{put("tx", "1")}}, db.ReadSeq(), Commit{}); err == nil {
+		t.Fatal("a verification-only store accepted a commit")
+	}
+	_, err = db.VerifyLedger(svc.Cert, nil)
+	var ve *VerifyError
+	if !errors.As(err, &ve) || ve.Seq != 30 {
+		t.Fatalf("VerifyLedger = %v; want a failure at seq 30", err)
+	}
+}
+
 func flipValue(t *testing.T, dir string, key []byte) {
 	t.Helper()
 	p, err := pebble.Open(dir, &pebble.Options{})

@@ -166,6 +166,7 @@ func openStore(dataDir string, stderr io.Writer) (*storage.DB, error) {
 		return nil, fmt.Errorf("no Coffer store in %s (expected %s, as written by coffer serve --data-dir %s)", dataDir, dbDir, dataDir)
 	}
 	cfg := storage.DefaultConfig(dbDir)
+	cfg.VerifyOnly = true
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	db, err := storage.Open(cfg)
 	if err != nil && storeLocked(err) {
