@@ -27,11 +27,20 @@ type cofferSystem struct {
 	proc      *child
 	// extraArgs are added to `coffer serve` (cluster nodes).
 	extraArgs []string
+	// name is the system's name in results (Coffer, or CofferNoLedger).
+	name string
+	// env is added to the node's environment.
+	env []string
 }
 
-func newCoffer(bin string) *cofferSystem { return &cofferSystem{bin: bin} }
+func newCoffer(bin string) *cofferSystem { return &cofferSystem{bin: bin, name: Coffer} }
 
-func (c *cofferSystem) Name() string       { return Coffer }
+// newCofferNoLedger is a node that writes no ledger (benchmarks only).
+func newCofferNoLedger(bin string) *cofferSystem {
+	return &cofferSystem{bin: bin, name: CofferNoLedger, env: []string{"COFFER_UNSAFE_NO_LEDGER=1"}}
+}
+
+func (c *cofferSystem) Name() string       { return c.name }
 func (c *cofferSystem) Endpoint() Endpoint { return c.endpoint }
 func (c *cofferSystem) Version() string    { return c.version }
 
@@ -70,7 +79,7 @@ func (c *cofferSystem) start(ctx context.Context, dir string, withPassword bool)
 		"--admin-addr", c.adminAddr,
 		"--log-level", "warn")
 	cmd.Args = append(cmd.Args, c.extraArgs...)
-	cmd.Env = os.Environ()
+	cmd.Env = append(os.Environ(), c.env...)
 	if withPassword {
 		cmd.Env = append(cmd.Env, "COFFER_ADMIN_PASSWORD="+cofferPassword)
 	}

@@ -21,7 +21,7 @@ type Config struct {
 	CofferBin string // a built `coffer` binary
 	OutDir    string
 	Reps      int
-	Systems   []string // of Coffer, CofferCluster, MariaDB, PostgreSQL
+	Systems   []string // of Coffer, CofferCluster, CofferNoLedger, MariaDB, PostgreSQL
 
 	// sysbench on the MySQL wire (Coffer vs MariaDB); empty Sysbench skips it.
 	Sysbench         []string
@@ -62,7 +62,7 @@ func DefaultConfig() Config {
 		CofferBin:        "bin/coffer",
 		OutDir:           "bench/results",
 		Reps:             3,
-		Systems:          []string{Coffer, CofferCluster, MariaDB, PostgreSQL},
+		Systems:          []string{Coffer, CofferCluster, CofferNoLedger, MariaDB, PostgreSQL},
 		Sysbench:         slices.Clone(SysbenchWorkloads),
 		Threads:          []int{1, 4, 16},
 		Tables:           4,
@@ -111,8 +111,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: -reps %d: need at least 1", ErrConfig, c.Reps)
 	}
 	for _, s := range c.Systems {
-		if s != Coffer && s != CofferCluster && s != MariaDB && s != PostgreSQL {
-			return fmt.Errorf("%w: system %q: want coffer, coffer-3, mariadb or postgresql", ErrConfig, s)
+		if s != Coffer && s != CofferCluster && s != CofferNoLedger && s != MariaDB && s != PostgreSQL {
+			return fmt.Errorf("%w: system %q: want coffer, coffer-3, coffer-noledger, mariadb or postgresql", ErrConfig, s)
 		}
 	}
 	for _, w := range c.Sysbench {

@@ -9,7 +9,7 @@ import (
 )
 
 // systemTitle is how a system is named in tables.
-var systemTitle = map[string]string{Coffer: "Coffer", CofferCluster: "Coffer 3-node", MariaDB: "MariaDB", PostgreSQL: "PostgreSQL"}
+var systemTitle = map[string]string{Coffer: "Coffer", CofferCluster: "Coffer 3-node", CofferNoLedger: "Coffer, ledger off", MariaDB: "MariaDB", PostgreSQL: "PostgreSQL"}
 
 // Markdown renders the report: the ratio tables first, then every cell
 // with its spread, the machine, and what is not measured yet.
@@ -36,7 +36,7 @@ func (r *Report) Markdown(chartFile string) string {
 	b.WriteString("\n## Run\n\n")
 	m := r.Machine
 	fmt.Fprintf(&b, "- Machine: %s, %d cores (%s), %.1f GiB, kernel %s, %s; load average at start %s.\n", m.Host, m.Cores, m.CPUModel, m.MemoryGiB, m.Kernel, m.OS, m.LoadAtStart)
-	for _, k := range []string{Coffer, CofferCluster, MariaDB, PostgreSQL, "sysbench"} {
+	for _, k := range []string{Coffer, CofferCluster, CofferNoLedger, MariaDB, PostgreSQL, "sysbench"} {
 		if v, ok := r.Versions[k]; ok {
 			fmt.Fprintf(&b, "- %s: `%s`\n", k, v)
 		}
@@ -91,11 +91,14 @@ func (r *Report) InterferenceLine() string {
 // durable inserts apart, under headings of the given level ("##").
 func (r *Report) RatioTables(h string) string {
 	var b strings.Builder
-	var sb, ins []RatioRow
+	var sb, ins, ledgerCost []RatioRow
 	for _, row := range r.Ratios {
-		if row.Workload == "durable_insert" {
+		switch {
+		case row.Workload == "durable_insert":
 			ins = append(ins, row)
-		} else {
+		case row.Peer == CofferNoLedger:
+			ledgerCost = append(ledgerCost, row)
+		default:
 			sb = append(sb, row)
 		}
 	}
@@ -108,6 +111,14 @@ func (r *Report) RatioTables(h string) string {
 		}
 		b.WriteString("\ntx/s ratio above 1: Coffer is faster. p99 ratio above 1: Coffer's tail latency is longer.\n")
 		b.WriteString("Coffer / PostgreSQL on sysbench and pgbench: n/a until issue 10 (Postgres wire).\n")
+	}
+	if len(ledgerCost) > 0 {
+		fmt.Fprintf(&b, "\n%s The ledger's cost on the commit path: Coffer / Coffer with the ledger off (median of %d)\n\n", h, r.Settings.Reps)
+		b.WriteString("| workload | threads | ledger on tx/s | ledger off tx/s | tx/s ratio | p99 ratio |\n|---|---:|---:|---:|---:|---:|\n")
+		for _, row := range ledgerCost {
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | **%s** | %s |\n", row.Workload, row.Threads,
+				numPtr(row.CofferTPS, 0), numPtr(row.PeerTPS, 0), numPtr(row.TPSRatio, 2), numPtr(row.P99Ratio, 2))
+		}
 	}
 	if len(r.Inserts) > 0 {
 		fmt.Fprintf(&b, "\n%s Durable single-row INSERT transactions (median of %d)\n\n", h, r.Settings.Reps)

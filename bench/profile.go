@@ -93,7 +93,7 @@ func pprofTop(bin, profile, path string, extra ...string) error {
 func (r *runner) runProfiles(ctx context.Context) {
 	var cf *cofferSystem
 	for _, s := range r.systems {
-		if c, ok := s.(*cofferSystem); ok {
+		if c, ok := s.(*cofferSystem); ok && c.Name() == Coffer {
 			cf = c
 		}
 	}

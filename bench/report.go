@@ -150,7 +150,7 @@ func ratios(cells []*Cell, reps int) []RatioRow {
 		}
 		for _, p := range cells {
 			cf := mine[key{p.Workload, p.Threads}]
-			if p.System == Coffer || p.System == CofferCluster || cf == nil {
+			if p.System == Coffer || p.System == CofferCluster || cf == nil || (p.System == CofferNoLedger && subject != Coffer) {
 				continue
 			}
 			rows = append(rows, RatioRow{

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -97,6 +98,9 @@ func (r *runner) startAll(ctx context.Context, dir string) error {
 	if r.cfg.has(Coffer) {
 		all = append(all, newCoffer(r.cfg.CofferBin))
 	}
+	if r.cfg.has(CofferNoLedger) && slices.Contains(r.cfg.Sysbench, noLedgerWorkload) {
+		all = append(all, newCofferNoLedger(r.cfg.CofferBin))
+	}
 	if r.cfg.has(CofferCluster) && len(r.cfg.InsertConns) > 0 {
 		all = append(all, newCofferCluster(r.cfg.CofferBin))
 	}
@@ -157,9 +161,13 @@ func (r *runner) runSysbench(ctx context.Context) error {
 		}
 		r.report.Settings.PrepareSeconds[s.Name()] = time.Since(t0).Seconds()
 	}
-	r.steps = len(r.cfg.Sysbench) * len(r.cfg.Threads) * r.cfg.Reps * len(systems)
+	r.steps = 0
+	for _, w := range r.cfg.Sysbench {
+		r.steps += len(r.cfg.Threads) * r.cfg.Reps * len(sysbenchSystems(systems, w))
+	}
 	r.step = 0
 	for _, w := range r.cfg.Sysbench {
+		systems := sysbenchSystems(systems, w)
 		for _, th := range r.cfg.Threads {
 			cells := make([]*Cell, len(systems))
 			for i, s := range systems {
@@ -180,6 +188,22 @@ func (r *runner) runSysbench(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// noLedgerWorkload is the one sysbench workload CofferNoLedger runs: the
+// ledger's cost on the commit path shows in writes.
+const noLedgerWorkload = "oltp_write_only"
+
+// sysbenchSystems are the systems that run workload w.
+func sysbenchSystems(all []system, w string) []system {
+	var out []system
+	for _, s := range all {
+		if s.Name() == CofferNoLedger && w != noLedgerWorkload {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (r *runner) sysbenchConfig(s system, workload string, threads int) SysbenchConfig {

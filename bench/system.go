@@ -18,6 +18,10 @@ const (
 	Coffer     = "coffer"
 	MariaDB    = "mariadb"
 	PostgreSQL = "postgresql"
+	// CofferNoLedger is Coffer with the ledger turned off
+	// (COFFER_UNSAFE_NO_LEDGER): the peer that prices the ledger on
+	// sysbench oltp_write_only.
+	CofferNoLedger = "coffer-noledger"
 )
 
 // Wire protocols a system speaks.
