@@ -55,6 +55,8 @@ type pgError struct {
 	Message string
 	Detail  string
 	Hint    string
+	// Where is the context (PostgreSQL's CONTEXT line): "COPY t, line 3".
+	Where string
 }
 
 func (e *pgError) Error() string { return e.Message }
@@ -188,5 +190,5 @@ func mysqlCodeFromGMS(err error) (string, bool) {
 }
 
 func (e *pgError) response() *pgproto3.ErrorResponse {
-	return &pgproto3.ErrorResponse{Severity: "ERROR", Code: e.Code, Message: e.Message, Detail: e.Detail, Hint: e.Hint}
+	return &pgproto3.ErrorResponse{Severity: "ERROR", Code: e.Code, Message: e.Message, Detail: e.Detail, Hint: e.Hint, Where: e.Where}
 }

@@ -58,3 +58,50 @@ func encodeNumericBinary(s string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// decodeNumericBinary reads PostgreSQL's binary numeric as a decimal
+// string.
+func decodeNumericBinary(b []byte) (string, error) {
+	if len(b) < 8 {
+		return "", fmt.Errorf("pgwire: binary numeric of %d bytes", len(b))
+	}
+	ndigits := int(binary.BigEndian.Uint16(b))
+	weight := int(int16(binary.BigEndian.Uint16(b[2:])))
+	sign := binary.BigEndian.Uint16(b[4:])
+	dscale := int(binary.BigEndian.Uint16(b[6:]))
+	if len(b) != 8+2*ndigits {
+		return "", fmt.Errorf("pgwire: binary numeric of %d bytes for %d digits", len(b), ndigits)
+	}
+	if sign == 0xC000 {
+		return "NaN", nil
+	}
+	digit := func(i int) int {
+		if i < 0 || i >= ndigits {
+			return 0
+		}
+		return int(binary.BigEndian.Uint16(b[8+2*i:]))
+	}
+	var sb strings.Builder
+	if sign == 0x4000 {
+		sb.WriteByte('-')
+	}
+	if weight < 0 {
+		sb.WriteByte('0')
+	}
+	for i := 0; i <= weight; i++ {
+		if i == 0 {
+			fmt.Fprintf(&sb, "%d", digit(i))
+		} else {
+			fmt.Fprintf(&sb, "%04d", digit(i))
+		}
+	}
+	if dscale > 0 {
+		var frac strings.Builder
+		for i := weight + 1; frac.Len() < dscale; i++ {
+			fmt.Fprintf(&frac, "%04d", digit(i))
+		}
+		sb.WriteByte('.')
+		sb.WriteString(frac.String()[:dscale])
+	}
+	return sb.String(), nil
+}

@@ -280,3 +280,5 @@ func TestUsers(t *testing.T) {
 		t.Fatalf("wrong password: %v", err)
 	}
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -102,6 +102,11 @@ func (c *conn) runKind(st *statement, params map[int]any) (*result, *pgError) {
 		return &result{tag: st.tag}, nil
 	case kindEmptyRows:
 		return &result{schema: emptySchema(st.columns), tag: "SELECT 0"}, nil
+	case kindCopy:
+		if st.copy.from {
+			return c.copyFrom(st.copy)
+		}
+		return c.copyTo(st.copy)
 	case kindSet:
 		if perr := c.set(st.setName, st.setValue); perr != nil {
 			return nil, perr

@@ -22,6 +22,7 @@ const (
 	kindRollback                  // ROLLBACK / ABORT
 	kindNoop                      // accepted and ignored (answered with tag)
 	kindEmptyRows                 // an empty result with columns (catalog fallback)
+	kindCopy                      // COPY FROM STDIN / TO STDOUT (copy.go)
 )
 
 // statement is one PostgreSQL statement translated for the engine.
@@ -51,6 +52,8 @@ type statement struct {
 	callSource bool
 	// columns names kindEmptyRows's columns.
 	columns []string
+	// copy is a COPY statement's table, columns, query and format.
+	copy *copySpec
 	// readOnly is BEGIN READ ONLY.
 	readOnly bool
 	// source is the original PostgreSQL text of the statement.
@@ -263,7 +266,7 @@ func (t *translator) stmt(n *pg.Node) statement {
 		// CALL coffer_…(): the engine's procedures; the text is the same.
 		return statement{sql: "", tag: "CALL", callSource: true}
 	case n.GetCopyStmt() != nil:
-		t.unsupported("COPY")
+		return t.copyStmt(n.GetCopyStmt())
 	case n.GetListenStmt() != nil, n.GetNotifyStmt() != nil:
 		t.unsupported("LISTEN/NOTIFY")
 	case n.GetLockStmt() != nil:
