@@ -149,6 +149,13 @@ func TestPoliciesBanksAndAuditor(t *testing.T) {
 		if _, err := admin.Exec("ALTER TABLE payments DROP COLUMN bank"); err == nil || !strings.Contains(err.Error(), "by_bank") {
 			t.Errorf("dropping a column a policy uses: got %v", err)
 		}
+		if _, err := admin.Exec("ALTER TABLE payments RENAME COLUMN bank TO bank_code"); err == nil || !strings.Contains(err.Error(), "by_bank") {
+			t.Errorf("renaming a column a policy uses: got %v", err)
+		}
+		// A unique index over rows the issuer cannot see reports no values.
+		if _, err := admin.Exec("CREATE UNIQUE INDEX one_per_bank ON payments (bank)"); err == nil || strings.Contains(err.Error(), "'A'") || strings.Contains(err.Error(), "[B]") {
+			t.Errorf("unique index over duplicate hidden rows: got %v", err)
+		}
 	})
 
 	t.Run("reads", func(t *testing.T) {

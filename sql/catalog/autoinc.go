@@ -76,8 +76,14 @@ func toUint(ctx *gmssql.Context, v any) (uint64, bool) {
 	return u.(uint64), true
 }
 
-// PeekNextAutoIncrementValue implements sql.AutoIncrementGetter.
+// PeekNextAutoIncrementValue implements sql.AutoIncrementGetter. It is
+// only shown (SHOW CREATE TABLE, information_schema.TABLES); a table with
+// row policies shows 0, since the counter tells how many rows others
+// inserted.
 func (t *Table) PeekNextAutoIncrementValue(ctx *gmssql.Context) (uint64, error) {
+	if t.p.HasPolicies(ctx, t.desc.Database, t.desc.Name) {
+		return 0, nil
+	}
 	c, err := t.p.counter(ctx, t)
 	if err != nil {
 		return 0, err

@@ -118,6 +118,10 @@ func (t *Table) fillIndex(ctx *gmssql.Context, id *indexDesc) error {
 			if _, dup, err := e.tx.Get(k); err != nil {
 				return err
 			} else if dup {
+				if t.p.HasPolicies(ctx, t.desc.Database, t.desc.Name) {
+					// The duplicate may be between rows the issuer cannot see.
+					return fmt.Errorf("CREATE UNIQUE INDEX %s: the table holds duplicate keys (values not shown: the table has row policies)", id.Name)
+				}
 				return gmssql.NewUniqueKeyErr(formatKey(row, ix.cols), false, nil)
 			}
 		}
@@ -300,6 +304,11 @@ func (t *Table) ModifyColumn(ctx *gmssql.Context, name string, col *gmssql.Colum
 			cd.Nullable = false
 		}
 		d.Columns[i] = cd
+		if sch, err := d.Schema(); err != nil {
+			return err
+		} else if err := t.checkPoliciesFor(ctx, sch.Schema); err != nil {
+			return err
+		}
 		if !strings.EqualFold(old.Name, cd.Name) {
 			for x := range d.Indexes {
 				for y := range d.Indexes[x].Columns {
