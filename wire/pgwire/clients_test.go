@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +69,53 @@ func TestPsycopgSQLAlchemy(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
+	}
+}
+
+// nodeDir holds the node-postgres test script and its package.json; the
+// test installs node_modules there (gitignored) when it is missing.
+const nodeDir = "testdata/node"
+
+// TestNodePostgres runs testdata/node/pg_test.js with the npm "pg"
+// package: parameterized queries, prepared statements, transactions and
+// SQLSTATEs.
+func TestNodePostgres(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node not installed: run make test-deps (it installs nodejs and npm with apt)")
+	}
+	ensureNodePG(t)
+	s := startServer(t)
+	host, port, _ := net.SplitHostPort(s.PGAddr().String())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "pg_test.js", host, port, "admin", adminPassword)
+	cmd.Dir = nodeDir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pg_test.js: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "OK node-postgres") {
+		t.Fatalf("pg_test.js did not finish:\n%s", out)
+	}
+}
+
+// ensureNodePG installs the pg package from package-lock.json with npm
+// unless it is already there.
+func ensureNodePG(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "pg", "package.json")); err == nil {
+		return
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		t.Fatal("npm not installed: run make test-deps (it installs nodejs and npm with apt)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+	cmd.Dir = nodeDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci in %s (installs the pg package from the npm registry): %v\n%s", nodeDir, err, out)
 	}
 }
