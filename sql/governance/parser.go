@@ -278,3 +278,17 @@ func checkForeignKeySetDefault(stmt ast.Statement) error {
 	}
 	return nil
 }
+
+// IsStatement reports whether query is one of Coffer's own statements
+// (VOTE, ADD NODE, SHOW PROPOSALS …), which vitess alone cannot parse.
+// The MySQL wire uses it to answer COM_STMT_PREPARE of one with
+// PreparedError before vitess's parser rejects it as a syntax error.
+func IsStatement(query string) bool { return isGovernance(query) }
+
+// PreparedError is the error for a governance statement sent as a
+// server-side prepared statement: MySQL error 1295 (ER_UNSUPPORTED_PS),
+// SQLSTATE HY000.
+func PreparedError(query string) (code uint16, sqlState, message string) {
+	err := errPrepared(query).(*vmysql.SQLError)
+	return uint16(err.Number()), err.SQLState(), err.Message
+}

@@ -38,7 +38,7 @@ func (l *listener) Accept() (net.Conn, error) {
 	if !ok {
 		return c, nil
 	}
-	cc := &clientConn{Conn: tcp, tcp: tcp, l: l}
+	cc := &clientConn{Conn: tcp, tcp: tcp, l: l, filter: newPrepareFilter()}
 	l.mu.Lock()
 	if l.conns == nil {
 		l.conns = map[*clientConn]struct{}{}
@@ -65,9 +65,13 @@ func (l *listener) closeConns() {
 // not see.
 type clientConn struct {
 	net.Conn
-	tcp *net.TCPConn
-	l   *listener
+	tcp    *net.TCPConn
+	l      *listener
+	filter *prepareFilter // read by one goroutine: vitess's connection handler
 }
+
+// Read implements net.Conn through the prepared-statement filter.
+func (c *clientConn) Read(p []byte) (int, error) { return c.filter.read(c.Conn, p) }
 
 func (c *clientConn) Close() error {
 	c.l.mu.Lock()
