@@ -75,6 +75,9 @@ type Node struct {
 	addr  string // advertised raft address
 
 	rp    atomic.Pointer[raft.Raft] // nil until the node is a member
+	// readyTerm is the latest term in which this node, as leader, saw a
+	// barrier applied; see leaderReadSeq.
+	readyTerm atomic.Uint64
 	logs  *LogStore
 	trans *raft.NetworkTransport
 	fsm   *fsm
@@ -398,8 +401,14 @@ func (n *Node) SignerConfig(c storage.SignerConfig) storage.SignerConfig {
 // has applied as much (read index); with follower reads it reads its own
 // state if it heard from the leader within MaxStaleness.
 func (n *Node) SnapshotSeq(ctx context.Context, follower bool) (uint64, error) {
-	if n.r() == nil || n.IsLeader() {
+	if n.r() == nil {
 		return n.db.ReadSeq(), nil
+	}
+	if n.IsLeader() {
+		seq, err := n.leaderReadSeq(ctx)
+		if !errors.Is(err, errNotLeader) {
+			return seq, err
+		}
 	}
 	if follower {
 		if last := n.r().LastContact(); time.Since(last) > n.cfg.MaxStaleness {
@@ -408,11 +417,13 @@ func (n *Node) SnapshotSeq(ctx context.Context, follower bool) (uint64, error) {
 		return n.db.ReadSeq(), nil
 	}
 	for attempt := 0; ; attempt++ {
-		addr, _ := n.Leader()
-		if addr == "" && n.IsLeader() {
-			return n.db.ReadSeq(), nil
-		}
-		if addr != "" {
+		addr, id := n.Leader()
+		if id == n.cfg.NodeID || (addr == "" && n.IsLeader()) {
+			seq, err := n.leaderReadSeq(ctx)
+			if !errors.Is(err, errNotLeader) {
+				return seq, err
+			}
+		} else if addr != "" {
 			seq, err := n.forwardReadIndex(ctx, addr)
 			if err == nil {
 				if err := n.db.WaitVisible(ctx, seq); err != nil {
@@ -423,9 +434,6 @@ func (n *Node) SnapshotSeq(ctx context.Context, follower bool) (uint64, error) {
 			if !errors.Is(err, errNotLeader) && !errors.Is(err, errPeerUnreachable) {
 				return 0, err
 			}
-		}
-		if n.IsLeader() {
-			return n.db.ReadSeq(), nil
 		}
 		select {
 		case <-ctx.Done():
@@ -439,12 +447,38 @@ func (n *Node) SnapshotSeq(ctx context.Context, follower bool) (uint64, error) {
 }
 
 // readIndex is the leader's side of SnapshotSeq.
-func (n *Node) readIndex() (uint64, error) {
+func (n *Node) readIndex(ctx context.Context) (uint64, error) {
 	if !n.IsLeader() {
 		return 0, errNotLeader
 	}
 	if err := n.r().VerifyLeader().Error(); err != nil {
 		return 0, errNotLeader
+	}
+	return n.leaderReadSeq(ctx)
+}
+
+// leaderReadSeq is the sequence a read on the leader may use. A new
+// leader holds every entry committed before its term but may not have
+// applied them yet (it learns they are committed only when an entry of
+// its own term commits), so its store can lack writes its predecessor
+// acknowledged. Once per term it waits for a barrier, which commits an
+// entry of its term and returns when everything before it is applied
+// (Raft §8: a leader serves reads only after committing in its term).
+func (n *Node) leaderReadSeq(ctx context.Context) (uint64, error) {
+	r := n.r()
+	term := r.CurrentTerm()
+	if n.readyTerm.Load() != term {
+		timeout := 10 * time.Second
+		if dl, ok := ctx.Deadline(); ok {
+			timeout = time.Until(dl)
+		}
+		if err := r.Barrier(timeout).Error(); err != nil {
+			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+				return 0, errNotLeader
+			}
+			return 0, fmt.Errorf("cluster: leader read barrier: %w", err)
+		}
+		n.readyTerm.Store(term)
 	}
 	return n.db.ReadSeq(), nil
 }

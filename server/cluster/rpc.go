@@ -83,7 +83,7 @@ func (s *Service) Propose(a ProposeArgs, r *ProposeReply) error {
 // ReadIndex returns the leader's applied sequence after confirming it
 // still leads.
 func (s *Service) ReadIndex(_ Empty, r *SeqReply) error {
-	seq, err := s.n.readIndex()
+	seq, err := s.n.readIndex(context.Background())
 	if err != nil {
 		r.NotLeader = true
 		return nil
