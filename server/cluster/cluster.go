@@ -75,12 +75,12 @@ type Node struct {
 	addr  string // advertised raft address
 
 	rp    atomic.Pointer[raft.Raft] // nil until the node is a member
-	// readyTerm is the latest term in which this node, as leader, saw a
-	// barrier applied; see leaderReadSeq.
-	readyTerm atomic.Uint64
 	logs  *LogStore
 	trans *raft.NetworkTransport
 	fsm   *fsm
+	// readyTerm is the latest term in which this node, as leader, saw a
+	// barrier applied; see leaderReadSeq.
+	readyTerm atomic.Uint64
 
 	peersMu sync.Mutex
 	peers   map[string]*peerClient // RPC clients by raft address

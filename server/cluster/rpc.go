@@ -3,8 +3,8 @@ package cluster
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/tls"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
