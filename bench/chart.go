@@ -35,7 +35,7 @@ type chartMetric struct {
 // WriteChart draws one column per workload, throughput on top and p99
 // latency below, bars per system grouped by concurrency (medians).
 func (r *Report) WriteChart(path string) error {
-	cells := append(append([]*Cell{}, r.Sysbench...), r.Inserts...)
+	cells := r.cells()
 	var workloads []string
 	for _, c := range cells {
 		if !slices.Contains(workloads, c.Workload) {

@@ -20,9 +20,11 @@ const cofferPassword = "bench-pw"
 
 // cofferSystem is one `coffer serve` process.
 type cofferSystem struct {
-	bin       string
-	version   string
-	endpoint  Endpoint
+	bin      string
+	version  string
+	endpoint Endpoint
+	// pg is the node's Postgres wire (pgbench).
+	pg        Endpoint
 	adminAddr string
 	proc      *child
 	// extraArgs are added to `coffer serve` (cluster nodes).
@@ -43,6 +45,9 @@ func newCofferNoLedger(bin string) *cofferSystem {
 func (c *cofferSystem) Name() string       { return c.name }
 func (c *cofferSystem) Endpoint() Endpoint { return c.endpoint }
 func (c *cofferSystem) Version() string    { return c.version }
+
+// PGEndpoint is the node's Postgres wire, database postgres.
+func (c *cofferSystem) PGEndpoint() Endpoint { return c.pg }
 
 // AdminAddr is the node's HTTP address (readyz, pprof).
 func (c *cofferSystem) AdminAddr() string { return c.adminAddr }
@@ -72,10 +77,15 @@ func (c *cofferSystem) start(ctx context.Context, dir string, withPassword bool)
 	}
 	c.endpoint = Endpoint{Wire: WireMySQL, Host: "127.0.0.1", Port: port, User: "admin", Password: cofferPassword, Database: "sbtest"}
 	c.adminAddr = "127.0.0.1:" + strconv.Itoa(adminPort)
+	pgPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	c.pg = Endpoint{Wire: WirePostgres, Host: "127.0.0.1", Port: pgPort, User: "admin", Password: cofferPassword, Database: "postgres"}
 	cmd := exec.Command(c.bin, "serve",
 		"--data-dir", filepath.Join(dir, "data"),
 		"--mysql-addr", c.endpoint.Addr(),
-		"--pg-addr", "",
+		"--pg-addr", c.pg.Addr(),
 		"--admin-addr", c.adminAddr,
 		"--log-level", "warn")
 	cmd.Args = append(cmd.Args, c.extraArgs...)

@@ -36,6 +36,14 @@ type Config struct {
 	InsertWarmup   time.Duration
 	InsertDuration time.Duration
 
+	// pgbench's TPC-B-like script over the Postgres wire (Coffer vs
+	// PostgreSQL): pgbench -i -s PgbenchScale, then -c PgbenchClients -T
+	// PgbenchDuration. Pgbench false skips it.
+	Pgbench         bool
+	PgbenchScale    int
+	PgbenchClients  int
+	PgbenchDuration time.Duration
+
 	// Profile captures a Coffer CPU profile under each target, in an extra
 	// unmeasured run after the measured ones.
 	Profile        []ProfileTarget
@@ -72,6 +80,10 @@ func DefaultConfig() Config {
 		InsertConns:      []int{1, 16, 64},
 		InsertWarmup:     time.Second,
 		InsertDuration:   5 * time.Second,
+		Pgbench:          true,
+		PgbenchScale:     1,
+		PgbenchClients:   4,
+		PgbenchDuration:  10 * time.Second,
 		Profile:          []ProfileTarget{{"oltp_read_write", 4}, {"oltp_point_select", 4}},
 		ProfileSeconds:   10,
 		Retries:          1,
@@ -130,6 +142,9 @@ func (c *Config) Validate() error {
 		if n < 1 {
 			return fmt.Errorf("%w: thread and connection counts must be ≥ 1, got %d", ErrConfig, n)
 		}
+	}
+	if c.Pgbench && (c.PgbenchScale < 1 || c.PgbenchClients < 1 || c.PgbenchDuration < time.Second) {
+		return fmt.Errorf("%w: pgbench needs a scale and clients ≥ 1 and a duration of at least 1s", ErrConfig)
 	}
 	for _, p := range c.Profile {
 		if !slices.Contains(SysbenchWorkloads, p.Workload) {

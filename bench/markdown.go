@@ -26,7 +26,7 @@ func (r *Report) Markdown(chartFile string) string {
 	b.WriteString("\n## Every cell (min / median / max over repetitions)\n\n")
 	b.WriteString("| workload | threads | system | tx/s | p50 ms | p95 ms | p99 ms | errors/s | other CPU % |\n")
 	b.WriteString("|---|---:|---|---|---:|---:|---:|---:|---:|\n")
-	for _, c := range append(append([]*Cell{}, r.Sysbench...), r.Inserts...) {
+	for _, c := range r.cells() {
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n",
 			c.Workload, c.Threads, systemTitle[c.System], spreadText(c.TPS, 0),
 			num(c.P50Ms.Median, 2), num(c.P95Ms.Median, 2), num(c.P99Ms.Median, 2),
@@ -49,6 +49,9 @@ func (r *Report) Markdown(chartFile string) string {
 	}
 	if len(s.InsertConns) > 0 {
 		fmt.Fprintf(&b, "- Durable inserts: %v connections, %.0f s warm-up then %.0f s measured; %s.\n", s.InsertConns, s.InsertWarmupS, s.InsertDurationS, s.InsertStatement)
+	}
+	if s.PgbenchFlags != "" {
+		fmt.Fprintf(&b, "- pgbench: %s.\n", s.PgbenchFlags)
 	}
 	fmt.Fprintf(&b, "- Order: %s.\n", s.Order)
 	if s.Retries > 0 {
@@ -91,11 +94,13 @@ func (r *Report) InterferenceLine() string {
 // durable inserts apart, under headings of the given level ("##").
 func (r *Report) RatioTables(h string) string {
 	var b strings.Builder
-	var sb, ins, ledgerCost []RatioRow
+	var sb, ins, ledgerCost, pgb []RatioRow
 	for _, row := range r.Ratios {
 		switch {
 		case row.Workload == "durable_insert":
 			ins = append(ins, row)
+		case row.Workload == PgbenchWorkload:
+			pgb = append(pgb, row)
 		case row.Peer == CofferNoLedger:
 			ledgerCost = append(ledgerCost, row)
 		default:
@@ -110,7 +115,7 @@ func (r *Report) RatioTables(h string) string {
 				numPtr(row.CofferTPS, 0), numPtr(row.PeerTPS, 0), numPtr(row.TPSRatio, 2), numPtr(row.P99Ratio, 2))
 		}
 		b.WriteString("\ntx/s ratio above 1: Coffer is faster. p99 ratio above 1: Coffer's tail latency is longer.\n")
-		b.WriteString("Coffer / PostgreSQL on sysbench and pgbench: n/a until issue 10 (Postgres wire).\n")
+		b.WriteString("Coffer / PostgreSQL on sysbench over the Postgres wire: not measured yet.\n")
 	}
 	if len(ledgerCost) > 0 {
 		fmt.Fprintf(&b, "\n%s The ledger's cost on the commit path: Coffer / Coffer with the ledger off (median of %d)\n\n", h, r.Settings.Reps)
@@ -120,6 +125,7 @@ func (r *Report) RatioTables(h string) string {
 				numPtr(row.CofferTPS, 0), numPtr(row.PeerTPS, 0), numPtr(row.TPSRatio, 2), numPtr(row.P99Ratio, 2))
 		}
 	}
+	b.WriteString(r.pgbenchTable(h, pgb))
 	if len(r.Inserts) > 0 {
 		fmt.Fprintf(&b, "\n%s Durable single-row INSERT transactions (median of %d)\n\n", h, r.Settings.Reps)
 		b.WriteString("| connections | system | tx/s (min / median / max) | p50 ms | p99 ms |\n|---:|---|---|---:|---:|\n")

@@ -18,6 +18,7 @@ type Report struct {
 	Settings     Settings          `json:"settings"`
 	Sysbench     []*Cell           `json:"sysbench"`
 	Inserts      []*Cell           `json:"inserts"`
+	Pgbench      []*Cell           `json:"pgbench,omitempty"`
 	Ratios       []RatioRow        `json:"ratios"`
 	Profiles     []ProfileFile     `json:"profiles,omitempty"`
 	Placeholders []Placeholder     `json:"not_yet_measured"`
@@ -40,6 +41,7 @@ type Settings struct {
 	InsertDurationS   float64            `json:"insert_duration_s"`
 	InsertStatement   string             `json:"insert_statement"`
 	PrepareSeconds    map[string]float64 `json:"prepare_seconds,omitempty"`
+	PgbenchFlags      string             `json:"pgbench_flags,omitempty"`
 	Order             string             `json:"order"`
 	// A repetition during which other processes used more than
 	// DisturbedPct of the machine was measured again up to Retries times.
@@ -178,8 +180,7 @@ type Placeholder struct {
 // Placeholders are the workloads added as later issues land. They are
 // listed, never filled with made-up numbers.
 var Placeholders = []Placeholder{
-	{"sysbench oltp_* over the Postgres wire (Coffer vs PostgreSQL)", "issue 10 (Postgres wire)"},
-	{"pgbench TPC-B-like (pgbench -i -s 1; -c 4 -T 10)", "issue 10 (Postgres wire)"},
+	{"sysbench oltp_* over the Postgres wire (Coffer vs PostgreSQL)", "no issue yet (pgbench measures the Postgres wire)"},
 	{"ledger verification speed (entries/min) and receipt generation/verification rate; ledger on vs off on oltp_write_only", "issue 6 (ledger)"},
 	{"policy overhead: filtered scan and point selects with and without a CEL policy", "issue 8 (row-level policies)"},
 	{"durable single-row INSERTs on a 3-node cluster (16–64 connections, tx/s, p50/p99)", "issue 9 (Raft replication)"},
@@ -203,7 +204,7 @@ func ReadReport(path string) (*Report, error) {
 // over all measured repetitions: median and maximum percent.
 func (r *Report) Interference() Spread {
 	var all []float64
-	for _, c := range append(append([]*Cell{}, r.Sysbench...), r.Inserts...) {
+	for _, c := range r.cells() {
 		for _, rep := range c.Reps {
 			if rep.Err == "" {
 				all = append(all, rep.OtherCPUPct)
@@ -211,6 +212,11 @@ func (r *Report) Interference() Spread {
 		}
 	}
 	return Summarize(all)
+}
+
+// cells are every measured cell: sysbench, inserts, pgbench.
+func (r *Report) cells() []*Cell {
+	return append(append(append([]*Cell{}, r.Sysbench...), r.Inserts...), r.Pgbench...)
 }
 
 // WriteJSON writes the report to path.

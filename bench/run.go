@@ -49,9 +49,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := r.runInserts(ctx); err != nil {
 		return nil, err
 	}
+	if err := r.runPgbench(ctx, dir); err != nil {
+		return nil, err
+	}
 	r.runProfiles(ctx)
 	r.report.Finished = time.Now().UTC()
 	r.report.Ratios = append(ratios(r.report.Sysbench, cfg.Reps), ratios(r.report.Inserts, cfg.Reps)...)
+	r.report.Ratios = append(r.report.Ratios, ratios(r.report.Pgbench, cfg.Reps)...)
 	r.report.Notes = append(r.report.Notes, interferenceNotes(r.report)...)
 	return r.report, nil
 }
@@ -81,6 +85,7 @@ func (r *runner) settings() Settings {
 		InsertDurationS:   c.InsertDuration.Seconds(),
 		InsertStatement:   "INSERT INTO bench_insert (worker, seq, pad) VALUES (?, ?, ?) — autocommit, server-side prepared once per connection, auto-increment BIGINT key, 100-byte pad",
 		PrepareSeconds:    map[string]float64{},
+		PgbenchFlags:      pgbenchSettings(c),
 		Order:             "for each workload and concurrency: repetition 1 on every system, then repetition 2, …; each measured sysbench run follows an unmeasured warm-up run",
 		Retries:           c.Retries,
 		DisturbedPct:      c.DisturbedPct,
@@ -93,7 +98,7 @@ func (r *runner) progress(format string, args ...any) {
 
 // startAll starts the systems the configured workloads need.
 func (r *runner) startAll(ctx context.Context, dir string) error {
-	needPG := r.cfg.has(PostgreSQL) && len(r.cfg.InsertConns) > 0
+	needPG := r.cfg.has(PostgreSQL) && (len(r.cfg.InsertConns) > 0 || r.cfg.Pgbench)
 	var all []system
 	if r.cfg.has(Coffer) {
 		all = append(all, newCoffer(r.cfg.CofferBin))
@@ -352,7 +357,7 @@ func (r *runner) insertRep(ctx context.Context, s system, conns, rep int) Rep {
 func interferenceNotes(rep *Report) []string {
 	const threshold = 10.0
 	var notes []string
-	for _, c := range append(append([]*Cell{}, rep.Sysbench...), rep.Inserts...) {
+	for _, c := range rep.cells() {
 		if c.OtherCPUPct.Max > threshold {
 			notes = append(notes, fmt.Sprintf("%s %d on %s: other processes used up to %.0f%% of the machine (median %.0f%%)",
 				c.Workload, c.Threads, c.System, c.OtherCPUPct.Max, c.OtherCPUPct.Median))

@@ -3,7 +3,7 @@
 // bench/README.md). Run it from the repository root, or with `make bench`.
 //
 //	coffer-bench [-quick] [-reps N] [-out DIR] [-sysbench LIST] [-threads LIST]
-//	             [-insert-conns LIST] [-systems LIST] [-profile workload:threads,…]
+//	             [-insert-conns LIST] [-pgbench=false] [-systems LIST] [-profile workload:threads,…]
 package main
 
 import (
@@ -76,6 +76,10 @@ func parseFlags(args []string) (bench.Config, string, error) {
 	warmup := fs.Duration("warmup", -1, "unmeasured sysbench run before each measured one (default 2s, 1s with -quick; 0 for none)")
 	insertConns := fs.String("insert-conns", "", "durable insert connection counts, or \"none\" (default 1,16,64; 1,16 with -quick)")
 	insertDuration := fs.Duration("insert-duration", 0, "measured length of an insert run (default 5s, 3s with -quick)")
+	pgbench := fs.Bool("pgbench", true, "pgbench TPC-B-like over the Postgres wire, Coffer vs PostgreSQL (-pgbench=false skips it)")
+	pgbenchClients := fs.Int("pgbench-clients", 0, "pgbench clients (-c, default 4)")
+	pgbenchDuration := fs.Duration("pgbench-duration", 0, "measured length of a pgbench run (-T, default 10s)")
+	pgbenchScale := fs.Int("pgbench-scale", 0, "pgbench scale factor (-i -s, default 1)")
 	profile := fs.String("profile", "", "Coffer CPU profiles under workload:threads,… in extra unmeasured runs, or \"none\" (default oltp_read_write:4,oltp_point_select:4; none with -quick)")
 	profileSeconds := fs.Int("profile-seconds", 0, "length of each profile (default 10, 5 with -quick)")
 	retries := fs.Int("retries", -1, "measure a repetition disturbed by other work again up to N times (default 1, 0 with -quick)")
@@ -98,6 +102,10 @@ func parseFlags(args []string) (bench.Config, string, error) {
 	setIf(&cfg.SysbenchWarmup, *warmup, *warmup >= 0)
 	setIf(&cfg.InsertDuration, *insertDuration, *insertDuration > 0)
 	setIf(&cfg.ProfileSeconds, *profileSeconds, *profileSeconds > 0)
+	cfg.Pgbench = *pgbench
+	setIf(&cfg.PgbenchClients, *pgbenchClients, *pgbenchClients > 0)
+	setIf(&cfg.PgbenchDuration, *pgbenchDuration, *pgbenchDuration > 0)
+	setIf(&cfg.PgbenchScale, *pgbenchScale, *pgbenchScale > 0)
 	setIf(&cfg.Readme, *readme, *readme != "")
 	setIf(&cfg.Retries, *retries, *retries >= 0)
 	setIf(&cfg.DisturbedPct, *disturbed, *disturbed > 0)
