@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
@@ -36,8 +37,7 @@ func clusterIdentities(dataDir, nodeID string, joining bool) (service, node *led
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("server: node identity: %w", err)
 	}
-	service, serr := ledger.LoadIdentity(p(ServiceCertFile), p(serviceKeyFile))
-	if errors.Is(serr, fs.ErrNotExist) && node != nil {
+	if _, serr := os.Stat(p(serviceKeyFile)); errors.Is(serr, fs.ErrNotExist) && node != nil {
 		return nil, node, nil // a joiner restarted before it was admitted
 	}
 	return loadIdentities(dataDir, nodeID)
