@@ -140,6 +140,14 @@ func TestPoliciesBanksAndAuditor(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("policy on a missing table: got %v", err)
 		}
+		for _, q := range []string{
+			`CREATE POLICY p ON coffer_ledger.transactions USING 'true'`,
+			`CREATE POLICY p ON payments__history USING 'true'`,
+		} {
+			if _, err := admin.Exec(q); err == nil || !strings.Contains(err.Error(), "not a stored table") {
+				t.Errorf("%s: got %v, want an error", q, err)
+			}
+		}
 		if strings.Contains(rowsOf(t, admin, "SHOW POLICIES"), "typo") {
 			t.Error("a policy that failed its type check was stored")
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 
 	"github.com/cofferdb/coffer/charter"
+	"github.com/cofferdb/coffer/sql/catalog"
 	"github.com/cofferdb/coffer/sql/policy"
 )
 
@@ -66,6 +67,14 @@ func (n *Node) checkPolicy(ctx *gmssql.Context, p *charter.Policy) error {
 	t, _, err := n.gov.cfg.Catalog.Table(ctx, db, table)
 	if err != nil || t == nil {
 		return fmt.Errorf("CREATE POLICY %s: table %s does not exist", p.Name, p.Table)
+	}
+	if w, ok := t.(gmssql.TableWrapper); ok {
+		t = w.Underlying()
+	}
+	if _, ok := t.(*catalog.Table); !ok {
+		// System tables (coffer_ledger, coffer_charter, information_schema)
+		// and history views have their own visibility rules.
+		return fmt.Errorf("CREATE POLICY %s: %s is not a stored table; policies apply to tables created with CREATE TABLE", p.Name, p.Table)
 	}
 	if err := policy.Check(*p, t.Schema()); err != nil {
 		return fmt.Errorf("CREATE POLICY %s: %w", p.Name, err)
