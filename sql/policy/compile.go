@@ -179,7 +179,7 @@ func (c *Cache) Table(table string, ps []charter.Policy, policiesKey string, sch
 	if len(ps) == 0 {
 		return nil
 	}
-	k := policiesKey + "\x00" + schemaKey
+	k := table + "\x00" + policiesKey + "\x00" + schemaKey
 	c.mu.Lock()
 	t, ok := c.m[k]
 	c.mu.Unlock()
