@@ -302,6 +302,32 @@ func (n *Node) join(c net.Conn, req joinRequest) joinResponse {
 		n.pendingMu.Unlock()
 		return joinResponse{Status: "pending", Message: fmt.Sprintf("node %q is not admitted: a member must run ADD NODE '%s'", req.NodeID, req.NodeID)}
 	}
+	// Admission is for one key: a node id already in the configuration
+	// joins again only with the key it was admitted with (a joiner that
+	// lost the first answer). A node that lost its key is removed (REMOVE
+	// NODE) and admitted again (ADD NODE).
+	fp := keyFingerprint(pub)
+	inConfig, err := n.inConfiguration(req.NodeID)
+	if err != nil {
+		return joinResponse{Status: "pending", Message: err.Error()}
+	}
+	if inConfig {
+		if joined, _, _ := n.db.Get(joinedKey(req.NodeID), n.db.ReadSeq()); string(joined) != fp {
+			n.log.Warn("cluster: refused a join with another key for a member's id", "joiner", req.NodeID, "addr", req.Addr)
+			return joinResponse{Status: "refused", Message: fmt.Sprintf("node %q is a member with another key; to admit a new key, REMOVE NODE '%s' and ADD NODE '%s' again", req.NodeID, req.NodeID, req.NodeID)}
+		}
+	} else {
+		// Recorded (and in the ledger) before the configuration change,
+		// which may need the joiner's vote to commit.
+		ws := storage.WriteSet{Mutations: []storage.Mutation{{Key: joinedKey(req.NodeID), Value: []byte(fp)}}}
+		cmd := encodeCommit(&commitCmd{ReadSeq: n.db.ReadSeq(), Time: time.Now().UnixNano(), Principal: "node " + req.NodeID, Kind: ledger.KindGovernance, WS: ws})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := n.applyLocal(ctx, cmd)
+		cancel()
+		if err != nil {
+			return joinResponse{Status: "pending", Message: "recording the admission: " + err.Error()}
+		}
+	}
 	endorsed, err := ledger.EndorseNode(req.NodeID, pub, n.cfg.Service)
 	if err != nil {
 		return joinResponse{Status: "refused", Message: err.Error()}
@@ -328,6 +354,33 @@ func (n *Node) join(c net.Conn, req joinRequest) joinResponse {
 		Status: "admitted", NodeCertPEM: (&ledger.Identity{Cert: endorsed}).CertPEM(),
 		ServiceCertPEM: n.cfg.Service.CertPEM(), ServiceKeyPEM: keyPEM,
 	}
+}
+
+// joinedKey records, per node id, the fingerprint of the key the node was
+// admitted with.
+func joinedKey(id string) []byte { return storage.SystemKey("cluster/joined/" + id) }
+
+func keyFingerprint(pub *ecdsa.PublicKey) string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:])
+}
+
+// inConfiguration reports whether id is a server of the raft configuration.
+func (n *Node) inConfiguration(id string) (bool, error) {
+	f := n.r().GetConfiguration()
+	if err := f.Error(); err != nil {
+		return false, err
+	}
+	for _, s := range f.Configuration().Servers {
+		if string(s.ID) == id {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Join asks the node at cfg.Join (redirected to the leader) to admit this
