@@ -73,17 +73,28 @@ func (s *Server) startCluster(ctx context.Context, node *ledger.Identity) error 
 	}
 	s.cluster = cl
 	s.clusterP.Store(cl)
+	joined := false
 	if !cl.Member() {
 		s.log.Info("joining the cluster", "join", cfg.Join, "node", cfg.NodeID)
 		if err := cl.Join(ctx); err != nil {
 			return err
 		}
+		joined = true
 	}
 	if genesis {
 		return cl.WaitLeader(ctx)
 	}
+	if !joined && s.db.ReadSeq() > 0 {
+		// A restarted member starts from its own state, even while the
+		// cluster has no quorum (a full restart brings nodes up one by
+		// one); its clients' reads wait for a leader.
+		return nil
+	}
+	// A new member catches up to the leader's state first: the engine
+	// starts from the store (users, charter) and must not find a part of
+	// the cluster's genesis.
 	s.log.Info("waiting for the cluster's state", "seq", s.db.ReadSeq())
-	if err := s.db.WaitVisible(ctx, 1); err != nil {
+	if _, err := cl.SnapshotSeq(ctx, false); err != nil {
 		return fmt.Errorf("server: waiting for the cluster's state: %w", err)
 	}
 	return nil

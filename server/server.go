@@ -143,6 +143,13 @@ func (s *Server) open(ctx context.Context) error {
 		return err
 	}
 	s.engineP.Store(s.engine)
+	if s.cluster != nil {
+		// Commits applied while the engine was built did not reach its
+		// user store (onReplicatedApply had no engine yet).
+		if err := s.engine.ReloadUsersFromStore(); err != nil {
+			return err
+		}
+	}
 	if pw := s.engine.GenesisPassword; pw != "" && cfg.AdminPassword == "" {
 		if err := s.writeAdminPassword(pw); err != nil {
 			return err

@@ -76,7 +76,12 @@ func (e *Engine) ReloadUsers(blob []byte) error {
 // constitution) when the store has none, in the same commit.
 func (e *Engine) loadUsers(adminPassword string) (created string, err error) {
 	mdb := e.Analyzer.Catalog.MySQLDb
-	ctx := gmssql.NewContext(context.Background(), gmssql.WithSession(e.NewSession(gmssql.NewBaseSession(), txn.Principal{Name: "coffer"})))
+	// This node's own state, not a snapshot from the cluster's leader: a
+	// restarted member must come up while the cluster has no quorum (its
+	// clients' reads wait for one). Later changes reach the user store
+	// through ReloadUsers as they are applied.
+	s := txn.NewSession(gmssql.NewBaseSession(), e.cfg.DB, e.proposer, txn.Principal{Name: "coffer"})
+	ctx := gmssql.NewContext(context.Background(), gmssql.WithSession(s))
 	t, err := txn.FromContext(ctx)
 	if err != nil {
 		return "", err
