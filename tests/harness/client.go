@@ -93,6 +93,18 @@ func SQLState(err error) string {
 	return ""
 }
 
+// readyConfig is the client configuration that checks a start: a
+// replicated node is ready once it accepts connections, with no database
+// selected, since selecting one reads through the leader and a
+// restarted member may wait for the rest of its cluster.
+func (n *Node) readyConfig() *mysql.Config {
+	c := n.Config()
+	if n.opts.replicated() {
+		c.DBName = ""
+	}
+	return c
+}
+
 // waitReady polls until a client can connect and ping, the deadline
 // passes, or exited is closed.
 func waitReady(c *mysql.Config, deadline time.Time, exited <-chan struct{}) error {
