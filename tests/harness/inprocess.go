@@ -63,7 +63,7 @@ func (n *Node) awaitInProcess(l *launch) error {
 	srv := l.srv
 	srv.Start()
 	n.addr = srv.MySQLAddr().String()
-	if err := waitReady(n.Config(), time.Now().Add(startTimeout), nil); err != nil {
+	if err := waitReady(n.readyConfig(), time.Now().Add(startTimeout), nil); err != nil {
 		srv.Close()
 		return err
 	}

@@ -76,7 +76,7 @@ func (n *Node) awaitProcess(p *process) error {
 		p.kill()
 		return fmt.Errorf("coffer serve not listening after %v", startTimeout)
 	}
-	if err := waitReady(n.Config(), time.Now().Add(startTimeout), p.exited); err != nil {
+	if err := waitReady(n.readyConfig(), time.Now().Add(startTimeout), p.exited); err != nil {
 		p.kill()
 		return err
 	}
