@@ -41,7 +41,13 @@ type PolicyResult struct {
 	PointOpen, PointPol float64       // point selects per second (mean over rounds)
 	ScanRatio           float64       // ScanPol / ScanOpen
 	PointRatio          float64       // PointOpen / PointPol
-	Version             string
+	// Server CPU time (user + system, all threads) per scan and per point
+	// select: less disturbed than wall time by other work on the machine.
+	ScanCPUOpen, ScanCPUPol   time.Duration
+	PointCPUOpen, PointCPUPol time.Duration
+	ScanCPURatio              float64
+	PointCPURatio             float64
+	Version                   string
 }
 
 // String is the result as a small Markdown table.
@@ -50,6 +56,8 @@ func (r PolicyResult) String() string {
 	fmt.Fprintf(&b, "| policy overhead (%d rows, coffer %s) | no policy | policy | ratio |\n|---|---|---|---|\n", r.Rows, r.Version)
 	fmt.Fprintf(&b, "| filtered scan (median) | %s | %s | %.3f |\n", r.ScanOpen.Round(time.Millisecond), r.ScanPol.Round(time.Millisecond), r.ScanRatio)
 	fmt.Fprintf(&b, "| point select (1 connection) | %.0f/s | %.0f/s | %.3f |\n", r.PointOpen, r.PointPol, r.PointRatio)
+	fmt.Fprintf(&b, "| server CPU per filtered scan | %s | %s | %.3f |\n", r.ScanCPUOpen.Round(time.Millisecond), r.ScanCPUPol.Round(time.Millisecond), r.ScanCPURatio)
+	fmt.Fprintf(&b, "| server CPU per point select | %s | %s | %.3f |\n", r.PointCPUOpen.Round(time.Microsecond), r.PointCPUPol.Round(time.Microsecond), r.PointCPURatio)
 	return b.String()
 }
 
@@ -118,6 +126,15 @@ func RunPolicyOverhead(ctx context.Context, cfg PolicyConfig) (PolicyResult, err
 	const scan = "SELECT COUNT(*), SUM(amount) FROM pay WHERE note LIKE '%7%'"
 	var open, pol []time.Duration
 	var qOpen, qPol float64
+	pid := c.proc.cmd.Process.Pid
+	var scanTicks, pointTicks [2]int64 // [open, policy]
+	var scans, points [2]int64
+	idx := func(on bool) int {
+		if on {
+			return 1
+		}
+		return 0
+	}
 	for round := 0; round < cfg.Rounds; round++ {
 		states := []bool{false, true}
 		if round%2 == 1 {
@@ -134,6 +151,7 @@ func RunPolicyOverhead(ctx context.Context, cfg PolicyConfig) (PolicyResult, err
 			if n != cfg.Rows {
 				return res, fmt.Errorf("policy bench: alice counts %d rows (policy %v), want %d", n, on, cfg.Rows)
 			}
+			t0Ticks := treeTicks(pid)
 			for i := 0; i < cfg.ScanReps; i++ {
 				t0 := time.Now()
 				var s sql.NullString
@@ -146,10 +164,15 @@ func RunPolicyOverhead(ctx context.Context, cfg PolicyConfig) (PolicyResult, err
 					open = append(open, time.Since(t0))
 				}
 			}
+			scanTicks[idx(on)] += treeTicks(pid) - t0Ticks
+			scans[idx(on)] += int64(cfg.ScanReps)
+			t0Ticks = treeTicks(pid)
 			qps, err := pointSelects(ctx, alice, "pay", cfg.Rows, cfg.PointTime)
 			if err != nil {
 				return res, err
 			}
+			pointTicks[idx(on)] += treeTicks(pid) - t0Ticks
+			points[idx(on)] += int64(qps * cfg.PointTime.Seconds())
 			if on {
 				qPol += qps / float64(cfg.Rounds)
 			} else {
@@ -161,6 +184,20 @@ func RunPolicyOverhead(ctx context.Context, cfg PolicyConfig) (PolicyResult, err
 	res.ScanRatio = float64(res.ScanPol) / float64(res.ScanOpen)
 	res.PointOpen, res.PointPol = qOpen, qPol
 	res.PointRatio = qOpen / qPol
+	perOp := func(ticks, n int64) time.Duration {
+		if n == 0 {
+			return 0
+		}
+		return time.Duration(ticks) * (time.Second / clockTicks) / time.Duration(n)
+	}
+	res.ScanCPUOpen, res.ScanCPUPol = perOp(scanTicks[0], scans[0]), perOp(scanTicks[1], scans[1])
+	res.PointCPUOpen, res.PointCPUPol = perOp(pointTicks[0], points[0]), perOp(pointTicks[1], points[1])
+	if res.ScanCPUOpen > 0 {
+		res.ScanCPURatio = float64(res.ScanCPUPol) / float64(res.ScanCPUOpen)
+	}
+	if res.PointCPUOpen > 0 {
+		res.PointCPURatio = float64(res.PointCPUPol) / float64(res.PointCPUOpen)
+	}
 	return res, nil
 }
 
