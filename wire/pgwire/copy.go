@@ -27,7 +27,13 @@ type copySpec struct {
 // copyBatchRows is how many rows one engine INSERT of COPY FROM carries.
 const copyBatchRows = 500
 
-const codeBadCopyFormat = "22P04"
+const (
+	codeBadCopyFormat        = "22P04"
+	codeProgramLimitExceeded = "54000"
+)
+
+// maxCopyRow bounds one row of COPY FROM input.
+const maxCopyRow = 64 << 20
 
 // copyStmt translates COPY … FROM STDIN and COPY … TO STDOUT; files and
 // programs on the server are refused (psql's \copy goes through STDIN).
@@ -338,6 +344,11 @@ func (c *conn) copyIn(cs *copySpec, tg *copyTarget) (int64, *pgError) {
 			dec.feed(m.Data)
 			if perr := b.drain(dec, false); perr != nil {
 				return b.line, perr
+			}
+			if len(dec.buf)-dec.pos > maxCopyRow {
+				// One row (or a binary header) that never ends would
+				// otherwise grow the buffer without bound.
+				return b.line, b.where(newError(codeProgramLimitExceeded, fmt.Sprintf("COPY row exceeds %d MiB", maxCopyRow>>20)), b.line+1, "")
 			}
 		case *pgproto3.CopyDone:
 			if perr := b.drain(dec, true); perr != nil {

@@ -98,3 +98,42 @@ func TestCopyEncode(t *testing.T) {
 		t.Errorf("numeric: %q %v", s, err)
 	}
 }
+
+// FuzzCopyDecoder: any input, in any format, decodes without panicking,
+// and to the same rows whether it arrives whole or byte by byte.
+func FuzzCopyDecoder(f *testing.F) {
+	f.Add(uint8(0), []byte("1\ta\\tb\t\\N\n\\.\n"))
+	f.Add(uint8(1), []byte("1,\"a,\"\"b\"\"\",\n2,\"x\r\ny\"\r\n"))
+	f.Add(uint8(2), append(append([]byte{}, copyBinarySignature...), 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 'x', 0xff, 0xff))
+	f.Fuzz(func(t *testing.T, format uint8, in []byte) {
+		opts := defaultCopyOptions(copyFormat(format % 3))
+		decode := func(chunk int) ([][][]byte, bool) {
+			d := &copyDecoder{opts: opts}
+			var rows [][][]byte
+			take := func(final bool) bool {
+				for {
+					row, ok, err := d.next(final)
+					if err != nil {
+						return false
+					}
+					if !ok {
+						return true
+					}
+					rows = append(rows, row)
+				}
+			}
+			for i := 0; i < len(in); i += chunk {
+				d.feed(in[i:min(i+chunk, len(in))])
+				if !take(false) {
+					return rows, false
+				}
+			}
+			return rows, take(true)
+		}
+		whole, okWhole := decode(max(len(in), 1))
+		bytewise, okBytes := decode(1)
+		if okWhole != okBytes || okWhole && !reflect.DeepEqual(whole, bytewise) {
+			t.Fatalf("whole: %q (ok %v)\nbyte by byte: %q (ok %v)", whole, okWhole, bytewise, okBytes)
+		}
+	})
+}
