@@ -33,6 +33,9 @@ type principalCache struct {
 	m  map[string]*policy.Principal
 }
 
+// maxPrincipals bounds the principal cache (hosts may include ports).
+const maxPrincipals = 4096
+
 // principal returns who ctx's session acts for, as policies see it.
 func (p *Provider) principal(ctx *gmssql.Context, st *state) *policy.Principal {
 	name, host := "", ""
@@ -47,7 +50,7 @@ func (p *Provider) principal(ctx *gmssql.Context, st *state) *policy.Principal {
 	c := &p.principals
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.st != st {
+	if c.st != st || len(c.m) >= maxPrincipals {
 		c.st, c.m = st, map[string]*policy.Principal{}
 	}
 	if pr, ok := c.m[key]; ok {
