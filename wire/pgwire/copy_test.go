@@ -156,3 +156,31 @@ func TestCopyPsql(t *testing.T) {
 		t.Fatalf("psql \\copy output:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// TestCopyPrivileges: COPY writes and reads through the engine, so grants
+// apply: a user without INSERT gets 42501 and writes nothing.
+func TestCopyPrivileges(t *testing.T) {
+	s := startServer(t)
+	ctx := context.Background()
+	admin := connect(t, s, pgx.QueryExecModeCacheStatement)
+	mustExec(t, admin, `CREATE TABLE ledger_rows (id INT PRIMARY KEY, memo TEXT)`)
+	mustExec(t, admin, `CREATE TABLE hidden (id INT PRIMARY KEY)`)
+	mustExec(t, admin, `CREATE USER carol WITH PASSWORD 'carol-pw'`)
+	mustExec(t, admin, `GRANT SELECT ON ledger_rows TO carol`)
+	carol, err := pgx.Connect(ctx, connString(s, "carol", "carol-pw", "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer carol.Close(ctx)
+	if _, err := carol.CopyFrom(ctx, pgx.Identifier{"ledger_rows"}, []string{"id", "memo"}, pgx.CopyFromRows([][]any{{1, "x"}})); sqlState(err) != "42501" {
+		t.Fatalf("COPY FROM without INSERT: %v (SQLSTATE %q), want 42501", err, sqlState(err))
+	}
+	var out strings.Builder
+	if _, err := carol.PgConn().CopyTo(ctx, &out, `COPY hidden TO STDOUT`); sqlState(err) != "42501" {
+		t.Fatalf("COPY TO without SELECT: %v (SQLSTATE %q), want 42501", err, sqlState(err))
+	}
+	var n int
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM ledger_rows`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows after refused COPY: %d, %v", n, err)
+	}
+}
