@@ -30,6 +30,18 @@ func TestServeConfigPrecedence(t *testing.T) {
 			t.Errorf("%v: accepted", bad)
 		}
 	}
+	// The Postgres wire's TLS files: file key, env, flag; both or neither.
+	if err := os.WriteFile(file, []byte(`{"pg_tls_cert": "file.crt", "pg_tls_key": "file.key"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("COFFER_PG_TLS_KEY", "env.key")
+	sf, err = loadServeConfig([]string{"--config", file, "--pg-tls-cert", "flag.crt"})
+	if err != nil || sf.cfg.PGTLSCertFile != "flag.crt" || sf.cfg.PGTLSKeyFile != "env.key" {
+		t.Fatalf("TLS files: %+v, %v", sf.cfg, err)
+	}
+	if _, err := loadServeConfig([]string{"--pg-tls-cert", "only.crt", "--pg-tls-key", ""}); err == nil {
+		t.Error("a TLS certificate without a key accepted")
+	}
 	if err := os.WriteFile(file, []byte(`{"data_dri": "typo"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
