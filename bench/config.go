@@ -31,6 +31,11 @@ type Config struct {
 	SysbenchWarmup   time.Duration // an unmeasured run before each measured one
 	SysbenchDuration time.Duration
 
+	// sysbench over the Postgres wire (Coffer vs PostgreSQL) at PGThreads;
+	// empty SysbenchPG skips it.
+	SysbenchPG []string
+	PGThreads  []int
+
 	// Durable single-row INSERTs (all systems); empty InsertConns skips it.
 	InsertConns    []int
 	InsertWarmup   time.Duration
@@ -77,6 +82,8 @@ func DefaultConfig() Config {
 		TableSize:        10000,
 		SysbenchWarmup:   2 * time.Second,
 		SysbenchDuration: 10 * time.Second,
+		SysbenchPG:       []string{"oltp_point_select", "oltp_read_write"},
+		PGThreads:        []int{4},
 		InsertConns:      []int{1, 16, 64},
 		InsertWarmup:     time.Second,
 		InsertDuration:   5 * time.Second,
@@ -100,6 +107,7 @@ func QuickConfig() Config {
 	c.Mode = ModeQuick
 	c.Reps = 1
 	c.Threads = []int{4}
+	c.SysbenchPG = []string{"oltp_point_select"}
 	c.SysbenchWarmup = time.Second
 	c.SysbenchDuration = 5 * time.Second
 	c.InsertConns = []int{1, 16}
@@ -127,7 +135,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: system %q: want coffer, coffer-3, coffer-noledger, mariadb or postgresql", ErrConfig, s)
 		}
 	}
-	for _, w := range c.Sysbench {
+	for _, w := range append(slices.Clone(c.Sysbench), c.SysbenchPG...) {
 		if !slices.Contains(SysbenchWorkloads, w) {
 			return fmt.Errorf("%w: sysbench workload %q: want one of %v", ErrConfig, w, SysbenchWorkloads)
 		}

@@ -94,7 +94,7 @@ func (r *Report) InterferenceLine() string {
 // durable inserts apart, under headings of the given level ("##").
 func (r *Report) RatioTables(h string) string {
 	var b strings.Builder
-	var sb, ins, ledgerCost, pgb []RatioRow
+	var sb, sbPG, ins, ledgerCost, pgb []RatioRow
 	for _, row := range r.Ratios {
 		switch {
 		case row.Workload == "durable_insert":
@@ -103,6 +103,8 @@ func (r *Report) RatioTables(h string) string {
 			pgb = append(pgb, row)
 		case row.Peer == CofferNoLedger:
 			ledgerCost = append(ledgerCost, row)
+		case strings.HasPrefix(row.Workload, pgWorkloadPrefix):
+			sbPG = append(sbPG, row)
 		default:
 			sb = append(sb, row)
 		}
@@ -115,7 +117,14 @@ func (r *Report) RatioTables(h string) string {
 				numPtr(row.CofferTPS, 0), numPtr(row.PeerTPS, 0), numPtr(row.TPSRatio, 2), numPtr(row.P99Ratio, 2))
 		}
 		b.WriteString("\ntx/s ratio above 1: Coffer is faster. p99 ratio above 1: Coffer's tail latency is longer.\n")
-		b.WriteString("Coffer / PostgreSQL on sysbench over the Postgres wire: not measured yet.\n")
+	}
+	if len(sbPG) > 0 {
+		fmt.Fprintf(&b, "\n%s sysbench on the Postgres wire: Coffer / PostgreSQL (median of %d)\n\n", h, r.Settings.Reps)
+		b.WriteString("| workload | threads | Coffer tx/s | PostgreSQL tx/s | tx/s ratio | p99 ratio |\n|---|---:|---:|---:|---:|---:|\n")
+		for _, row := range sbPG {
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | **%s** | %s |\n", strings.TrimPrefix(row.Workload, pgWorkloadPrefix), row.Threads,
+				numPtr(row.CofferTPS, 0), numPtr(row.PeerTPS, 0), numPtr(row.TPSRatio, 2), numPtr(row.P99Ratio, 2))
+		}
 	}
 	if len(ledgerCost) > 0 {
 		fmt.Fprintf(&b, "\n%s The ledger's cost on the commit path: Coffer / Coffer with the ledger off (median of %d)\n\n", h, r.Settings.Reps)

@@ -46,6 +46,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := r.runSysbench(ctx); err != nil {
 		return nil, err
 	}
+	if err := r.runSysbenchPG(ctx); err != nil {
+		return nil, err
+	}
 	if err := r.runInserts(ctx); err != nil {
 		return nil, err
 	}
@@ -98,7 +101,7 @@ func (r *runner) progress(format string, args ...any) {
 
 // startAll starts the systems the configured workloads need.
 func (r *runner) startAll(ctx context.Context, dir string) error {
-	needPG := r.cfg.has(PostgreSQL) && (len(r.cfg.InsertConns) > 0 || r.cfg.Pgbench)
+	needPG := r.cfg.has(PostgreSQL) && (len(r.cfg.InsertConns) > 0 || r.cfg.Pgbench || len(r.cfg.SysbenchPG) > 0)
 	var all []system
 	if r.cfg.has(Coffer) {
 		all = append(all, newCoffer(r.cfg.CofferBin))
@@ -224,13 +227,17 @@ func (r *runner) sysbenchConfig(s system, workload string, threads int) Sysbench
 
 // sysbenchRep runs one warm-up and one measured sysbench run.
 func (r *runner) sysbenchRep(ctx context.Context, s system, workload string, threads, rep int) Rep {
-	sc := r.sysbenchConfig(s, workload, threads)
+	label := fmt.Sprintf("%s threads=%d %s rep %d/%d", workload, threads, s.Name(), rep, r.cfg.Reps)
+	return r.sysbenchRun(ctx, r.sysbenchConfig(s, workload, threads), label)
+}
+
+// sysbenchRun runs one warm-up and one measured sysbench run of sc.
+func (r *runner) sysbenchRun(ctx context.Context, sc SysbenchConfig, label string) Rep {
 	warm := sc
 	warm.Duration = r.cfg.SysbenchWarmup
 	if warm.Duration >= time.Second {
 		_, _ = runSysbench(ctx, warm.args("run"))
 	}
-	label := fmt.Sprintf("%s threads=%d %s rep %d/%d", workload, threads, s.Name(), rep, r.cfg.Reps)
 	return r.measure(label, func() Rep {
 		before := sampleCPU()
 		out, err := runSysbench(ctx, sc.args("run"))

@@ -152,18 +152,22 @@ type SysbenchConfig struct {
 
 func (c SysbenchConfig) args(command string) []string {
 	e := c.Endpoint
-	args := []string{
-		c.Workload,
-		"--db-driver=mysql",
-		"--mysql-host=" + e.Host,
-		"--mysql-port=" + strconv.Itoa(e.Port),
-		"--mysql-user=" + e.User,
-		"--mysql-password=" + e.Password,
-		"--mysql-db=" + e.Database,
-		"--tables=" + strconv.Itoa(c.Tables),
-		"--table-size=" + strconv.Itoa(c.TableSize),
-		"--threads=" + strconv.Itoa(c.Threads),
+	args := []string{c.Workload}
+	if e.Wire == WirePostgres {
+		args = append(args, pgsqlArgs(e)...)
+	} else {
+		args = append(args,
+			"--db-driver=mysql",
+			"--mysql-host="+e.Host,
+			"--mysql-port="+strconv.Itoa(e.Port),
+			"--mysql-user="+e.User,
+			"--mysql-password="+e.Password,
+			"--mysql-db="+e.Database)
 	}
+	args = append(args,
+		"--tables="+strconv.Itoa(c.Tables),
+		"--table-size="+strconv.Itoa(c.TableSize),
+		"--threads="+strconv.Itoa(c.Threads))
 	if command == "run" {
 		args = append(args,
 			"--time="+strconv.Itoa(int(c.Duration.Seconds())),
@@ -189,8 +193,10 @@ func runSysbench(ctx context.Context, args []string) (string, error) {
 func redact(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
-		if strings.HasPrefix(a, "--mysql-password=") {
-			a = "--mysql-password=…"
+		for _, flag := range []string{"--mysql-password=", "--pgsql-password="} {
+			if strings.HasPrefix(a, flag) {
+				a = flag + "…"
+			}
 		}
 		out[i] = a
 	}

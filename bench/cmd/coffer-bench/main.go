@@ -69,6 +69,8 @@ func parseFlags(args []string) (bench.Config, string, error) {
 	bin := fs.String("coffer-bin", "", "coffer binary (default bin/coffer; `make build`)")
 	systems := fs.String("systems", "", "systems to run (default coffer,coffer-3,mariadb,postgresql)")
 	sysbenchList := fs.String("sysbench", "", "sysbench workloads, or \"none\" (default all four oltp_*)")
+	sysbenchPG := fs.String("sysbench-pg", "", "sysbench workloads over the Postgres wire (Coffer vs PostgreSQL), or \"none\" (default oltp_point_select,oltp_read_write; oltp_point_select with -quick)")
+	pgThreads := fs.String("pg-threads", "", "thread counts of sysbench over the Postgres wire (default 4)")
 	threads := fs.String("threads", "", "sysbench thread counts (default 1,4,16; 4 with -quick)")
 	tables := fs.Int("tables", 0, "sysbench tables (default 4)")
 	tableSize := fs.Int("table-size", 0, "sysbench rows per table (default 10000)")
@@ -119,9 +121,17 @@ func parseFlags(args []string) (bench.Config, string, error) {
 	if *sysbenchList != "" {
 		cfg.Sysbench = splitList(*sysbenchList)
 	}
+	if *sysbenchPG != "" {
+		cfg.SysbenchPG = splitList(*sysbenchPG)
+	}
 	var err error
 	if *threads != "" {
 		if cfg.Threads, err = intList("threads", *threads); err != nil {
+			return cfg, "", err
+		}
+	}
+	if *pgThreads != "" {
+		if cfg.PGThreads, err = intList("pg-threads", *pgThreads); err != nil {
 			return cfg, "", err
 		}
 	}
