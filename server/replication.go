@@ -128,13 +128,14 @@ func (s *Server) admittedNodes() (map[string]bool, error) {
 	return out, nil
 }
 
-// onReplicatedApply keeps the user store in step with replicated commits
-// (the committing node's engine does it itself; followers do it here).
+// onReplicatedApply keeps the user store and the AUTO_INCREMENT counters
+// in step with replicated commits, which may come from any node.
 func (s *Server) onReplicatedApply(ws *storage.WriteSet) {
 	e := s.engineP.Load()
 	if e == nil {
 		return
 	}
+	e.Provider.NoteCommitted(ws)
 	key := governance.GrantsKey()
 	for _, m := range ws.Mutations {
 		if !m.Delete && bytes.Equal(m.Key, key) {

@@ -1,0 +1,60 @@
+package catalog
+
+import (
+	"encoding/binary"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/cofferdb/coffer/storage"
+)
+
+// NoteCommitted moves AUTO_INCREMENT counters past the values a commit
+// wrote. A replicated node calls it for every commit it applies, its own
+// and the ones proposed through other nodes: counters live in memory per
+// node (they are not transactional), and without it a node would hand out
+// values another node already used. Values handed out concurrently on two
+// nodes still collide; the later commit then fails its conflict check and
+// its (autocommit) statement is retried with a fresh value.
+func (p *Provider) NoteCommitted(ws *storage.WriteSet) {
+	var st *state
+	var ctx *gmssql.Context
+	for _, m := range ws.Mutations {
+		if m.Delete || len(m.Key) < 9 || m.Key[0] != 't' {
+			continue
+		}
+		id := binary.BigEndian.Uint64(m.Key[1:9])
+		c, ok := p.autoInc.Load(id)
+		if !ok {
+			continue // no counter yet: it starts from a scan when first used
+		}
+		if st == nil {
+			var err error
+			if st, err = p.committedState(); err != nil {
+				return
+			}
+			ctx = gmssql.NewEmptyContext()
+		}
+		d := st.byID[id]
+		if d == nil {
+			continue
+		}
+		col := d.autoIncColumn()
+		if col < 0 {
+			continue
+		}
+		row, err := decodeRow(m.Value, len(d.Columns))
+		if err != nil || col >= len(row) {
+			continue
+		}
+		v, ok := toUint(ctx, row[col])
+		if !ok {
+			continue
+		}
+		ac := c.(*autoIncCounter)
+		ac.mu.Lock()
+		if v >= ac.next {
+			ac.next = v + 1
+		}
+		ac.mu.Unlock()
+	}
+}
