@@ -107,7 +107,9 @@ type DB struct {
 	signed  uint64 // size of the newest stored signature, guarded by sigMu
 
 	ledger ledgerState // guarded by applyMu
-	signer *signer
+	// signer is set by StartSigner, which a replicated node calls while
+	// raft already applies commits (noteCommit reads it).
+	signer atomic.Pointer[signer]
 	// stateErr is why the ledger head did not load (VerifyOnly stores
 	// only); commits are refused while it is set.
 	stateErr error

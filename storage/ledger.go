@@ -276,7 +276,7 @@ func (db *DB) StartSigner(cfg SignerConfig) error {
 		cfg.MaxUnsigned = 1000
 	}
 	s := &signer{cfg: cfg, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	db.signer = s
+	db.signer.Store(s)
 	go db.signLoop(s)
 	return nil
 }
@@ -375,7 +375,7 @@ func (db *DB) SignedSize() uint64 {
 
 // noteCommit wakes the signer when enough entries wait.
 func (db *DB) noteCommit(seq uint64) {
-	s := db.signer
+	s := db.signer.Load()
 	if s == nil {
 		return
 	}
@@ -389,7 +389,7 @@ func (db *DB) noteCommit(seq uint64) {
 
 // WaitSigned waits until a signature covers seq or timeout passes.
 func (db *DB) WaitSigned(seq uint64, timeout time.Duration) bool {
-	if s := db.signer; s != nil {
+	if s := db.signer.Load(); s != nil {
 		select {
 		case s.kick <- struct{}{}:
 		default:
@@ -407,7 +407,7 @@ func (db *DB) WaitSigned(seq uint64, timeout time.Duration) bool {
 }
 
 func (db *DB) stopSigner() {
-	if s := db.signer; s != nil {
+	if s := db.signer.Load(); s != nil {
 		close(s.stop)
 		<-s.done
 	}
