@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	gms "github.com/dolthub/go-mysql-server"
 	gmssql "github.com/dolthub/go-mysql-server/sql"
@@ -74,6 +75,11 @@ type Engine struct {
 	GenesisPassword string
 }
 
+// gmsNewMu serializes gms.New, which (re)initializes go-mysql-server's
+// process-wide status variables without a lock: in-process test clusters
+// start several engines at once.
+var gmsNewMu sync.Mutex
+
 // New builds the engine and makes sure the default database exists.
 func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
@@ -98,7 +104,9 @@ func New(cfg Config) (*Engine, error) {
 	// keep no statistics (see policies.go).
 	pro.SetRoleSource(roleSource(a.Catalog.MySQLDb))
 	a.Catalog.StatsProvider = policyStats{StatsProvider: a.Catalog.StatsProvider, p: pro}
+	gmsNewMu.Lock()
 	e := gms.New(a, &gms.Config{})
+	gmsNewMu.Unlock()
 	eng := &Engine{Engine: e, Provider: pro, cfg: cfg}
 	eng.proposer = reloadingProposer{Proposer: cfg.Proposer, e: eng}
 	registerVariables()

@@ -76,10 +76,10 @@ func (e *Engine) ReloadUsers(blob []byte) error {
 // constitution) when the store has none, in the same commit.
 func (e *Engine) loadUsers(adminPassword string) (created string, err error) {
 	mdb := e.Analyzer.Catalog.MySQLDb
-	// This node's own state, not a snapshot from the cluster's leader: a
-	// restarted member must come up while the cluster has no quorum (its
-	// clients' reads wait for one). Later changes reach the user store
-	// through ReloadUsers as they are applied.
+	// The store's own state, not the Snapshotter's: starting must not
+	// wait for anything outside this node (a Snapshotter may wait for
+	// others, as a replicated node's does for a leader). Later changes
+	// reach the user store through ReloadUsers.
 	s := txn.NewSession(gmssql.NewBaseSession(), e.cfg.DB, e.proposer, txn.Principal{Name: "coffer"})
 	ctx := gmssql.NewContext(context.Background(), gmssql.WithSession(s))
 	t, err := txn.FromContext(ctx)
