@@ -57,6 +57,22 @@ func (s SnapshotStore) Scan(p []byte, fn func(k, v []byte) error) error {
 	if err != nil {
 		return err
 	}
+	return ScanIter(it, fn)
+}
+
+// Iterator is the shape of storage's and a transaction's iterators.
+type Iterator interface {
+	First() bool
+	Next() bool
+	Key() []byte
+	Value() []byte
+	Error() error
+	Close() error
+}
+
+// ScanIter calls fn for every entry of it, then closes it: the body of a
+// Store's Scan.
+func ScanIter(it Iterator, fn func(k, v []byte) error) error {
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
 		if err := fn(it.Key(), it.Value()); err != nil {

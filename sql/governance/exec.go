@@ -12,6 +12,7 @@ import (
 
 	"github.com/cofferdb/coffer/charter"
 	"github.com/cofferdb/coffer/sql/txn"
+	"github.com/cofferdb/coffer/storage"
 	"github.com/cofferdb/coffer/storage/ledger"
 )
 
@@ -22,28 +23,11 @@ func (s txnStore) Get(k []byte) ([]byte, bool, error) { return s.t.Get(k) }
 func (s txnStore) Put(k, v []byte)                    { s.t.Put(k, v) }
 func (s txnStore) Delete(k []byte)                    { s.t.Delete(k) }
 func (s txnStore) Scan(p []byte, fn func(k, v []byte) error) error {
-	it, err := s.t.NewIter(p, prefixEnd(p))
+	it, err := s.t.NewIter(p, storage.PrefixEnd(p))
 	if err != nil {
 		return err
 	}
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		if err := fn(it.Key(), it.Value()); err != nil {
-			return err
-		}
-	}
-	return it.Error()
-}
-
-func prefixEnd(p []byte) []byte {
-	end := append([]byte(nil), p...)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] != 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
+	return charter.ScanIter(it, fn)
 }
 
 // RowIter implements sql.ExecSourceRel: the statement runs here, inside
