@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"io"
+
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 
@@ -67,7 +69,47 @@ func (s policyStats) AnalyzeTable(ctx *gmssql.Context, table gmssql.Table, db st
 	if s.policied(ctx, db, table.Name()) {
 		return nil // nothing is collected
 	}
+	if t, ok := table.(*catalog.Table); ok {
+		table = closingTable{t}
+	}
 	return s.StatsProvider.AnalyzeTable(ctx, table, db)
+}
+
+// closingTable closes each partition's row iterator at its end: the
+// in-memory statistics provider reads them to EOF but never closes them,
+// which would leave storage iterators open.
+type closingTable struct{ *catalog.Table }
+
+func (t closingTable) PartitionRows(ctx *gmssql.Context, p gmssql.Partition) (gmssql.RowIter, error) {
+	it, err := t.Table.PartitionRows(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &closeAtEOF{RowIter: it}, nil
+}
+
+type closeAtEOF struct {
+	gmssql.RowIter
+	closed bool
+}
+
+func (c *closeAtEOF) Next(ctx *gmssql.Context) (gmssql.Row, error) {
+	r, err := c.RowIter.Next(ctx)
+	if err != nil && !c.closed {
+		c.closed = true
+		if cerr := c.RowIter.Close(ctx); cerr != nil && err == io.EOF {
+			err = cerr
+		}
+	}
+	return r, err
+}
+
+func (c *closeAtEOF) Close(ctx *gmssql.Context) error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.RowIter.Close(ctx)
 }
 
 func (s policyStats) SetStats(ctx *gmssql.Context, st gmssql.Statistic) error {
