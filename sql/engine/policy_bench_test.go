@@ -7,12 +7,23 @@ import (
 	"testing"
 
 	"github.com/cofferdb/coffer/sql/txn"
+	"github.com/cofferdb/coffer/storage"
 )
 
 // BenchmarkPolicyScan is a filtered scan of 20,000 rows with and without
 // a policy every row passes (the in-process half of bench/policy.go).
 func BenchmarkPolicyScan(b *testing.B) {
-	e, _ := newTestEngine(&testing.T{}, b.TempDir())
+	cfg := storage.DefaultConfig(b.TempDir())
+	cfg.NoSync = true
+	db, err := storage.Open(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	e, err := New(Config{DB: db, Proposer: txn.LocalProposer{DB: db}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	admin := e.NewContext(context.Background(), txn.Principal{Name: "admin", Host: "localhost"})
 	run := func(q string) {
 		_, iter, _, err := e.Query(admin, q)
