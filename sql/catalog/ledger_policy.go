@@ -2,8 +2,6 @@ package catalog
 
 import (
 	"bytes"
-	"encoding/json"
-	"strings"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 
@@ -20,7 +18,7 @@ import (
 // transaction is hidden as a whole: its hash, time and committer included.
 //
 // The check reads every version of every policied table (under each
-// storage id the table has had), so it costs a scan of those tables'
+// storage id it has had, through renames and rewrites: lineage.go), so it costs a scan of those tables'
 // history; principals whose policies let them see everything (an
 // auditor) skip it.
 
@@ -36,16 +34,12 @@ func (p *Provider) hiddenTransactions(ctx *gmssql.Context, head uint64) (map[uin
 		return nil, pr.Name, nil
 	}
 	hidden := map[uint64]bool{}
+	l, err := p.loadLineage(head)
+	if err != nil {
+		return nil, "", err
+	}
 	for name, ps := range st.policies {
-		db, table, ok := strings.Cut(name, ".")
-		if !ok {
-			continue
-		}
-		descs, err := p.descHistory(db, table, head)
-		if err != nil {
-			return nil, "", err
-		}
-		for _, d := range descs {
+		for _, d := range l.descsOf(name) {
 			sch, err := d.Schema()
 			if err != nil {
 				continue
@@ -61,29 +55,6 @@ func (p *Provider) hiddenTransactions(ctx *gmssql.Context, head uint64) (map[uin
 		}
 	}
 	return hidden, pr.Name, nil
-}
-
-// descHistory returns every descriptor version db.table has had (one per
-// storage id).
-func (p *Provider) descHistory(db, table string, head uint64) ([]*tableDesc, error) {
-	key := tableKey(db, table)
-	seen := map[uint64]bool{}
-	var out []*tableDesc
-	err := p.db.Versions(key, storage.PrefixEnd(key), head, func(k []byte, _ uint64, v []byte) error {
-		if v == nil || !bytes.Equal(k, key) {
-			return nil
-		}
-		d := &tableDesc{}
-		if err := json.Unmarshal(v, d); err != nil {
-			return nil // not a table descriptor version we can read
-		}
-		if !seen[d.ID] {
-			seen[d.ID] = true
-			out = append(out, d)
-		}
-		return nil
-	})
-	return out, err
 }
 
 // markHidden adds to hidden the sequences that wrote a version of d's rows

@@ -1,11 +1,14 @@
 package catalog
 
 import (
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 
+	"github.com/cofferdb/coffer/charter"
 	"github.com/cofferdb/coffer/sql/policy"
 	"github.com/cofferdb/coffer/sql/txn"
 )
@@ -104,6 +107,37 @@ func (p *Provider) tablePolicies(ctx *gmssql.Context, db, table string, sch gmss
 	return pt, p.principal(ctx, st), nil
 }
 
+// pastPolicies returns today's policies for rows read from an older
+// descriptor (AS OF): those of every name that shared storage with it
+// (lineage.go), compiled against the old schema.
+func (p *Provider) pastPolicies(ctx *gmssql.Context, d *tableDesc, sch gmssql.Schema) (*policy.Table, *policy.Principal, error) {
+	st, _, err := p.stateFor(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(st.policies) == 0 {
+		return nil, nil, nil
+	}
+	l, err := p.loadLineage(p.db.ReadSeq())
+	if err != nil {
+		return nil, nil, err
+	}
+	names := append(l.namesOf(d.ID), strings.ToLower(d.Database+"."+d.Name))
+	sort.Strings(names)
+	names = slices.Compact(names)
+	var ps []charter.Policy
+	var key strings.Builder
+	for _, n := range names {
+		ps = append(ps, st.policies[n]...)
+		key.WriteString(st.policyKeys[n])
+	}
+	if len(ps) == 0 {
+		return nil, nil, nil
+	}
+	pt := p.policyCache.Table(strings.Join(names, ","), ps, key.String(), sch, policy.SchemaKey(sch))
+	return pt, p.principal(ctx, st), nil
+}
+
 // HasPolicies reports whether db.table has row policies in ctx's snapshot
 // (statistics and other side channels are closed for such tables).
 func (p *Provider) HasPolicies(ctx *gmssql.Context, db, table string) bool {
@@ -123,6 +157,13 @@ func (p *Provider) HasPolicies(ctx *gmssql.Context, db, table string) bool {
 func (t *Table) readFilter(ctx *gmssql.Context, cmd policy.Command) (*policy.Filter, error) {
 	if t.unpoliced || t.live {
 		return nil, nil
+	}
+	if t.asOf != 0 {
+		pt, pr, err := t.p.pastPolicies(ctx, t.desc, t.sch.Schema)
+		if err != nil || pt == nil {
+			return nil, err
+		}
+		return pt.Read(pr, cmd), nil
 	}
 	pt, pr, err := t.p.tablePolicies(ctx, t.desc.Database, t.desc.Name, t.sch.Schema)
 	if err != nil || pt == nil {

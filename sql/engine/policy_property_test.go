@@ -123,3 +123,37 @@ func TestPolicyProperty(t *testing.T) {
 		t.Errorf("after dropping the policies alice counts %v, want %v", got, want)
 	}
 }
+
+// TestPolicyPastNames: rows read AS OF a time when the table had another
+// name (and another storage id) are still under today's policies, and so
+// are the ledger transactions that wrote them.
+func TestPolicyPastNames(t *testing.T) {
+	e, _ := newTestEngine(t, t.TempDir())
+	admin := e.NewContext(context.Background(), txn.Principal{Name: "admin", Host: "localhost"})
+	run := func(ctx *gmssql.Context, q string) string {
+		t.Helper()
+		return fmt.Sprint(query(t, e, ctx, q))
+	}
+	run(admin, "CREATE TABLE tmp (id INT PRIMARY KEY, bank VARCHAR(8) NOT NULL)")
+	run(admin, "INSERT INTO tmp VALUES (1, 'A'), (2, 'B')")
+	seq := run(admin, "SELECT coffer_last_commit()")
+	seq = strings.Trim(seq, "[]")
+	run(admin, "ALTER TABLE tmp ADD COLUMN x INT NULL") // a rewrite: a new storage id
+	run(admin, "RENAME TABLE tmp TO payments")
+	run(admin, `CREATE USER alice IDENTIFIED BY 'p' ATTRIBUTE '{"bank":"A"}'`)
+	run(admin, "GRANT ALL ON *.* TO alice")
+	run(admin, `CREATE POLICY by_bank ON payments USING 'row.bank == principal.attributes.bank'`)
+	alice := e.NewContext(context.Background(), txn.Principal{Name: "alice", Host: "localhost"})
+	if got := run(alice, "SELECT id FROM payments ORDER BY id"); got != "[[1]]" {
+		t.Errorf("payments: %s", got)
+	}
+	if got := run(alice, "SELECT id FROM tmp AS OF "+seq+" ORDER BY id"); got != "[[1]]" {
+		t.Errorf("tmp AS OF %s (before the rename and the rewrite): %s, want [[1]]", seq, got)
+	}
+	if got := run(alice, "SELECT COUNT(*) FROM coffer_ledger.transactions WHERE seq = "+seq); got != "[[0]]" {
+		t.Errorf("alice sees the transaction that wrote bank B's row under the old name: %s", got)
+	}
+	if got := run(admin, "SELECT COUNT(*) FROM coffer_ledger.transactions WHERE seq = "+seq); got != "[[1]]" {
+		t.Errorf("admin does not see its own transaction: %s", got)
+	}
+}
