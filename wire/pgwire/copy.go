@@ -19,9 +19,11 @@ type copySpec struct {
 	db, table string
 	// columns are COPY's column list (empty: every column).
 	columns []string
-	// query is COPY TO's engine SELECT.
-	query string
-	opts  copyOptions
+	// query is COPY TO's engine SELECT; resultTypes its inferred
+	// column types (resulttypes.go).
+	query       string
+	resultTypes []uint32
+	opts        copyOptions
 }
 
 // copyBatchRows is how many rows one engine INSERT of COPY FROM carries.
@@ -51,6 +53,7 @@ func (t *translator) copyStmt(s *pg.CopyStmt) statement {
 			t.unsupported("COPY (a statement other than SELECT) TO")
 		}
 		cs.query = t.selectStmt(sel)
+		cs.resultTypes = t.selectResultTypes(sel, nil)
 		return statement{kind: kindCopy, tag: "COPY", copy: cs}
 	}
 	rv := s.Relation
@@ -169,6 +172,10 @@ func (c *conn) copyTo(cs *copySpec) (*result, *pgError) {
 	sch, rows, err := c.engineQuery(cs.query, nil, "")
 	if err != nil {
 		return nil, toPGError(err)
+	}
+	sch, rows, perr := retype(cs.resultTypes, sch, rows)
+	if perr != nil {
+		return nil, perr
 	}
 	o := cs.opts
 	formats := make([]uint16, len(sch))

@@ -169,11 +169,22 @@ func (c *conn) sendDescription(sch gmssql.Schema, formats []int16) {
 }
 
 // statementSchema finds the columns a statement returns without running
-// it: the engine binds the query and reports its schema.
+// it: the engine binds the query and reports its schema, with the
+// result types the translator inferred.
 func (c *conn) statementSchema(ps *prepared) (gmssql.Schema, *pgError) {
 	if ps.described {
 		return ps.schema, nil
 	}
+	sch, perr := c.engineSchema(ps)
+	if perr != nil || sch == nil || len(ps.st.resultTypes) == 0 {
+		return sch, perr
+	}
+	ps.schema, _, perr = retype(ps.st.resultTypes, sch, nil)
+	return ps.schema, perr
+}
+
+// engineSchema is statementSchema's engine part.
+func (c *conn) engineSchema(ps *prepared) (gmssql.Schema, *pgError) {
 	st := &ps.st
 	switch st.kind {
 	case kindShow:

@@ -88,10 +88,14 @@ func (c *conn) run(st *statement, params map[int]any) (*result, *pgError) {
 		}
 	}
 	res, perr := c.runKind(st, params)
+	if perr == nil && res.schema != nil && len(st.resultTypes) > 0 {
+		res.schema, res.rows, perr = retype(st.resultTypes, res.schema, res.rows)
+	}
 	if perr != nil {
 		c.noteError()
+		return nil, perr
 	}
-	return res, perr
+	return res, nil
 }
 
 func (c *conn) runKind(st *statement, params map[int]any) (*result, *pgError) {

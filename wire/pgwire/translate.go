@@ -61,6 +61,9 @@ type statement struct {
 	// pgErr is PostgreSQL's parse error for a text passed to the
 	// engine as it is (Coffer's own statements).
 	pgErr *pgError
+	// resultTypes are the PostgreSQL integer types inferred for the
+	// result columns (0: the engine's type); see resulttypes.go.
+	resultTypes []uint32
 }
 
 // paramHint ties $n to a column (table may be empty: the statement's
@@ -184,7 +187,8 @@ func translateOne(n *pg.Node, user string, lookup columnLookup) (st statement, e
 func (t *translator) stmt(n *pg.Node) statement {
 	switch {
 	case n.GetSelectStmt() != nil:
-		return statement{sql: t.selectStmt(n.GetSelectStmt()), tag: "SELECT"}
+		sel := n.GetSelectStmt()
+		return statement{sql: t.selectStmt(sel), tag: "SELECT", resultTypes: t.selectResultTypes(sel, nil)}
 	case n.GetInsertStmt() != nil:
 		return t.insertStmt(n.GetInsertStmt())
 	case n.GetUpdateStmt() != nil:
@@ -421,7 +425,8 @@ func (t *translator) insertStmt(s *pg.InsertStmt) statement {
 		b.WriteString(" ON DUPLICATE KEY UPDATE " + t.setList(oc.TargetList))
 		t.inConflictUpdate = false
 	}
-	return statement{sql: b.String(), tag: "INSERT", returning: t.targetList(s.ReturningList)}
+	return statement{sql: b.String(), tag: "INSERT", returning: t.targetList(s.ReturningList),
+		resultTypes: t.returningTypes(s.Relation.Relname, s.ReturningList)}
 }
 
 func (t *translator) setList(targets []*pg.Node) string {
@@ -456,7 +461,8 @@ func (t *translator) updateStmt(s *pg.UpdateStmt) statement {
 	if s.WhereClause != nil {
 		b.WriteString(" WHERE " + t.expr(s.WhereClause))
 	}
-	return statement{sql: b.String(), tag: "UPDATE", returning: t.targetList(s.ReturningList)}
+	return statement{sql: b.String(), tag: "UPDATE", returning: t.targetList(s.ReturningList),
+		resultTypes: t.returningTypes(s.Relation.Relname, s.ReturningList)}
 }
 
 func (t *translator) deleteStmt(s *pg.DeleteStmt) statement {
@@ -477,6 +483,7 @@ func (t *translator) deleteStmt(s *pg.DeleteStmt) statement {
 		// The engine does not return deleted rows: they are read first,
 		// in the same transaction.
 		st.returningSelect = "SELECT " + t.targetList(s.ReturningList) + " FROM " + from + where
+		st.resultTypes = t.returningTypes(s.Relation.Relname, s.ReturningList)
 	}
 	return st
 }

@@ -25,6 +25,15 @@ async function main() {
   assert.strictEqual(sel.rows[0].opened.getTime(), opened.getTime());
   assert.strictEqual(sel.rowCount, 2);
 
+  // Integer types: int2 and int4 arrive as numbers, int8 as a string,
+  // as from PostgreSQL; in the simple protocol and with parameters.
+  for (const params of [undefined, [2]]) {
+    const q = 'SELECT 1::int AS i, 2::smallint AS s, id, length(owner) AS len, id + 1 AS next, count(*) OVER () AS n FROM accounts WHERE id = ' + (params ? '$1' : '2');
+    const r = await c.query(q, params);
+    assert.deepStrictEqual(r.fields.map(f => f.dataTypeID), [23, 21, 23, 23, 23, 20]);
+    assert.deepStrictEqual(r.rows[0], { i: 1, s: 2, id: 2, len: 3, next: 3, n: '1' });
+  }
+
   // A named prepared statement, run twice.
   const byOwner = { name: 'by-owner', text: 'SELECT id FROM accounts WHERE owner = $1' };
   assert.strictEqual((await c.query({ ...byOwner, values: ['carol'] })).rows[0].id, 3);
