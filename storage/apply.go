@@ -78,7 +78,14 @@ func (db *DB) Apply(ws *WriteSet, readSeq uint64, c Commit) (uint64, error) {
 	if db.closed.Load() {
 		return 0, ErrClosed
 	}
-	b, seq, err := db.applyLocked(ws, readSeq, c)
+	// Sorting and hashing the write set need no lock: done before taking
+	// the one that serializes commits.
+	sortMutations(ws)
+	var wsHash ledger.Hash
+	if !db.cfg.UnsafeNoLedger {
+		wsHash = hashWriteSet(ws)
+	}
+	b, seq, err := db.applyLocked(ws, readSeq, c, wsHash)
 	if err != nil {
 		return 0, err
 	}
@@ -93,7 +100,7 @@ func (db *DB) Apply(ws *WriteSet, readSeq uint64, c Commit) (uint64, error) {
 	return seq, nil
 }
 
-func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit) (*pebble.Batch, uint64, error) {
+func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit, wsHash ledger.Hash) (*pebble.Batch, uint64, error) {
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
 	if db.closed.Load() {
@@ -106,7 +113,6 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit) (*pebble.Batch
 		return nil, 0, err
 	}
 	seq := db.applied.Load() + 1
-	sortMutations(ws)
 	b := db.pdb.NewBatch()
 	system := false
 	for _, m := range ws.Mutations {
@@ -137,7 +143,7 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit) (*pebble.Batch
 	next := db.ledger
 	if !db.cfg.UnsafeNoLedger {
 		var err error
-		if next, err = db.appendEntry(b, ws, seq, c); err != nil {
+		if next, err = db.appendEntry(b, wsHash, seq, c); err != nil {
 			b.Close()
 			return nil, 0, err
 		}

@@ -105,15 +105,20 @@ func sortMutations(ws *WriteSet) {
 	})
 }
 
-// appendEntry adds seq's ledger entry and the Merkle nodes it completes to
-// b, returning the ledger state to keep once b is applied.
-func (db *DB) appendEntry(b *pebble.Batch, ws *WriteSet, seq uint64, c Commit) (ledgerState, error) {
+// hashWriteSet is the write set hash of a sorted write set.
+func hashWriteSet(ws *WriteSet) ledger.Hash {
 	h := ledger.NewWriteSetHasher()
 	for _, m := range ws.Mutations {
 		h.Add(m.Key, m.Value, m.Delete)
 	}
+	return h.Sum()
+}
+
+// appendEntry adds seq's ledger entry and the Merkle nodes it completes to
+// b, returning the ledger state to keep once b is applied.
+func (db *DB) appendEntry(b *pebble.Batch, wsHash ledger.Hash, seq uint64, c Commit) (ledgerState, error) {
 	e := ledger.Entry{
-		Version: ledger.EntryVersion, Seq: seq, PrevHash: db.ledger.lastHash, WriteSetHash: h.Sum(),
+		Version: ledger.EntryVersion, Seq: seq, PrevHash: db.ledger.lastHash, WriteSetHash: wsHash,
 		Principal: c.Principal, CommittedAt: c.Time, Kind: c.Kind,
 	}
 	enc := e.Encode()
