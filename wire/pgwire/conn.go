@@ -212,6 +212,9 @@ func (c *conn) begin(m *pgproto3.StartupMessage) (bool, error) {
 
 func (c *conn) databaseExists(name string) bool {
 	ctx := c.newContext(context.Background())
+	// The catalog read opens a transaction; the session's first
+	// statement must not run in its (by then old) snapshot.
+	defer c.dropAnalysisTxn()
 	return c.s.engine.Analyzer.Catalog.HasDatabase(ctx, name)
 }
 
