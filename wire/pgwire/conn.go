@@ -210,12 +210,15 @@ func (c *conn) begin(m *pgproto3.StartupMessage) (bool, error) {
 	return true, nil
 }
 
+// databaseExists looks past privileges, as PostgreSQL grants CONNECT to
+// every user by default: a user without grants (a member who only votes)
+// connects and sees nothing, and a missing database is still 3D000.
 func (c *conn) databaseExists(name string) bool {
 	ctx := c.newContext(context.Background())
 	// The catalog read opens a transaction; the session's first
 	// statement must not run in its (by then old) snapshot.
 	defer c.dropAnalysisTxn()
-	return c.s.engine.Analyzer.Catalog.HasDatabase(ctx, name)
+	return c.s.engine.Provider.HasDatabase(ctx, name)
 }
 
 func (c *conn) newContext(goctx context.Context) *gmssql.Context {

@@ -279,6 +279,20 @@ func TestUsers(t *testing.T) {
 	if _, err := pgx.Connect(ctx, connString(s, "bob", "wrong", "postgres")); sqlState(err) != "28P01" {
 		t.Fatalf("wrong password: %v", err)
 	}
+	// A user without any grant connects, as PostgreSQL's default CONNECT
+	// privilege allows, and reads nothing.
+	mustExec(t, admin, `CREATE USER nogrant WITH PASSWORD 'ng-pw'`)
+	ng, err := pgx.Connect(ctx, connString(s, "nogrant", "ng-pw", "postgres"))
+	if err != nil {
+		t.Fatalf("user without grants: %v", err)
+	}
+	defer ng.Close(ctx)
+	if _, err := ng.Exec(ctx, `SELECT * FROM open_data`); sqlState(err) != "42501" {
+		t.Fatalf("user without grants reads: %v (SQLSTATE %q), want 42501", err, sqlState(err))
+	}
+	if _, err := pgx.Connect(ctx, connString(s, "nogrant", "ng-pw", "nosuchdb")); sqlState(err) != "3D000" {
+		t.Fatalf("no such database: %v", err)
+	}
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
