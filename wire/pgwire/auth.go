@@ -20,13 +20,71 @@ import (
 // credentialKind names the records this package stores with the engine.
 const credentialKind = "scram-sha-256"
 
-// credential is a user's SCRAM verifier and the mysql_native_password
-// hash the user had when it was derived. A verifier whose hash no longer
-// matches the user's current one is stale (the password was changed on
-// the MySQL side) and is never used.
-type credential struct {
+// verifier is a SCRAM verifier and the mysql_native_password hash of the
+// same password. It authenticates a user only while the account's hash is
+// that one: the hash is unsalted, so then the account has exactly the
+// password the verifier was derived from. A password changed on the MySQL
+// side, or one proposed and never accepted, leaves a verifier that never
+// matches.
+type verifier struct {
 	SCRAM  scramVerifier `json:"scram"`
 	Native string        `json:"native"`
+}
+
+// credential is a user's record: the current verifier and the verifiers
+// of passwords proposed for the user (CREATE/ALTER USER … PASSWORD over
+// this wire) while their proposals were open. A pending verifier takes
+// effect when its proposal is accepted, whichever wire the deciding vote
+// came from, because only then does the account's hash match it.
+type credential struct {
+	verifier
+	Pending []verifier `json:"pending,omitempty"`
+}
+
+// maxPending bounds the pending verifiers kept per user; the oldest go.
+const maxPending = 8
+
+// match returns the verifier for the account's current hash, and whether
+// it is a pending one.
+func (c *credential) match(native string) (v verifier, pending, ok bool) {
+	if c.Native == native {
+		return c.verifier, false, true
+	}
+	for _, p := range c.Pending {
+		if p.Native == native {
+			return p, true, true
+		}
+	}
+	return verifier{}, false, false
+}
+
+// promote makes v the current verifier, dropping pending entries for the
+// same password.
+func (c *credential) promote(v verifier) {
+	c.verifier = v
+	kept := c.Pending[:0]
+	for _, p := range c.Pending {
+		if p.Native != v.Native {
+			kept = append(kept, p)
+		}
+	}
+	c.Pending = kept
+}
+
+// addPending records v for a proposal still open.
+func (c *credential) addPending(v verifier) {
+	if c.Native == v.Native {
+		return
+	}
+	for _, p := range c.Pending {
+		if p.Native == v.Native {
+			return
+		}
+	}
+	c.Pending = append(c.Pending, v)
+	if n := len(c.Pending); n > maxPending {
+		c.Pending = append([]verifier(nil), c.Pending[n-maxPending:]...)
+	}
 }
 
 // nativeHash is MySQL's mysql_native_password stored form of password.
@@ -36,20 +94,56 @@ func nativeHash(password string) string {
 	return "*" + strings.ToUpper(hex.EncodeToString(s2[:]))
 }
 
-// Enroll stores a SCRAM verifier for user's password, so that the user can
-// log in with SCRAM-SHA-256. The server calls it for the genesis admin;
-// the wire calls it after each successful cleartext login that had no
-// valid verifier.
-func Enroll(ctx context.Context, e *engine.Engine, user, password string) error {
+func newVerifier(password string) (verifier, error) {
 	v, err := newSCRAMVerifier(password)
-	if err != nil {
-		return err
+	return verifier{SCRAM: v, Native: nativeHash(password)}, err
+}
+
+// loadCredential reads user's record; a missing or unreadable one is
+// empty.
+func loadCredential(e *engine.Engine, user string) credential {
+	var c credential
+	if raw, ok, err := e.Credential(credentialKind, user); err == nil && ok {
+		if json.Unmarshal(raw, &c) != nil {
+			return credential{}
+		}
 	}
-	b, err := json.Marshal(credential{SCRAM: v, Native: nativeHash(password)})
+	return c
+}
+
+func storeCredential(ctx context.Context, e *engine.Engine, user string, c credential) error {
+	b, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
 	return e.SetCredential(ctx, credentialKind, user, b)
+}
+
+// Enroll stores a SCRAM verifier for user's password, so that the user can
+// log in with SCRAM-SHA-256. The server calls it for the genesis admin;
+// the wire calls it after each successful cleartext login that had no
+// valid verifier, and after an accepted CREATE/ALTER USER … PASSWORD.
+func Enroll(ctx context.Context, e *engine.Engine, user, password string) error {
+	v, err := newVerifier(password)
+	if err != nil {
+		return err
+	}
+	c := loadCredential(e, user)
+	c.promote(v)
+	return storeCredential(ctx, e, user, c)
+}
+
+// enrollPending stores a verifier for a password whose proposal is still
+// open, next to the current one, which keeps working until the account
+// changes.
+func enrollPending(ctx context.Context, e *engine.Engine, user, password string) error {
+	v, err := newVerifier(password)
+	if err != nil {
+		return err
+	}
+	c := loadCredential(e, user)
+	c.addPending(v)
+	return storeCredential(ctx, e, user, c)
 }
 
 // lookupUser finds the account user@host in the engine's user store.
@@ -94,8 +188,12 @@ func (c *conn) authenticate(user string) *pgError {
 	}
 	fail := &pgError{Code: codeInvalidPassword, Message: fmt.Sprintf("password authentication failed for user %q", user)}
 	u := c.lookupUser(user)
-	var cred credential
-	haveCred := false
+	var (
+		cred     credential
+		v        verifier
+		pending  bool
+		haveCred bool
+	)
 	if u != nil {
 		if u.AuthString == "" {
 			// An account without a password: as on the MySQL wire, only
@@ -105,13 +203,22 @@ func (c *conn) authenticate(user string) *pgError {
 			}
 			return c.emptyPasswordExchange(fail)
 		}
-		if raw, ok, err := c.s.engine.Credential(credentialKind, u.User); err == nil && ok {
-			haveCred = json.Unmarshal(raw, &cred) == nil && cred.Native == u.AuthString
-		}
+		cred = loadCredential(c.s.engine, u.User)
+		v, pending, haveCred = cred.match(u.AuthString)
 	}
 	switch {
 	case haveCred:
-		return c.scramExchange(cred.SCRAM, fail)
+		if perr := c.scramExchange(v.SCRAM, fail); perr != nil {
+			return perr
+		}
+		if pending {
+			// The proposal that set this password was accepted since.
+			cred.promote(v)
+			if err := storeCredential(c.ctx, c.s.engine, u.User, cred); err != nil {
+				c.s.cfg.Logger.Warn("pgwire: could not store SCRAM verifier", "user", u.User, "err", err)
+			}
+		}
+		return nil
 	case u != nil && c.cleartextAllowed():
 		return c.cleartextExchange(u, fail)
 	case u == nil && !c.cleartextAllowed():

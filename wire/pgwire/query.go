@@ -171,9 +171,7 @@ func (c *conn) runKind(st *statement, params map[int]any) (*result, *pgError) {
 		return nil, perr
 	}
 	if st.enrollUser != "" {
-		if err := Enroll(c.ctx, c.s.engine, st.enrollUser, st.enrollPassword); err != nil {
-			c.s.cfg.Logger.Warn("pgwire: could not store SCRAM verifier", "user", st.enrollUser, "err", err)
-		}
+		c.enrollProposed(st, res)
 	}
 	for _, q := range st.then {
 		if _, perr := c.engineExec(q, nil, "", st); perr != nil {

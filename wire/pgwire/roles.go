@@ -7,8 +7,50 @@ import (
 )
 
 // Users and grants map onto the engine's accounts (user@'%'). A password
-// set here also gets a SCRAM verifier (see auth.go), stored after the
-// engine accepted the statement.
+// set here also gets a SCRAM verifier (see auth.go). The engine's account
+// statements are charter proposals, which may stay open until members
+// vote: the verifier is stored as current only when the statement's
+// proposal was accepted, as pending while it is open (it matches the
+// account once accepted), and not at all when rejected.
+
+// Proposal states in a governance statement's result row (the charter's
+// StateAccepted and StateOpen).
+const (
+	proposalAccepted = "accepted"
+	proposalOpen     = "open"
+)
+
+// proposalState is the state of the proposal a statement made, read from
+// its result row's state column. A statement without a proposal row took
+// effect directly: accepted.
+func proposalState(res *result) string {
+	if res == nil || res.schema == nil {
+		return proposalAccepted
+	}
+	i := res.schema.IndexOfColName("state")
+	if i < 0 || len(res.rows) != 1 || i >= len(res.rows[0]) {
+		return proposalAccepted
+	}
+	s, _ := res.rows[0][i].(string)
+	return s
+}
+
+// enrollProposed stores the verifier for the password st set, as its
+// proposal's state allows.
+func (c *conn) enrollProposed(st *statement, res *result) {
+	var err error
+	switch proposalState(res) {
+	case proposalAccepted:
+		err = Enroll(c.ctx, c.s.engine, st.enrollUser, st.enrollPassword)
+	case proposalOpen:
+		err = enrollPending(c.ctx, c.s.engine, st.enrollUser, st.enrollPassword)
+	default:
+		return
+	}
+	if err != nil {
+		c.s.cfg.Logger.Warn("pgwire: could not store SCRAM verifier", "user", st.enrollUser, "err", err)
+	}
+}
 
 // accountName writes an account the way the engine's (and the charter's)
 // user statements read it: user@'%'.
