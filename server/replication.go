@@ -56,7 +56,7 @@ func (s *Server) startCluster(ctx context.Context, node *ledger.Identity) error 
 	cc := cluster.Config{
 		NodeID: cfg.NodeID, Dir: filepath.Join(cfg.DataDir, "raft"), Addr: cfg.RaftAddr, Join: cfg.Join,
 		Node: node, Service: expect, DB: s.db, Logger: cfg.Logger,
-		Admitted: s.admittedNodes, OnApply: s.onReplicatedApply, OnRestore: s.onRestore, OnAdmitted: s.saveAdmitted,
+		Admitted: s.admittedNodes, OnApply: s.onReplicatedApply, Applying: s.applyingReplicated, OnRestore: s.onRestore, OnAdmitted: s.saveAdmitted,
 		HeartbeatTimeout: cfg.RaftHeartbeatTimeout, SnapshotThreshold: cfg.RaftSnapshotThreshold, TrailingLogs: cfg.RaftTrailingLogs,
 	}
 	if cfg.ServiceCertFile != "" {
@@ -128,14 +128,22 @@ func (s *Server) admittedNodes() (map[string]bool, error) {
 	return out, nil
 }
 
-// onReplicatedApply keeps the user store and the AUTO_INCREMENT counters
-// in step with replicated commits, which may come from any node.
+// applyingReplicated moves the engine's AUTO_INCREMENT counters past the
+// values a replicated commit (from any node) writes, before it is visible.
+func (s *Server) applyingReplicated(ws *storage.WriteSet, apply func() error) error {
+	if e := s.engineP.Load(); e != nil {
+		return e.Provider.ApplyCommitted(ws, apply)
+	}
+	return apply() // no counters exist before the engine does
+}
+
+// onReplicatedApply keeps the user store in step with replicated commits
+// (the committing node's engine does it itself; other nodes here).
 func (s *Server) onReplicatedApply(ws *storage.WriteSet) {
 	e := s.engineP.Load()
 	if e == nil {
 		return
 	}
-	e.Provider.NoteCommitted(ws)
 	key := governance.GrantsKey()
 	for _, m := range ws.Mutations {
 		if !m.Delete && bytes.Equal(m.Key, key) {

@@ -48,6 +48,10 @@ type Config struct {
 	Admitted func() (map[string]bool, error)
 	// OnApply is called after a replicated commit is applied (all nodes).
 	OnApply func(*storage.WriteSet)
+	// Applying, if set, wraps the application of every replicated commit:
+	// it must call apply and return its error (the engine moves its
+	// AUTO_INCREMENT counters before the commit becomes visible).
+	Applying func(ws *storage.WriteSet, apply func() error) error
 	// OnRestore is called after the store was replaced by a snapshot.
 	OnRestore func()
 	// OnAdmitted is called on a joiner once the service endorsed it, with
@@ -169,7 +173,7 @@ func (n *Node) startRaft() error {
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: NewStreamLayer(n.mux, n.creds.Load().ClientTLS()), MaxPool: 4, Timeout: 10 * time.Second, Logger: hl,
 	})
-	n.fsm = &fsm{db: n.db, log: n.log, tmp: filepath.Join(n.cfg.Dir, "staging"), onApply: n.cfg.OnApply, onRestore: n.cfg.OnRestore}
+	n.fsm = &fsm{db: n.db, log: n.log, tmp: filepath.Join(n.cfg.Dir, "staging"), onApply: n.cfg.OnApply, applying: n.cfg.Applying, onRestore: n.cfg.OnRestore}
 	_ = os.RemoveAll(n.fsm.tmp)
 
 	rc := raft.DefaultConfig()
@@ -501,6 +505,7 @@ func (n *Node) reconcileLoop() {
 			lastSys = 0
 			continue
 		}
+		n.promoteCaughtUp()
 		if s := n.db.SystemSeq(); s == lastSys {
 			continue
 		} else {
@@ -535,6 +540,38 @@ func (n *Node) reconcileLoop() {
 				lastSys = 0
 			}
 		}
+	}
+}
+
+// promoteLag is how many log entries behind the leader a nonvoter may be
+// when it is made a voter.
+const promoteLag = 1000
+
+// promoteCaughtUp makes voters of the nonvoters (admitted joiners) that
+// have caught up with the leader. A joiner is added as a nonvoter first,
+// so that a small cluster keeps its quorum while the joiner starts and
+// catches up (a new voter that never comes up would stall a one-node
+// cluster).
+func (n *Node) promoteCaughtUp() {
+	cf := n.r().GetConfiguration()
+	if cf.Error() != nil {
+		return
+	}
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage != raft.Nonvoter {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err := n.peerStatus(ctx, string(s.Address))
+		cancel()
+		if err != nil || st.Applied+promoteLag < n.r().AppliedIndex() {
+			continue
+		}
+		if err := n.r().AddVoter(s.ID, s.Address, 0, 0).Error(); err != nil {
+			n.log.Warn("cluster: promote to voter", "node", s.ID, "err", err)
+			continue
+		}
+		n.log.Info("cluster: node caught up; now a voter", "node", s.ID)
 	}
 }
 

@@ -34,6 +34,7 @@ type fsm struct {
 	log       *slog.Logger
 	tmp       string // staging directory for snapshots, under the raft dir
 	onApply   func(*storage.WriteSet)
+	applying  func(ws *storage.WriteSet, apply func() error) error
 	onRestore func()
 	seq       atomic.Uint64 // names staging directories
 }
@@ -69,7 +70,17 @@ func (f *fsm) apply(l *raft.Log) any {
 		if err != nil {
 			f.fatal(l, err)
 		}
-		seq, err := f.db.Apply(&c.WS, c.ReadSeq, storage.Commit{Principal: c.Principal, Kind: c.Kind, Time: c.Time, RaftIndex: l.Index})
+		var seq uint64
+		apply := func() error {
+			var err error
+			seq, err = f.db.Apply(&c.WS, c.ReadSeq, storage.Commit{Principal: c.Principal, Kind: c.Kind, Time: c.Time, RaftIndex: l.Index})
+			return err
+		}
+		if f.applying != nil {
+			err = f.applying(&c.WS, apply)
+		} else {
+			err = apply()
+		}
 		if errors.Is(err, storage.ErrConflict) {
 			return applyResult{err: err}
 		}

@@ -339,17 +339,19 @@ func (n *Node) join(c net.Conn, req joinRequest) joinResponse {
 	n.pendingMu.Lock()
 	delete(n.pending, req.NodeID)
 	n.pendingMu.Unlock()
-	// The configuration change needs the new voter's acknowledgement when
-	// the cluster is small; it commits once the joiner runs raft, after
-	// this response.
-	f := n.r().AddVoter(raft.ServerID(req.NodeID), raft.ServerAddress(req.Addr), 0, 0)
-	go func() {
-		if err := f.Error(); err != nil {
-			n.log.Warn("cluster: add voter", "joiner", req.NodeID, "err", err)
-			return
-		}
-		n.log.Info("cluster: node added as a voter", "joiner", req.NodeID, "addr", req.Addr)
-	}()
+	// A nonvoter first: it receives the log without counting for the
+	// quorum; the leader promotes it once it has caught up
+	// (promoteCaughtUp). A member asking again keeps its suffrage.
+	if !inConfig {
+		f := n.r().AddNonvoter(raft.ServerID(req.NodeID), raft.ServerAddress(req.Addr), 0, 0)
+		go func() {
+			if err := f.Error(); err != nil {
+				n.log.Warn("cluster: add nonvoter", "joiner", req.NodeID, "err", err)
+				return
+			}
+			n.log.Info("cluster: node added; a voter once it has caught up", "joiner", req.NodeID, "addr", req.Addr)
+		}()
+	}
 	return joinResponse{
 		Status: "admitted", NodeCertPEM: (&ledger.Identity{Cert: endorsed}).CertPEM(),
 		ServiceCertPEM: n.cfg.Service.CertPEM(), ServiceKeyPEM: keyPEM,

@@ -24,6 +24,14 @@ func (p *Provider) counter(ctx *gmssql.Context, t *Table) (*autoIncCounter, erro
 	if c, ok := p.autoInc.Load(t.desc.ID); ok {
 		return c.(*autoIncCounter), nil
 	}
+	// The scan and the new counter happen between replicated commits (see
+	// ApplyCommitted): a commit applied meanwhile is either in the scan or
+	// moves the counter.
+	p.autoIncMu.Lock()
+	defer p.autoIncMu.Unlock()
+	if c, ok := p.autoInc.Load(t.desc.ID); ok {
+		return c.(*autoIncCounter), nil
+	}
 	next, err := t.maxAutoIncrement(ctx)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ type Provider struct {
 	mu        sync.Mutex // serializes reloads
 	committed atomic.Pointer[state]
 	autoInc   sync.Map // table id → *autoIncCounter
+	// autoIncMu orders creating a counter (a scan) against replicated
+	// commits moving counters (ApplyCommitted).
+	autoIncMu sync.Mutex
 	sizes     sync.Map // table id → sizeEstimate
 	asOf      asOfStates
 	procs     gmssql.ExternalStoredProcedureRegistry

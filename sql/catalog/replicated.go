@@ -8,14 +8,24 @@ import (
 	"github.com/cofferdb/coffer/storage"
 )
 
-// NoteCommitted moves AUTO_INCREMENT counters past the values a commit
-// wrote. A replicated node calls it for every commit it applies, its own
-// and the ones proposed through other nodes: counters live in memory per
-// node (they are not transactional), and without it a node would hand out
-// values another node already used. Values handed out concurrently on two
-// nodes still collide; the later commit then fails its conflict check and
-// its (autocommit) statement is retried with a fresh value.
-func (p *Provider) NoteCommitted(ws *storage.WriteSet) {
+// ApplyCommitted runs apply, the replicated application of ws, after
+// moving the AUTO_INCREMENT counters past the values ws writes. A
+// replicated node applies every commit through it, its own and the ones
+// proposed through other nodes: counters live in memory per node (they are
+// not transactional), and without it a node would hand out values another
+// node already used. The counters move before the commit becomes visible,
+// and no counter is created (by a scan) in between. Values handed out
+// concurrently on two nodes still collide; the later commit then fails its
+// conflict check and its (autocommit) statement is retried with a fresh
+// value.
+func (p *Provider) ApplyCommitted(ws *storage.WriteSet, apply func() error) error {
+	p.autoIncMu.Lock()
+	defer p.autoIncMu.Unlock()
+	p.noteCommitted(ws)
+	return apply()
+}
+
+func (p *Provider) noteCommitted(ws *storage.WriteSet) {
 	var st *state
 	var ctx *gmssql.Context
 	for _, m := range ws.Mutations {

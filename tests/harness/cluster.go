@@ -45,13 +45,36 @@ func StartCluster(t testing.TB, size int, opts Options) *Cluster {
 }
 
 // Add admits a node by ADD NODE on the leader, starts it with --join and
-// waits until it serves clients.
+// waits until it serves clients and is a voter (a joiner starts as a
+// nonvoter; the leader promotes it once it has caught up).
 func (c *Cluster) Add(id string) *Node {
 	c.t.Helper()
 	c.Admit(id)
 	n := c.StartPending(id)
 	n.WaitStarted()
+	c.WaitVoter(n)
 	return n
+}
+
+// WaitVoter waits until the leader lists n as a voting member.
+func (c *Cluster) WaitVoter(n *Node) {
+	c.t.Helper()
+	Eventually(c.t, clusterTimeout, func() error {
+		leader, err := c.leader(nil)
+		if err != nil {
+			return err
+		}
+		rows, err := leader.ShowCluster()
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.ID == n.NodeID() && (r.Role == "follower" || r.Role == "leader") {
+				return nil
+			}
+		}
+		return fmt.Errorf("%s is not a voter yet: %+v", n.NodeID(), rows)
+	})
 }
 
 // StartPending starts a node with --join without admitting it and
