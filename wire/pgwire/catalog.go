@@ -84,8 +84,14 @@ var pgTypes = []struct {
 
 func pgTypeRelation() string {
 	var rows []string
-	for _, ty := range pgTypes {
-		rows = append(rows, fmt.Sprintf("ROW(%d, '%s', %d, %d, '%s', %d, '%s', '%s', '%s', '%s')",
+	for i, ty := range pgTypes {
+		format := "ROW(%d, '%s', %d, %d, '%s', %d, '%s', '%s', '%s', '%s')"
+		if i == 0 {
+			// The engine types VALUES integer columns by the first row
+			// and clamps later values to that type (1043 became 127).
+			format = "ROW(CAST(%d AS SIGNED), '%s', CAST(%d AS SIGNED), CAST(%d AS SIGNED), '%s', CAST(%d AS SIGNED), '%s', '%s', '%s', '%s')"
+		}
+		rows = append(rows, fmt.Sprintf(format,
 			ty.oid, ty.name, nsPGCatalog, ty.len, ty.cat, ty.array, ty.name+"in", ty.name+"out", ty.name+"recv", ty.name+"send"))
 	}
 	// One VALUES table: the engine plans it far faster than a UNION of

@@ -119,3 +119,26 @@ func ensureNodePG(t *testing.T) {
 		t.Fatalf("npm ci in %s (installs the pg package from the npm registry): %v\n%s", nodeDir, err, out)
 	}
 }
+
+// TestDjango runs testdata/django_test.py: a tiny Django project,
+// makemigrations and migrate (contenttypes, auth and the app), then ORM
+// queries, updates, deletes and atomic blocks.
+func TestDjango(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import django, psycopg2").Run(); err != nil {
+		t.Skip("python3-django / python3-psycopg2 not installed (make test-deps installs them)")
+	}
+	s := startServer(t)
+	host, port, _ := net.SplitHostPort(s.PGAddr().String())
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "testdata/django_test.py", host, port, "admin", adminPassword).CombinedOutput()
+	if err != nil {
+		t.Fatalf("django_test.py: %v\n%s", err, out)
+	}
+	for _, want := range []string{"OK django migrate", "OK django query", "OK django orm"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}

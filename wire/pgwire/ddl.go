@@ -408,14 +408,17 @@ func (t *translator) dropStmt(s *pg.DropStmt) statement {
 	return statement{sql: "DROP " + kind + " " + ife + strings.Join(names, ", "), tag: "DROP " + kind}
 }
 
-func (t *translator) alterTable(s *pg.AlterTableStmt) string {
+func (t *translator) alterTable(s *pg.AlterTableStmt) statement {
 	if s.Objtype != pg.ObjectType_OBJECT_TABLE {
 		t.unsupported("ALTER " + strings.TrimPrefix(s.Objtype.String(), "OBJECT_"))
 	}
 	var parts []string
+	var changes []columnAlter
 	for _, c := range s.Cmds {
 		cmd := c.GetAlterTableCmd()
 		switch cmd.Subtype {
+		case pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull, pg.AlterTableType_AT_AlterColumnType:
+			changes = append(changes, t.alterColumnCmd(cmd))
 		case pg.AlterTableType_AT_AddColumn:
 			parts = append(parts, "ADD COLUMN "+t.columnDef(cmd.Def.GetColumnDef(), false))
 		case pg.AlterTableType_AT_DropColumn:
@@ -434,7 +437,13 @@ func (t *translator) alterTable(s *pg.AlterTableStmt) string {
 			t.unsupported("ALTER TABLE " + strings.TrimPrefix(cmd.Subtype.String(), "AT_"))
 		}
 	}
-	return "ALTER TABLE " + t.rangeVar(s.Relation, false) + " " + strings.Join(parts, ", ")
+	table := t.rangeVar(s.Relation, false)
+	st := statement{sql: "ALTER TABLE " + table + " " + strings.Join(parts, ", "), tag: "ALTER TABLE"}
+	if len(changes) > 0 {
+		// The engine SQL is built when the statement runs (altercolumn.go).
+		st.alterColumns = &alterColumns{table: table, parts: parts, changes: changes}
+	}
+	return st
 }
 
 func (t *translator) renameStmt(s *pg.RenameStmt) string {

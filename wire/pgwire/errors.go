@@ -128,6 +128,7 @@ var messageStates = []struct{ prefix, code string }{
 	{"Access denied", codeInsufficientPriv},
 	{"serialization failure", codeSerialization},
 	{"column name '", codeAmbiguousColumn},
+	{"Field '", codeNotNullViolation}, // "Field 'n' doesn't have a default value"
 }
 
 // toPGError gives any engine error its SQLSTATE.

@@ -163,7 +163,14 @@ func (c *conn) runKind(st *statement, params map[int]any) (*result, *pgError) {
 	if st.returning != "" && st.tag == "INSERT" {
 		return c.insertReturning(st, params)
 	}
-	res, perr := c.engineExec(st.sql, params, st.returning, st)
+	q := st.sql
+	if st.alterColumns != nil {
+		var perr *pgError
+		if q, perr = c.alterColumnsSQL(st.alterColumns); perr != nil {
+			return nil, perr
+		}
+	}
+	res, perr := c.engineExec(q, params, st.returning, st)
 	if perr != nil {
 		if st.pgErr != nil && perr.Code == codeSyntaxError {
 			return nil, st.pgErr
@@ -452,7 +459,7 @@ func rowDescription(sch gmssql.Schema, formats []int16) *pgproto3.RowDescription
 	for i, col := range sch {
 		oid := typeOID(col.Type)
 		rd.Fields[i] = pgproto3.FieldDescription{
-			Name: []byte(col.Name), DataTypeOID: oid, DataTypeSize: typeSize(oid), TypeModifier: -1,
+			Name: []byte(col.Name), DataTypeOID: oid, DataTypeSize: typeSize(oid), TypeModifier: typeModifier(col.Type, oid),
 			Format: formatFor(formats, i),
 		}
 	}

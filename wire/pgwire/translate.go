@@ -61,6 +61,9 @@ type statement struct {
 	// pgErr is PostgreSQL's parse error for a text passed to the
 	// engine as it is (Coffer's own statements).
 	pgErr *pgError
+	// alterColumns are ALTER TABLE's column changes that need the
+	// table's definition; sql is built from it when the statement runs.
+	alterColumns *alterColumns
 	// resultTypes are the PostgreSQL integer types inferred for the
 	// result columns (0: the engine's type); see resulttypes.go.
 	resultTypes []uint32
@@ -202,7 +205,7 @@ func (t *translator) stmt(n *pg.Node) statement {
 	case n.GetIndexStmt() != nil:
 		return statement{sql: t.createIndex(n.GetIndexStmt()), tag: "CREATE INDEX"}
 	case n.GetAlterTableStmt() != nil:
-		return statement{sql: t.alterTable(n.GetAlterTableStmt()), tag: "ALTER TABLE"}
+		return t.alterTable(n.GetAlterTableStmt())
 	case n.GetRenameStmt() != nil:
 		return statement{sql: t.renameStmt(n.GetRenameStmt()), tag: "ALTER TABLE"}
 	case n.GetTruncateStmt() != nil:
@@ -589,8 +592,22 @@ func (t *translator) selectStmt(s *pg.SelectStmt) string {
 		for i, row := range s.ValuesLists {
 			if i > 0 {
 				b.WriteString(", ")
+				b.WriteString("ROW(" + t.exprList(row.GetList().Items) + ")")
+				continue
 			}
-			b.WriteString("ROW(" + t.exprList(row.GetList().Items) + ")")
+			// The engine types a VALUES column of integers by its first
+			// row and clamps wider values of later rows to it (1, 1000
+			// read back as 1, 127): the first row's integer constants
+			// are made bigints.
+			items := row.GetList().Items
+			parts := make([]string, len(items))
+			for j, it := range items {
+				parts[j] = t.expr(it)
+				if isIntConst(it) {
+					parts[j] = "CAST(" + parts[j] + " AS SIGNED)"
+				}
+			}
+			b.WriteString("ROW(" + strings.Join(parts, ", ") + ")")
 		}
 		b.WriteString(") AS `*VALUES*`")
 		t.orderLimit(&b, s)

@@ -104,6 +104,24 @@ func typeSize(oid uint32) int16 {
 	return -1
 }
 
+// typeModifier is PostgreSQL's atttypmod for a result column: the length
+// of varchar(n) and char(n) and the precision and scale of numeric(p,s),
+// plus 4; -1 otherwise. Drivers report it (psycopg2's internal_size,
+// which Django's introspection reads).
+func typeModifier(t gmssql.Type, oid uint32) int32 {
+	switch oid {
+	case oidVarchar, oidBPChar:
+		if st, ok := t.(gmssql.StringType); ok && st.MaxCharacterLength() > 0 && st.MaxCharacterLength() < 1<<24 {
+			return int32(st.MaxCharacterLength()) + 4
+		}
+	case oidNumeric:
+		if dt, ok := t.(gmssql.DecimalType); ok {
+			return (int32(dt.Precision())<<16 | int32(dt.Scale())) + 4
+		}
+	}
+	return -1
+}
+
 // encodeText renders v of engine type t in PostgreSQL's text format.
 func encodeText(ctx *gmssql.Context, t gmssql.Type, oid uint32, v any) ([]byte, error) {
 	if v == nil {
