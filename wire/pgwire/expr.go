@@ -284,8 +284,9 @@ func (t *translator) operator(op string, l, r *pg.Node) string {
 	case "+", "-", "*", "%", "&", "|", "<<", ">>":
 		return "(" + t.expr(l) + " " + op + " " + t.expr(r) + ")"
 	case "/":
-		// Integer division stays integral in PostgreSQL.
-		if isIntConst(l) && isIntConst(r) {
+		// Integer division stays integral in PostgreSQL: between
+		// integer constants, casts and columns (truncating, as DIV).
+		if (isIntConst(l) && isIntConst(r)) || widerInt(t.intTypeOf(l, t.types, false), t.intTypeOf(r, t.types, false)) != 0 {
 			return "(" + t.expr(l) + " DIV " + t.expr(r) + ")"
 		}
 		return "(" + t.expr(l) + " / " + t.expr(r) + ")"

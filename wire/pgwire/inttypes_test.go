@@ -58,6 +58,12 @@ func TestIntegerResultTypes(t *testing.T) {
 					break
 				}
 			}
+			// / between integers is integer division, inside an
+			// expression too.
+			var q3, q6 int32
+			if err := c.QueryRow(ctx, `SELECT (i / 3) * 3, (s + i) / 4 FROM nums WHERE id = 2`).Scan(&q3, &q6); err != nil || q3 != 18 || q6 != 6 {
+				t.Errorf("integer division: %d %d %v, want 18 6", q3, q6, err)
+			}
 			// A value out of the type's range fails as in PostgreSQL.
 			for _, bad := range []string{`SELECT b::int FROM nums WHERE id = 1`, `SELECT 40000::smallint`} {
 				var v int32

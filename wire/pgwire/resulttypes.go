@@ -156,6 +156,15 @@ func (t *translator) selectResultTypes(s *pg.SelectStmt, outer *typeScope) []uin
 	return trimTypes(out)
 }
 
+// tableScope is the scope of an UPDATE or DELETE: its table.
+func tableScope(rv *pg.RangeVar) *typeScope {
+	alias := rv.Relname
+	if rv.Alias != nil {
+		alias = rv.Alias.Aliasname
+	}
+	return &typeScope{tables: map[string]string{alias: rv.Relname}, derived: map[string]*pg.SelectStmt{}, order: []string{alias}}
+}
+
 // returningTypes is selectResultTypes for a RETURNING list over table.
 func (t *translator) returningTypes(table string, list []*pg.Node) []uint32 {
 	sc := &typeScope{tables: map[string]string{table: table}, derived: map[string]*pg.SelectStmt{}, order: []string{table}}
@@ -325,41 +334,50 @@ func (t *translator) columnIntType(cr *pg.ColumnRef, sc *typeScope, top bool) ui
 		return 0
 	}
 	col := f[len(f)-1]
-	for s := sc; s != nil; s = s.outer {
-		aliases := s.order
-		if len(f) == 2 {
-			aliases = []string{f[0]}
+	if sc == nil || t.depth > maxTypeDepth {
+		return 0
+	}
+	t.depth++
+	defer func() { t.depth-- }()
+	// Only this SELECT's FROM list: a reference to an enclosing query
+	// (correlated) stays unknown, and a derived table's own columns
+	// never resolve back into the query that names it.
+	aliases := sc.order
+	if len(f) == 2 {
+		aliases = []string{f[0]}
+	}
+	for _, a := range aliases {
+		if q, ok := sc.derived[a]; ok {
+			if oid, found := t.outputColumnType(q, col, sc.outer); found {
+				return oid
+			}
+			continue
 		}
-		for _, a := range aliases {
-			if q, ok := s.derived[a]; ok {
-				if oid, found := t.outputColumnType(q, col, s); found {
-					return oid
-				}
-				continue
+		table, ok := sc.tables[a]
+		if !ok || top || t.lookup == nil {
+			continue
+		}
+		if oid := t.lookup(table, col); oid != 0 {
+			if intRank(oid) > 0 {
+				return oid
 			}
-			table, ok := s.tables[a]
-			if !ok || top || t.lookup == nil {
-				continue
-			}
-			if oid := t.lookup(table, col); oid != 0 {
-				if intRank(oid) > 0 {
-					return oid
-				}
-				return 0
-			}
+			return 0
 		}
 	}
 	return 0
 }
 
+// maxTypeDepth bounds the nesting of derived tables inference follows.
+const maxTypeDepth = 16
+
 // outputColumnType finds column col among q's select items by name and
-// infers its type.
+// infers its type (as an operand: a table column counts).
 func (t *translator) outputColumnType(q *pg.SelectStmt, col string, outer *typeScope) (uint32, bool) {
 	for q.Op != pg.SetOperation_SETOP_NONE {
 		q = q.Larg
 	}
-	ts := t.selectResultTypes(q, outer)
-	for i, n := range q.TargetList {
+	var sc *typeScope
+	for _, n := range q.TargetList {
 		rt := n.GetResTarget()
 		if rt == nil || isStar(rt.Val) {
 			return 0, false
@@ -377,10 +395,10 @@ func (t *translator) outputColumnType(q *pg.SelectStmt, col string, outer *typeS
 		if name != col {
 			continue
 		}
-		if i < len(ts) {
-			return ts[i], true
+		if sc == nil {
+			sc = t.newTypeScope(q, outer)
 		}
-		return 0, true
+		return t.intTypeOf(rt.Val, sc, false), true
 	}
 	return 0, false
 }

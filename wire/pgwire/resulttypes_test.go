@@ -33,6 +33,7 @@ func TestResultTypes(t *testing.T) {
 		{`SELECT coalesce(b, 0), CASE WHEN a > 0 THEN b ELSE NULL END, greatest(a, c) FROM t`, []uint32{i4, i2, i8}},
 		{`SELECT 1 UNION SELECT 3000000000`, []uint32{i8}},
 		{`SELECT n FROM (SELECT 1::smallint AS n) AS q`, []uint32{i2}},
+		{`SELECT n, m + 1 FROM (SELECT b AS n, a AS m FROM t) AS q`, []uint32{i2, i4}},
 		{`WITH q AS (SELECT a::int8 AS n FROM t) SELECT n, n + 1 FROM q`, []uint32{i8, i8}},
 		{`SELECT (SELECT count(*) FROM t)`, []uint32{i8}},
 		{`VALUES (1, 'a'), (2, 'b')`, []uint32{i4, 0}},
@@ -74,6 +75,33 @@ func TestToPGInt(t *testing.T) {
 		}
 		if got != tc.want || code != tc.code {
 			t.Errorf("toPGInt(%v, %d) = %v, %v; want %v, %s", tc.v, tc.oid, got, perr, tc.want, tc.code)
+		}
+	}
+}
+
+// TestIntegerDivision: / between integers (constants, casts, integer
+// columns) is integer division, as in PostgreSQL, also inside a larger
+// expression.
+func TestIntegerDivision(t *testing.T) {
+	t.Parallel()
+	lookup := func(table, col string) uint32 {
+		return map[string]uint32{"a": oidInt4, "b": oidInt8, "p": oidNumeric}[col]
+	}
+	for _, tc := range []struct{ in, want string }{
+		{`SELECT (a / b) * 2 FROM t`, "SELECT ((`a` DIV `b`) * 2) AS `?column?` FROM `t`"},
+		{`SELECT a / 2.0, p / a FROM t`, "SELECT (`a` / 2.0) AS `?column?`, (`p` / `a`) AS `?column?` FROM `t`"},
+		{`SELECT x.a / 3 FROM t AS x`, "SELECT (`x`.`a` DIV 3) AS `?column?` FROM `t` AS `x`"},
+		{`SELECT 7 / '2'::int`, "SELECT (7 DIV CAST('2' AS SIGNED)) AS `?column?`"},
+		{`UPDATE t SET a = a / 2 WHERE b / 2 > 1`, "UPDATE `t` SET `a` = (`a` DIV 2) WHERE ((`b` DIV 2) > 1)"},
+		{`SELECT q.n / 2 FROM (SELECT a AS n FROM t) AS q`, "SELECT (`q`.`n` DIV 2) AS `?column?` FROM (SELECT `a` AS `n` FROM `t`) AS `q`"},
+	} {
+		st, err := translate(tc.in, "admin", lookup)
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if st[0].sql != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.in, st[0].sql, tc.want)
 		}
 	}
 }

@@ -91,6 +91,10 @@ type translator struct {
 	inConflictUpdate bool
 	// lookup gives a column's type OID (0: unknown); may be nil.
 	lookup columnLookup
+	// types is the SELECT being translated, for inferring integer types;
+	// depth bounds that inference's recursion.
+	types *typeScope
+	depth int
 }
 
 // columnLookup returns the PostgreSQL type OID of table.column, or 0.
@@ -455,6 +459,7 @@ func (t *translator) updateStmt(s *pg.UpdateStmt) statement {
 		t.unsupported("WITH before UPDATE")
 	}
 	t.scope = s.Relation.Relname
+	t.types = tableScope(s.Relation)
 	var b strings.Builder
 	b.WriteString("UPDATE " + t.rangeVar(s.Relation, true))
 	for _, f := range s.FromClause {
@@ -476,6 +481,7 @@ func (t *translator) deleteStmt(s *pg.DeleteStmt) statement {
 		t.unsupported("DELETE … USING")
 	}
 	t.scope = s.Relation.Relname
+	t.types = tableScope(s.Relation)
 	from := t.rangeVar(s.Relation, true)
 	where := ""
 	if s.WhereClause != nil {
@@ -558,6 +564,11 @@ func (t *translator) selectStmt(s *pg.SelectStmt) string {
 	if s == nil {
 		t.unsupported("this query form")
 	}
+	// Column references in this SELECT resolve in its FROM list, for
+	// the integer types of / (see operator).
+	outer := t.types
+	t.types = t.newTypeScope(s, outer)
+	defer func() { t.types = outer }()
 	var b strings.Builder
 	if w := s.WithClause; w != nil {
 		b.WriteString("WITH ")
