@@ -67,6 +67,7 @@ func (db *DB) Restore(dir string) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
+	// First empty the store and leave the marker, durably.
 	b := db.pdb.NewBatch()
 	if err := b.DeleteRange(everythingLo, everythingHi, nil); err != nil {
 		b.Close()
@@ -76,11 +77,11 @@ func (db *DB) Restore(dir string) error {
 		b.Close()
 		return err
 	}
-	if err := db.pdb.Apply(b, pebble.Sync); err != nil {
-		b.Close()
+	if err := db.commitBatch(b, pebble.Sync); err != nil {
 		return err
 	}
-	b.Close()
+	// Then copy the snapshot in batches of about 8 MiB; the last one
+	// removes the marker and is synced.
 	b = db.pdb.NewBatch()
 	for ok := it.First(); ok; ok = it.Next() {
 		if err := b.Set(it.Key(), it.Value(), nil); err != nil {
@@ -88,11 +89,9 @@ func (db *DB) Restore(dir string) error {
 			return err
 		}
 		if b.Len() >= 8<<20 {
-			if err := db.pdb.Apply(b, pebble.NoSync); err != nil {
-				b.Close()
+			if err := db.commitBatch(b, pebble.NoSync); err != nil {
 				return err
 			}
-			b.Close()
 			b = db.pdb.NewBatch()
 		}
 	}
@@ -104,15 +103,20 @@ func (db *DB) Restore(dir string) error {
 		b.Close()
 		return err
 	}
-	if err := db.pdb.Apply(b, pebble.Sync); err != nil {
-		b.Close()
+	if err := db.commitBatch(b, pebble.Sync); err != nil {
 		return err
 	}
-	b.Close()
 	if err := db.checkFormat(); err != nil {
 		return err
 	}
 	return db.loadState()
+}
+
+// commitBatch applies b and closes it.
+func (db *DB) commitBatch(b *pebble.Batch, opts *pebble.WriteOptions) error {
+	err := db.pdb.Apply(b, opts)
+	b.Close()
+	return err
 }
 
 // wipeIncompleteRestore empties a store whose Restore was interrupted.

@@ -50,21 +50,10 @@ Exit status: 0 verified, 1 verification failed, 2 nothing was checked.
 `
 
 func ledgerCmd(args []string, s streams) int {
-	if len(args) == 0 {
-		fmt.Fprint(s.err, ledgerUsage)
-		return exitNotRun
-	}
-	switch args[0] {
-	case "verify":
-		return ledgerVerify(args[1:], s)
-	case "export":
-		return ledgerExport(args[1:], s)
-	case "help", "-h", "--help":
-		fmt.Fprint(s.out, ledgerUsage)
-		return 0
-	}
-	fmt.Fprintf(s.err, "coffer ledger: unknown command %q\n\n%s", args[0], ledgerUsage)
-	return exitNotRun
+	return dispatch("coffer ledger", ledgerUsage, map[string]func([]string, streams) int{
+		"verify": ledgerVerify,
+		"export": ledgerExport,
+	}, args, s)
 }
 
 func ledgerVerify(args []string, s streams) int {

@@ -64,3 +64,22 @@ commands:
   version   print the version
 `)
 }
+
+// dispatch runs the subcommand args[0] of the command name; help (or -h)
+// prints usage, no or an unknown subcommand prints it as an error.
+func dispatch(name, usage string, cmds map[string]func([]string, streams) int, args []string, s streams) int {
+	if len(args) == 0 {
+		fmt.Fprint(s.err, usage)
+		return exitNotRun
+	}
+	if run, ok := cmds[args[0]]; ok {
+		return run(args[1:], s)
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(s.out, usage)
+		return 0
+	}
+	fmt.Fprintf(s.err, "%s: unknown command %q\n\n%s", name, args[0], usage)
+	return exitNotRun
+}

@@ -28,19 +28,9 @@ Exit status: 0 verified, 1 the receipt does not verify, 2 nothing was checked.
 const maxReceiptSize = 1 << 20
 
 func receiptCmd(args []string, s streams) int {
-	if len(args) == 0 {
-		fmt.Fprint(s.err, receiptUsage)
-		return exitNotRun
-	}
-	switch args[0] {
-	case "verify":
-		return receiptVerify(args[1:], s)
-	case "help", "-h", "--help":
-		fmt.Fprint(s.out, receiptUsage)
-		return 0
-	}
-	fmt.Fprintf(s.err, "coffer receipt: unknown command %q\n\n%s", args[0], receiptUsage)
-	return exitNotRun
+	return dispatch("coffer receipt", receiptUsage, map[string]func([]string, streams) int{
+		"verify": receiptVerify,
+	}, args, s)
 }
 
 func receiptVerify(args []string, s streams) int {
