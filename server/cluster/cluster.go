@@ -208,18 +208,23 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("cluster: start raft: %w", err)
 	}
-	n.rp.Store(r)
 	if !has && n.cfg.Join == "" {
 		n.log.Info("cluster: bootstrapping a one-voter cluster", "addr", n.addr)
 		f := r.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: raft.ServerAddress(n.addr)}}})
 		if err := f.Error(); err != nil {
+			_ = r.Shutdown().Error()
 			return fmt.Errorf("cluster: bootstrap: %w", err)
 		}
 		if n.db.ReadSeq() > 0 {
-			n.wg.Add(1)
-			go n.adoptExistingStore()
+			// Before the node is published (n.rp): no joiner may be admitted,
+			// nor a signature logged, until the log starts at the snapshot.
+			if err := adoptExistingStore(r, n.db, n.log); err != nil {
+				_ = r.Shutdown().Error()
+				return err
+			}
 		}
 	}
+	n.rp.Store(r)
 	n.wg.Add(1)
 	go n.reconcileLoop()
 	return nil
@@ -229,27 +234,28 @@ func (n *Node) startRaft() error {
 // on reach joiners: it snapshots and truncates the log, so peers start
 // from the snapshot (which has everything) instead of replaying a log
 // that lacks the store's history.
-func (n *Node) adoptExistingStore() {
-	defer n.wg.Done()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.WaitLeader(ctx); err != nil {
-		n.log.Error("cluster: adopting the existing store", "err", err)
-		return
+func adoptExistingStore(r *raft.Raft, db *storage.DB, log *slog.Logger) error {
+	select {
+	case <-r.LeaderCh():
+	case <-time.After(30 * time.Second):
+		return errors.New("cluster: adopting the existing store: no leadership after bootstrap")
 	}
-	rc := n.r().ReloadableConfig()
+	// Applied up to the leader's first entry: something to snapshot.
+	if err := r.Barrier(30 * time.Second).Error(); err != nil {
+		return fmt.Errorf("cluster: adopting the existing store: %w", err)
+	}
+	rc := r.ReloadableConfig()
 	tmp := rc
 	tmp.TrailingLogs = 0
-	if err := n.r().ReloadConfig(tmp); err != nil {
-		n.log.Error("cluster: adopting the existing store", "err", err)
-		return
+	if err := r.ReloadConfig(tmp); err != nil {
+		return fmt.Errorf("cluster: adopting the existing store: %w", err)
 	}
-	defer func() { _ = n.r().ReloadConfig(rc) }()
-	if err := n.r().Snapshot().Error(); err != nil {
-		n.log.Error("cluster: snapshot of the existing store", "err", err)
-		return
+	defer func() { _ = r.ReloadConfig(rc) }()
+	if err := r.Snapshot().Error(); err != nil {
+		return fmt.Errorf("cluster: snapshot of the existing store: %w", err)
 	}
-	n.log.Info("cluster: the existing store is now the cluster's first snapshot", "seq", n.db.ReadSeq())
+	log.Info("cluster: the existing store is now the cluster's first snapshot", "seq", db.ReadSeq())
+	return nil
 }
 
 // Close leaves raft running nowhere: it shuts raft down, then the
@@ -348,16 +354,26 @@ func (n *Node) submit(ctx context.Context, cmd []byte) (uint64, error) {
 			}
 		}
 		// No leader, or it moved: the command was not appended; retry.
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("%w: %v", ErrNoLeader, ctx.Err())
-		case <-n.stop:
-			return 0, errors.New("cluster: shutting down")
-		case <-time.After(time.Duration(min(attempt+1, 20)) * 10 * time.Millisecond):
+		if err := n.retryPause(ctx, attempt); err != nil {
+			return 0, err
 		}
-		if attempt > 300 {
-			return 0, ErrNoLeader
-		}
+	}
+}
+
+// retryPause waits before attempt+1 of a call that found no leader (or a
+// leader that just lost its role): 10 ms, growing to 200 ms, for about a
+// minute in all; ctx and the node's shutdown end it early.
+func (n *Node) retryPause(ctx context.Context, attempt int) error {
+	if attempt > 300 {
+		return ErrNoLeader
+	}
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %v", ErrNoLeader, ctx.Err())
+	case <-n.stop:
+		return errors.New("cluster: shutting down")
+	case <-time.After(time.Duration(min(attempt+1, 20)) * 10 * time.Millisecond):
+		return nil
 	}
 }
 
@@ -439,13 +455,8 @@ func (n *Node) SnapshotSeq(ctx context.Context, follower bool) (uint64, error) {
 				return 0, err
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("%w: %v", ErrNoLeader, ctx.Err())
-		case <-time.After(time.Duration(min(attempt+1, 20)) * 10 * time.Millisecond):
-		}
-		if attempt > 300 {
-			return 0, ErrNoLeader
+		if err := n.retryPause(ctx, attempt); err != nil {
+			return 0, err
 		}
 	}
 }
