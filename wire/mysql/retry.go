@@ -43,6 +43,11 @@ func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query strin
 func (h *retryHandler) ComStmtExecute(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	done := h.s.begin(c)
 	defer done()
+	if h.s.points != nil {
+		if handled, err := h.s.execPoint(ctx, c, prepare, callback); handled {
+			return fixSQLError(err)
+		}
+	}
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()
 	for attempt := 0; ; attempt++ {

@@ -36,7 +36,10 @@ type Config struct {
 	// MaxRetries is how often an autocommit statement that lost a write
 	// conflict is run again before the client sees error 1213.
 	MaxRetries int
-	Logger     *slog.Logger
+	// NoFastPaths sends every statement through go-mysql-server's
+	// analyzer (for comparisons; see point.go).
+	NoFastPaths bool
+	Logger      *slog.Logger
 }
 
 // DefaultConfig returns the defaults: loopback, port 3306.
@@ -58,8 +61,10 @@ func (c *Config) Validate() error {
 // Server is a running MySQL protocol listener.
 type Server struct {
 	cfg      Config
+	e        *engine.Engine
 	srv      *gmsserver.Server
-	sessions sync.Map // connection id → *txn.Session
+	points   *pointStmts // nil: no fast paths
+	sessions sync.Map    // connection id → *txn.Session
 	done     chan error
 	l        *listener
 	active   atomic.Int64 // running statements
@@ -87,7 +92,10 @@ func New(cfg Config, e *engine.Engine) (*Server, error) {
 	}
 	routeLogrus(cfg.Logger)
 	setDefaultLimits()
-	s := &Server{cfg: cfg, done: make(chan error, 1)}
+	s := &Server{cfg: cfg, e: e, done: make(chan error, 1)}
+	if !cfg.NoFastPaths {
+		s.points = &pointStmts{}
+	}
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("mysql: listen on %s: %w", cfg.Addr, err)

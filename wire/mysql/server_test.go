@@ -20,6 +20,13 @@ import (
 
 func startServer(t *testing.T) *sql.DB {
 	t.Helper()
+	db, _ := startServerWith(t, nil)
+	return db
+}
+
+// startServerWith starts a server whose configuration mod may change.
+func startServerWith(t *testing.T, mod func(*Config)) (*sql.DB, *Server) {
+	t.Helper()
 	db, err := storage.Open(storage.Config{InMemory: true, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +38,9 @@ func startServer(t *testing.T) *sql.DB {
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	if mod != nil {
+		mod(&cfg)
+	}
 	s, err := New(cfg, e)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +54,7 @@ func startServer(t *testing.T) *sql.DB {
 	}
 	dsns.Store(sdb, dsn)
 	t.Cleanup(func() { sdb.Close() })
-	return sdb
+	return sdb, s
 }
 
 var dsns sync.Map // *sql.DB → DSN

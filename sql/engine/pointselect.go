@@ -1,0 +1,319 @@
+package engine
+
+import (
+	"strings"
+	"sync/atomic"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/cofferdb/coffer/sql/catalog"
+	"github.com/cofferdb/coffer/sql/txn"
+)
+
+// Prepared point selects skip the analyzer. go-mysql-server binds,
+// builds and analyzes a prepared statement again on every execution —
+// for `SELECT c FROM t WHERE id = ?` about half of the server's CPU, more
+// than the read itself (docs/design/architecture.md, "Fast paths"). A
+// statement of the shape
+//
+//	SELECT col, … | * FROM [db.]table [[AS] alias] WHERE pk1 = ? [AND pk2 = ? …]
+//
+// whose WHERE names every primary key column once, with nothing else
+// (no DISTINCT, GROUP BY, ORDER BY, LIMIT, locking clause, AS OF, hints or
+// comments), reads at most one row. ExecPointSelect answers it with what
+// the analyzed plan would do: the same transaction rules, the same
+// privilege check, the same row policies (catalog.Table.GetRow applies
+// them) and the table's own column types. Whenever an execution is not
+// plainly such a read — a view or a system table, a parameter that is not
+// an integer of the key column's type, a table with virtual columns, a
+// session setting that changes the plan, a missing privilege — it reports
+// handled=false and the caller runs the statement the ordinary way, which
+// then gives the answer or the error.
+type PointSelect struct {
+	db, table string // db "" = the session's current database
+	ref       string // the table's alias, or its name as written
+	aliased   bool
+	star      bool
+	cols      []string    // selected columns, as written
+	terms     []pointTerm // WHERE col = ? terms, as written
+	plan      atomic.Pointer[pointPlan]
+}
+
+type pointTerm struct{ col, param string }
+
+// pointPlan is what a PointSelect needs of one table definition.
+type pointPlan struct {
+	version any
+	proj    []int         // schema ordinal of each output column
+	keyArg  []string      // parameter of each primary key column, in key order
+	keyType []gmssql.Type // type of each primary key column
+	schema  gmssql.Schema // output columns
+}
+
+// ParsePointSelect returns query as a PointSelect, or nil when it does not
+// have the shape (see PointSelect).
+func ParsePointSelect(query string) *PointSelect {
+	stmt, err := sqlparser.Parse(query)
+	if err != nil {
+		return nil
+	}
+	sel, ok := stmt.(*sqlparser.Select)
+	if !ok || len(sel.Comments) > 0 || sel.QueryOpts != (sqlparser.QueryOpts{}) || sel.With != nil ||
+		sel.Where == nil || len(sel.GroupBy) > 0 || sel.Having != nil || len(sel.Window) > 0 ||
+		len(sel.OrderBy) > 0 || sel.Limit != nil || sel.Lock != "" || sel.Into != nil || len(sel.From) != 1 {
+		return nil
+	}
+	from, ok := sel.From[0].(*sqlparser.AliasedTableExpr)
+	if !ok || len(from.Partitions) > 0 || from.Hints != nil || from.AsOf != nil || from.Lateral {
+		return nil
+	}
+	tn, ok := from.Expr.(sqlparser.TableName)
+	if !ok || !tn.SchemaQualifier.IsEmpty() {
+		return nil
+	}
+	ps := &PointSelect{db: tn.DbQualifier.String(), table: tn.Name.String()}
+	// Column qualifiers must name the table as the statement calls it.
+	ps.ref = tn.Name.String()
+	if !from.As.IsEmpty() {
+		ps.ref, ps.aliased = from.As.String(), true
+	}
+	ref := ps.ref
+	column := func(e sqlparser.Expr) (string, bool) {
+		c, ok := e.(*sqlparser.ColName)
+		if !ok || c.StoredProcVal != nil || !c.Qualifier.SchemaQualifier.IsEmpty() {
+			return "", false
+		}
+		if q := c.Qualifier; !q.IsEmpty() {
+			if !strings.EqualFold(q.Name.String(), ref) ||
+				!q.DbQualifier.IsEmpty() && (!from.As.IsEmpty() || !strings.EqualFold(q.DbQualifier.String(), ps.db)) {
+				return "", false
+			}
+		}
+		return c.Name.String(), true
+	}
+	for _, se := range sel.SelectExprs {
+		switch e := se.(type) {
+		case *sqlparser.StarExpr:
+			if !e.TableName.IsEmpty() || len(sel.SelectExprs) != 1 {
+				return nil
+			}
+			ps.star = true
+		case *sqlparser.AliasedExpr:
+			name, ok := column(e.Expr)
+			if !ok || !e.As.IsEmpty() {
+				return nil
+			}
+			ps.cols = append(ps.cols, name)
+		default:
+			return nil
+		}
+	}
+	if !ps.where(sel.Where.Expr, column) {
+		return nil
+	}
+	return ps
+}
+
+// where collects `col = ?` terms joined by AND.
+func (ps *PointSelect) where(e sqlparser.Expr, column func(sqlparser.Expr) (string, bool)) bool {
+	switch e := e.(type) {
+	case *sqlparser.AndExpr:
+		return ps.where(e.Left, column) && ps.where(e.Right, column)
+	case *sqlparser.ComparisonExpr:
+		if e.Operator != sqlparser.EqualStr || e.Escape != nil {
+			return false
+		}
+		l, r := e.Left, e.Right
+		if _, ok := l.(*sqlparser.SQLVal); ok {
+			l, r = r, l
+		}
+		name, ok := column(l)
+		v, isVal := r.(*sqlparser.SQLVal)
+		if !ok || !isVal || v.Type != sqlparser.ValArg || len(v.Val) < 2 || v.Val[0] != ':' {
+			return false
+		}
+		ps.terms = append(ps.terms, pointTerm{col: name, param: string(v.Val[1:])})
+		return true
+	case *sqlparser.ParenExpr:
+		return ps.where(e.Expr, column)
+	}
+	return false
+}
+
+// PointResult is the answer of a point select.
+type PointResult struct {
+	// Schema describes the output columns.
+	Schema gmssql.Schema
+	// Row is the row read, or nil when there is none.
+	Row gmssql.Row
+	// Version identifies the table definition Schema comes from; it
+	// changes when the table (or anything else in the catalog) changes.
+	Version any
+}
+
+// ExecPointSelect runs ps for ctx's session. arg returns a parameter's
+// bound value as an int64 or uint64 (ok=false for any other value).
+// handled=false means the ordinary path must run the statement (see
+// PointSelect); ctx and the session are then as they were.
+func (e *Engine) ExecPointSelect(ctx *gmssql.Context, ps *PointSelect, arg func(name string) (any, bool)) (res PointResult, handled bool, err error) {
+	sess, ok := ctx.Session.(*txn.Session)
+	if !ok {
+		return res, false, nil
+	}
+	db := ps.db
+	if db == "" {
+		if db = ctx.GetCurrentDatabase(); db == "" {
+			return res, false, nil
+		}
+	}
+	autocommit, err := sessionBool(ctx, "autocommit")
+	if err != nil {
+		return res, false, nil
+	}
+	if ok, _ := gmssql.HasDefaultValue(ctx, sess, "sql_select_limit"); !ok {
+		return res, false, nil
+	}
+	tx := ctx.GetTransaction()
+	if tx == nil && !autocommit {
+		// The statement would open a transaction that outlives it.
+		return res, false, nil
+	}
+	if !e.Analyzer.Catalog.MySQLDb.UserHasPrivileges(ctx, gmssql.NewPrivilegedOperation(
+		gmssql.PrivilegeCheckSubject{Database: db, Table: ps.table}, gmssql.PrivilegeType_Select)) {
+		return res, false, nil
+	}
+	started := false
+	if tx == nil {
+		if tx, err = sess.StartTransaction(ctx, gmssql.ReadWrite); err != nil {
+			return res, true, err
+		}
+		ctx.SetTransaction(tx)
+		started = true
+	}
+	defer func() {
+		switch {
+		case handled && autocommit && !ctx.GetIgnoreAutoCommit():
+			// As go-mysql-server's TransactionCommittingIter does.
+			if cerr := sess.CommitTransaction(ctx, tx); cerr != nil && err == nil {
+				err = cerr
+			}
+			ctx.SetTransaction(nil)
+		case !handled && started:
+			ctx.SetTransaction(nil)
+		}
+	}()
+	t, err := e.Provider.StoredTable(ctx, db, ps.table)
+	if err != nil || t == nil || !t.PointReadable() {
+		return res, false, nil
+	}
+	p := ps.planFor(t)
+	if p == nil {
+		return res, false, nil
+	}
+	key := make([]any, len(p.keyArg))
+	for i, name := range p.keyArg {
+		v, ok := arg(name)
+		if !ok {
+			return res, false, nil
+		}
+		kv, inRange, err := p.keyType[i].Convert(ctx, v)
+		if err != nil || inRange != gmssql.InRange {
+			return res, false, nil
+		}
+		key[i] = kv
+	}
+	ctx.ClearWarnings()
+	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
+	gmssql.IncrementStatusVariable(ctx, "Com_select", 1)
+	row, err := t.GetRow(ctx, key...)
+	if err != nil {
+		return res, true, err
+	}
+	res = PointResult{Schema: p.schema, Version: p.version}
+	found := int64(0)
+	if row != nil {
+		found = 1
+		res.Row = make(gmssql.Row, len(p.proj))
+		for i, o := range p.proj {
+			res.Row[i] = row[o]
+		}
+	}
+	ctx.SetLastQueryInfoInt(gmssql.RowCount, -1)
+	ctx.SetLastQueryInfoInt(gmssql.FoundRows, found)
+	return res, true, nil
+}
+
+// planFor returns ps's plan for t's definition, or nil when ps does not
+// read t by its whole primary key through integer columns.
+func (ps *PointSelect) planFor(t *catalog.Table) *pointPlan {
+	if p := ps.plan.Load(); p != nil && p.version == t.Version() {
+		return p
+	}
+	sch := t.Schema()
+	p := &pointPlan{version: t.Version()}
+	if ps.star {
+		for i := range sch {
+			p.proj = append(p.proj, i)
+		}
+	}
+	for _, c := range ps.cols {
+		o := sch.IndexOfColName(c)
+		if o < 0 {
+			return nil
+		}
+		p.proj = append(p.proj, o)
+	}
+	// Output columns as go-mysql-server's projection describes them: named
+	// as the statement wrote them, from the table as the statement calls it
+	// (lower case), without key flags.
+	source := strings.ToLower(ps.ref)
+	for i, o := range p.proj {
+		c := *sch[o]
+		if !ps.star {
+			c.Name, c.Source, c.PrimaryKey, c.AutoIncrement = ps.cols[i], source, false, false
+		} else if ps.aliased {
+			c.Source = source
+		}
+		p.schema = append(p.schema, &c)
+	}
+	pk := t.PrimaryKeyOrdinals()
+	if len(ps.terms) != len(pk) {
+		return nil
+	}
+	p.keyArg = make([]string, len(pk))
+	for _, term := range ps.terms {
+		o := sch.IndexOfColName(term.col)
+		i := indexOf(pk, o)
+		if i < 0 || p.keyArg[i] != "" {
+			return nil
+		}
+		p.keyArg[i] = term.param
+	}
+	for _, o := range pk {
+		if !types.IsInteger(sch[o].Type) {
+			return nil
+		}
+		p.keyType = append(p.keyType, sch[o].Type)
+	}
+	ps.plan.Store(p)
+	return p
+}
+
+func indexOf(s []int, v int) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+func sessionBool(ctx *gmssql.Context, name string) (bool, error) {
+	v, err := ctx.GetSessionVariable(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	return gmssql.ConvertToBool(ctx, v)
+}
