@@ -99,11 +99,13 @@ func encodeKey(dst []byte, cols []keyColumn, row gmssql.Row) (_ []byte, hasNull 
 }
 
 // rangeBounds computes a key range [lo, hi) under prefix that contains every
-// entry matching r. It may be wider than r (the caller filters exactly):
-// it stops at the first column whose bound cannot be encoded exactly.
-func rangeBounds(ctx *gmssql.Context, prefix []byte, cols []keyColumn, r gmssql.MySQLRange) (lo, hi []byte) {
+// entry matching r. It may be wider than r: it stops at the first column
+// whose bound cannot be encoded exactly. exact reports that it is not, so
+// that every entry in [lo, hi) matches r and the caller need not filter.
+func rangeBounds(ctx *gmssql.Context, prefix []byte, cols []keyColumn, r gmssql.MySQLRange) (lo, hi []byte, exact bool) {
 	lo = append([]byte(nil), prefix...)
 	hi = append([]byte(nil), prefix...)
+	exact = len(r) <= len(cols)
 	for i, ce := range r {
 		if i >= len(cols) {
 			break
@@ -116,16 +118,39 @@ func rangeBounds(ctx *gmssql.Context, prefix []byte, cols []keyColumn, r gmssql.
 		if point {
 			lo = append(lo, lk...)
 			hi = append(hi, uk...)
+			exact = exact && kc.prefix == 0
 			continue
 		}
 		if !kc.ordered() {
-			break
+			return lo, storage.PrefixEnd(hi), false
 		}
+		exact = exact && lok && exactUpper(ce.UpperBound, uok) && unconstrained(r[i+1:])
 		lo = lowerCut(lo, ce.LowerBound, lk, lok)
 		hi = upperCut(hi, ce.UpperBound, uk, uok)
-		return lo, storage.PrefixEnd(hi)
+		return lo, storage.PrefixEnd(hi), exact
 	}
-	return lo, storage.PrefixEnd(hi)
+	return lo, storage.PrefixEnd(hi), exact
+}
+
+// exactUpper reports whether upperCut bounds an upper cut exactly: an
+// inclusive encoded key, or no bound at all. (An exclusive one is widened
+// to include the key itself.)
+func exactUpper(cut gmssql.MySQLRangeCut, ok bool) bool {
+	if _, all := cut.(gmssql.AboveAll); all {
+		return true
+	}
+	return ok && cut.TypeAsUpperBound() == gmssql.Closed
+}
+
+// unconstrained reports whether every column range of rest is the whole
+// column.
+func unconstrained(rest gmssql.MySQLRange) bool {
+	for _, ce := range rest {
+		if ce.Type() != gmssql.RangeType_All {
+			return false
+		}
+	}
+	return true
 }
 
 // boundKey encodes a range cut's key; ok is false for infinite cuts and for

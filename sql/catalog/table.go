@@ -281,41 +281,52 @@ func (t *Table) lookupRows(ctx *gmssql.Context, r reader, l *gmssql.IndexLookup,
 	if l.IsEmptyRange || len(ranges) == 0 {
 		return gmssql.RowsToRowIter(), nil
 	}
-	// Each range gets its own key window and its own filter: the windows may
-	// be wider than their ranges, so filtering a window with the whole
+	// Each range gets its own key window, and its own filter when the
+	// window may be wider than the range: filtering a window with the whole
 	// collection would return a row once per window that contains it.
-	filters := make([]gmssql.Expression, len(ranges))
+	windows := make([]keyWindow, len(ranges))
 	for i := range ranges {
+		w := &windows[i]
+		w.lo, w.hi, w.exact = rangeBounds(ctx, ix.keyPrefix, ix.cols, ranges[i])
+		if w.exact {
+			continue
+		}
 		f, err := expression.NewRangeFilterExpr(ix.filterExprs, ranges[i:i+1])
 		if err != nil {
 			return nil, err
 		}
-		filters[i] = f
+		w.filter = f
 	}
-	return &lookupIter{t: t, r: r, ix: ix, ctx: ctx, ranges: ranges, filters: filters, policy: pol}, nil
+	return &lookupIter{t: t, r: r, ix: ix, windows: windows, policy: pol}, nil
+}
+
+// keyWindow is the key range of one index range; filter (nil when the
+// window is exact) keeps the rows the range selects.
+type keyWindow struct {
+	lo, hi []byte
+	exact  bool
+	filter gmssql.Expression
 }
 
 type lookupIter struct {
 	t       *Table
 	r       reader
 	ix      *Index
-	ctx     *gmssql.Context
-	ranges  gmssql.MySQLRangeCollection
-	filters []gmssql.Expression // filters[i] is exactly ranges[i]
+	windows []keyWindow
 	cur     rowSource
-	next    int            // index of the next range to open; next-1 is current
+	next    int            // index of the next window to open; next-1 is current
 	policy  *policy.Filter // rows the principal may see (nil: all)
 }
 
 func (l *lookupIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
 	for {
 		if l.cur == nil {
-			if l.next >= len(l.ranges) {
+			if l.next >= len(l.windows) {
 				return nil, io.EOF
 			}
-			lo, hi := rangeBounds(ctx, l.ix.keyPrefix, l.ix.cols, l.ranges[l.next])
+			w := &l.windows[l.next]
 			l.next++
-			it, err := l.r.NewIter(lo, hi)
+			it, err := l.r.NewIter(w.lo, w.hi)
 			if err != nil {
 				return nil, err
 			}
@@ -344,7 +355,11 @@ func (l *lookupIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
 		if row == nil || !l.policy.Allow(row) {
 			continue
 		}
-		keep, err := gmssql.EvaluateCondition(ctx, l.filters[l.next-1], row)
+		f := l.windows[l.next-1].filter
+		if f == nil {
+			return row, nil
+		}
+		keep, err := gmssql.EvaluateCondition(ctx, f, row)
 		if err != nil {
 			return nil, err
 		}
