@@ -60,9 +60,13 @@ func TestIndexRangesProperty(t *testing.T) {
 		func() string { return fmt.Sprintf("a %s %d", op(), n(-5, 8)) },
 		func() string { return "a IS NULL" },
 		func() string { return "a IS NOT NULL" },
-		func() string { return fmt.Sprintf("a = %d AND b %s '%s'", n(-3, 7), op(), []string{"a", "ab", "b", "c"}[r.Intn(4)]) },
+		func() string {
+			return fmt.Sprintf("a = %d AND b %s '%s'", n(-3, 7), op(), []string{"a", "ab", "b", "c"}[r.Intn(4)])
+		},
 		func() string { return fmt.Sprintf("a BETWEEN %d AND %d AND b IS NULL", n(-3, 3), n(0, 7)) },
-		func() string { return fmt.Sprintf("b %s '%s'", op(), []string{"a", "ab", "b", "B", "c", "bz"}[r.Intn(6)]) },
+		func() string {
+			return fmt.Sprintf("b %s '%s'", op(), []string{"a", "ab", "b", "B", "c", "bz"}[r.Intn(6)])
+		},
 		func() string { return fmt.Sprintf("u %s %d", op(), n(70, 170)) },
 		func() string { return fmt.Sprintf("u IN (%d, %d) OR u IS NULL", n(70, 170), n(70, 170)) },
 		func() string { return fmt.Sprintf("(a > %d OR a < %d) AND id < %d", n(0, 6), n(-3, 2), n(-20, 60)) },
@@ -73,8 +77,12 @@ func TestIndexRangesProperty(t *testing.T) {
 		func() string { return fmt.Sprintf("x = %d AND y = %d AND z %s %d", n(-3, 4), n(0, 4), op(), n(-1, 4)) },
 		func() string { return fmt.Sprintf("x %s %d AND y = %d", op(), n(-3, 4), n(0, 4)) },
 		func() string { return fmt.Sprintf("x BETWEEN %d AND %d", n(-3, 1), n(0, 4)) },
-		func() string { return fmt.Sprintf("x = %d AND y BETWEEN %d AND %d AND z = %d", n(-2, 3), n(0, 2), n(1, 4), n(0, 3)) },
-		func() string { return fmt.Sprintf("(x, y) IN ((%d, %d), (%d, %d))", n(-2, 3), n(0, 4), n(-2, 3), n(0, 4)) },
+		func() string {
+			return fmt.Sprintf("x = %d AND y BETWEEN %d AND %d AND z = %d", n(-2, 3), n(0, 2), n(1, 4), n(0, 3))
+		},
+		func() string {
+			return fmt.Sprintf("(x, y) IN ((%d, %d), (%d, %d))", n(-2, 3), n(0, 4), n(-2, 3), n(0, 4))
+		},
 		func() string { return fmt.Sprintf("x > %d AND x < %d", n(-300, 2), n(-1, 300)) },
 	}
 	for i := 0; i < 300; i++ {
