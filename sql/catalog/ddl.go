@@ -9,6 +9,7 @@ import (
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 
 	"github.com/cofferdb/coffer/sql/policy"
+	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
 )
 
@@ -385,12 +386,61 @@ func (t *Table) RewriteInserter(ctx *gmssql.Context, oldSch, newSch gmssql.Prima
 	if _, err := nd.Schema(); err != nil {
 		return nil, err
 	}
+	if nd.RenamedFrom, err = t.p.renamedFrom(tx, t.desc, nd, oldCol, newCol); err != nil {
+		return nil, err
+	}
 	e, err := newTable(t.p, nd, 0).editor(ctx)
 	if err != nil {
 		return nil, err
 	}
 	e.unpoliced = true
 	return &rewriteEditor{editor: e, desc: nd, began: began}, nil
+}
+
+// renamedFrom returns nd.RenamedFrom for nd, the rewrite of src: the
+// columns of nd whose values come from a column of another name in the
+// storage id history views read before nd's. That is src's id as
+// committed (src may carry renames made earlier in this statement, which
+// keep its columns' places), or, when an earlier rewrite of this statement
+// made src, the id that one replaced.
+func (p *Provider) renamedFrom(tx *txn.Transaction, src, nd *tableDesc, oldCol, newCol *gmssql.Column) (map[string]string, error) {
+	st, err := p.stateAt(tx.ReadSeq())
+	if err != nil {
+		return nil, err
+	}
+	var committed *tableDesc
+	for _, d := range st.tables[strings.ToLower(src.Database)] {
+		if d.ID == src.ID {
+			committed = d
+		}
+	}
+	var out map[string]string
+	for _, c := range nd.Columns {
+		from := c.Name
+		if oldCol != nil && newCol != nil && strings.EqualFold(from, newCol.Name) {
+			from = oldCol.Name
+		}
+		i := src.columnIndex(from)
+		if i < 0 {
+			continue // a new column
+		}
+		origin := src.Columns[i].Name
+		switch {
+		case committed != nil && i < len(committed.Columns):
+			origin = committed.Columns[i].Name
+		case committed == nil:
+			if o, ok := src.renamedFrom(origin); ok {
+				origin = o
+			}
+		}
+		if !strings.EqualFold(origin, c.Name) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[c.Name] = origin
+		}
+	}
+	return out, nil
 }
 
 // rewriteEditor copies rows into the rewritten table and, once all are
@@ -464,6 +514,7 @@ func (t *Table) Truncate(ctx *gmssql.Context) (int, error) {
 	return n, t.updateDesc(ctx, func(d *tableDesc) error {
 		d.ID = id
 		d.AutoIncBase = 0
+		d.RenamedFrom = nil // the new id's columns are the old id's
 		return nil
 	})
 }

@@ -83,6 +83,12 @@ type tableDesc struct {
 	Collation   string                        `json:"collation,omitempty"`
 	Comment     string                        `json:"comment,omitempty"`
 	AutoIncBase uint64                        `json:"auto_increment_base,omitempty"`
+	// RenamedFrom names, for a table a rewriting ALTER made, the columns
+	// whose values it copied from a column of another name (CHANGE COLUMN,
+	// or RENAME COLUMN in the same statement): new name → the name in the
+	// replaced storage id's last committed descriptor. History views
+	// follow columns by name across rewrites, and by this.
+	RenamedFrom map[string]string `json:"renamed_from,omitempty"`
 
 	// built lazily from the fields above; a desc is immutable once shared.
 	schema *gmssql.PrimaryKeySchema
@@ -97,6 +103,17 @@ func (d *tableDesc) clone() *tableDesc {
 	c.Checks = append([]gmssql.CheckDefinition(nil), d.Checks...)
 	c.schema = nil
 	return &c
+}
+
+// renamedFrom returns the name column name had in the storage id d's
+// rewrite replaced, when it had another (see RenamedFrom).
+func (d *tableDesc) renamedFrom(name string) (string, bool) {
+	for n, o := range d.RenamedFrom {
+		if strings.EqualFold(n, name) {
+			return o, true
+		}
+	}
+	return "", false
 }
 
 func (d *tableDesc) keyless() bool { return len(d.PKOrdinals) == 0 }

@@ -122,6 +122,15 @@ func (p *Provider) pastPolicies(ctx *gmssql.Context, d *tableDesc, sch gmssql.Sc
 	if err != nil {
 		return nil, nil, err
 	}
+	return p.lineagePolicies(ctx, st, l, d, sch)
+}
+
+// lineagePolicies is pastPolicies over a lineage already loaded (a
+// history view reads several storage ids with one).
+func (p *Provider) lineagePolicies(ctx *gmssql.Context, st *state, l *lineage, d *tableDesc, sch gmssql.Schema) (*policy.Table, *policy.Principal, error) {
+	if len(st.policies) == 0 {
+		return nil, nil, nil
+	}
 	names := append(l.namesOf(d.ID), strings.ToLower(d.Database+"."+d.Name))
 	sort.Strings(names)
 	names = slices.Compact(names)

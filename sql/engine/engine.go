@@ -99,7 +99,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: create default database: %w", err)
 	}
-	a := analyzer.NewDefault(pro)
+	a := analyzer.NewBuilder(pro).AddPostAnalyzeRule(explainRuleID, keepExplainRows).Build()
 	// Row policies: roles come from the user store; tables with policies
 	// keep no statistics (see policies.go).
 	pro.SetRoleSource(roleSource(a.Catalog.MySQLDb))
