@@ -68,33 +68,66 @@ func (e *Entry) Encode() []byte {
 	return append(b, e.Principal...)
 }
 
+// entryFixed is the length of an entry's fixed-size fields.
+const entryFixed = 1 + 8 + 32 + 32 + 8
+
+// splitEntry checks that b is a well-formed encoded entry and returns its
+// kind and principal, which alias b.
+func splitEntry(b []byte) (kind, principal []byte, ok bool) {
+	if len(b) < entryFixed || b[0] != EntryVersion {
+		return nil, nil, false
+	}
+	rest := b[entryFixed:]
+	field := func() ([]byte, bool) {
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < n {
+			return nil, false
+		}
+		f := rest[k : k+int(n)]
+		rest = rest[k+int(n):]
+		return f, true
+	}
+	if kind, ok = field(); !ok {
+		return nil, nil, false
+	}
+	if principal, ok = field(); !ok || len(rest) != 0 {
+		return nil, nil, false
+	}
+	return kind, principal, true
+}
+
 // DecodeEntry decodes an entry encoded by Encode.
 func DecodeEntry(b []byte) (*Entry, error) {
-	if len(b) < 1+8+32+32+8 || b[0] != EntryVersion {
+	kind, principal, ok := splitEntry(b)
+	if !ok {
 		return nil, ErrCorruptEntry
 	}
-	e := &Entry{Version: b[0], Seq: binary.BigEndian.Uint64(b[1:9])}
+	e := &Entry{Version: b[0], Seq: binary.BigEndian.Uint64(b[1:9]), Kind: string(kind), Principal: string(principal)}
 	copy(e.PrevHash[:], b[9:41])
 	copy(e.WriteSetHash[:], b[41:73])
 	e.CommittedAt = int64(binary.BigEndian.Uint64(b[73:81]))
-	rest := b[81:]
-	str := func() (string, bool) {
-		n, k := binary.Uvarint(rest)
-		if k <= 0 || uint64(len(rest)-k) < n {
-			return "", false
-		}
-		s := string(rest[k : k+int(n)])
-		rest = rest[k+int(n):]
-		return s, true
-	}
-	var ok bool
-	if e.Kind, ok = str(); !ok {
-		return nil, ErrCorruptEntry
-	}
-	if e.Principal, ok = str(); !ok || len(rest) != 0 {
-		return nil, ErrCorruptEntry
-	}
 	return e, nil
+}
+
+// EntryLink is what chains an entry to its neighbours and to its write set.
+type EntryLink struct {
+	Seq          uint64
+	PrevHash     Hash
+	WriteSetHash Hash
+}
+
+// DecodeEntryLink checks an encoded entry exactly as DecodeEntry does and
+// returns its link fields, without allocating: for verifiers that walk
+// every entry.
+func DecodeEntryLink(b []byte) (EntryLink, error) {
+	var l EntryLink
+	if _, _, ok := splitEntry(b); !ok {
+		return l, ErrCorruptEntry
+	}
+	l.Seq = binary.BigEndian.Uint64(b[1:9])
+	copy(l.PrevHash[:], b[9:41])
+	copy(l.WriteSetHash[:], b[41:73])
+	return l, nil
 }
 
 // LeafHash is the entry's hash: its Merkle leaf hash (RFC 9162: SHA-256 of
@@ -103,6 +136,12 @@ func (e *Entry) LeafHash() Hash { return LeafHash(e.Encode()) }
 
 // LeafHash hashes an encoded entry as a Merkle leaf.
 func LeafHash(enc []byte) Hash {
+	// Entries are short: hash them from the stack, without allocating.
+	var buf [256]byte
+	if len(enc) < len(buf) {
+		n := copy(buf[1:], enc)
+		return sha256.Sum256(buf[:1+n])
+	}
 	h := sha256.New()
 	h.Write([]byte{0x00})
 	h.Write(enc)
@@ -112,7 +151,8 @@ func LeafHash(enc []byte) Hash {
 }
 
 // WriteSetHasher hashes a write set's mutations, fed in key order: each
-// mutation as key length, key, operation byte, value length, value.
+// mutation as key length, key, operation byte, value length, value. The
+// zero value is an empty hasher, ready to use.
 type WriteSetHasher struct{ h hash.Hash }
 
 // NewWriteSetHasher returns an empty hasher.
@@ -120,6 +160,9 @@ func NewWriteSetHasher() *WriteSetHasher { return &WriteSetHasher{h: sha256.New(
 
 // Add feeds one mutation.
 func (w *WriteSetHasher) Add(key, value []byte, del bool) {
+	if w.h == nil {
+		w.h = sha256.New()
+	}
 	var buf [binary.MaxVarintLen64]byte
 	w.h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(key)))])
 	w.h.Write(key)
@@ -132,8 +175,33 @@ func (w *WriteSetHasher) Add(key, value []byte, del bool) {
 	w.h.Write(value)
 }
 
+// AppendMutation appends one mutation's encoding, as Add feeds it to the
+// hash, to dst.
+func AppendMutation(dst, key, value []byte, del bool) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(key)))
+	dst = append(dst, key...)
+	if del {
+		return append(dst, 0)
+	}
+	dst = append(dst, 1)
+	dst = binary.AppendUvarint(dst, uint64(len(value)))
+	return append(dst, value...)
+}
+
+// AddEncoded feeds mutations encoded by AppendMutation: one Write instead
+// of Add's five, from a buffer the caller reuses.
+func (w *WriteSetHasher) AddEncoded(enc []byte) {
+	if w.h == nil {
+		w.h = sha256.New()
+	}
+	w.h.Write(enc)
+}
+
 // Sum returns the write set hash.
 func (w *WriteSetHasher) Sum() Hash {
+	if w.h == nil {
+		return sha256.Sum256(nil)
+	}
 	var out Hash
 	w.h.Sum(out[:0])
 	return out

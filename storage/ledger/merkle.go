@@ -9,13 +9,11 @@ import (
 
 // NodeHash hashes two Merkle children (RFC 9162: 0x01 || left || right).
 func NodeHash(l, r Hash) Hash {
-	h := sha256.New()
-	h.Write([]byte{0x01})
-	h.Write(l[:])
-	h.Write(r[:])
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	var b [1 + 2*len(Hash{})]byte
+	b[0] = 0x01
+	copy(b[1:], l[:])
+	copy(b[1+len(l):], r[:])
+	return sha256.Sum256(b[:])
 }
 
 // NodeID names a perfect subtree: the 2^Level leaves starting at
