@@ -50,6 +50,21 @@ func (t *Table) PointReadable() bool {
 	return true
 }
 
+// PlainInserts reports whether inserting a row into the table is nothing
+// but the editor's work: no foreign keys, CHECK constraints, or generated
+// or virtual columns, which go-mysql-server's insert evaluates first.
+func (t *Table) PlainInserts() bool {
+	if len(t.desc.ForeignKeys) > 0 || len(t.desc.Checks) > 0 {
+		return false
+	}
+	for _, c := range t.desc.Columns {
+		if c.Virtual || c.Generated != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // PrimaryKeyOrdinals returns the schema positions of the primary key
 // columns, in key order.
 func (t *Table) PrimaryKeyOrdinals() []int { return t.desc.PKOrdinals }

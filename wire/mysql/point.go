@@ -16,39 +16,48 @@ import (
 	"github.com/cofferdb/coffer/sql/engine"
 )
 
-// Prepared point selects (engine.PointSelect) are answered without
-// go-mysql-server's handler: no plan is bound, analyzed or built, and no
-// goroutines are started for a one-row result.
+// Prepared point selects and single-row inserts (engine.PointSelect,
+// engine.PointInsert) are answered without go-mysql-server's handler: no
+// plan is bound, analyzed or built, and no goroutines are started.
 
-// maxPointStmts bounds how many distinct statement texts are remembered.
-const maxPointStmts = 10000
+// maxFastStmts bounds how many distinct statement texts are remembered.
+const maxFastStmts = 10000
 
-// pointStmts remembers, per prepared statement text, its point-select form
-// (nil: not one), shared by every connection.
-type pointStmts struct {
-	m    sync.Map // query → *engine.PointSelect (nil when not a point select)
+// fastStmt is a statement text's fast form: at most one is set.
+type fastStmt struct {
+	sel *engine.PointSelect
+	ins *engine.PointInsert
+}
+
+// fastStmts remembers, per prepared statement text, its fast form (the
+// zero fastStmt: none), shared by every connection.
+type fastStmts struct {
+	m    sync.Map // query → fastStmt
 	n    atomic.Int64
 	hits atomic.Uint64 // executions answered
 }
 
-func (p *pointStmts) get(query string) *engine.PointSelect {
+func (p *fastStmts) get(query string) fastStmt {
 	if v, ok := p.m.Load(query); ok {
-		return v.(*engine.PointSelect)
+		return v.(fastStmt)
 	}
-	ps := engine.ParsePointSelect(query)
-	if p.n.Load() < maxPointStmts {
-		if _, loaded := p.m.LoadOrStore(query, ps); !loaded {
+	var fs fastStmt
+	if fs.sel = engine.ParsePointSelect(query); fs.sel == nil {
+		fs.ins = engine.ParsePointInsert(query)
+	}
+	if p.n.Load() < maxFastStmts {
+		if _, loaded := p.m.LoadOrStore(query, fs); !loaded {
 			p.n.Add(1)
 		}
 	}
-	return ps
+	return fs
 }
 
-// execPoint answers a point select; handled=false leaves the statement to
-// go-mysql-server's handler.
-func (s *Server) execPoint(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) (handled bool, err error) {
-	ps := s.points.get(prepare.PrepareStmt)
-	if ps == nil {
+// execFast answers a statement with a fast form; handled=false leaves it
+// to go-mysql-server's handler.
+func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) (handled bool, err error) {
+	fs := s.fast.get(prepare.PrepareStmt)
+	if fs.sel == nil && fs.ins == nil {
 		return false, nil
 	}
 	sess := s.session(c)
@@ -56,17 +65,51 @@ func (s *Server) execPoint(ctx context.Context, c *vmysql.Conn, prepare *vmysql.
 		return false, nil
 	}
 	sqlCtx := gmssql.NewContext(ctx, gmssql.WithSession(sess))
-	res, handled, err := s.e.ExecPointSelect(sqlCtx, ps, func(name string) (any, bool) {
-		return intArg(prepare.BindVars[name])
-	})
-	if !handled || err != nil {
-		return handled, err
+	var r *sqltypes.Result
+	if fs.sel != nil {
+		handled, err = s.execPointSelect(sqlCtx, fs.sel, prepare, func(res *sqltypes.Result) error {
+			r = res
+			return callback(res)
+		})
+	} else {
+		var res engine.InsertResult
+		res, handled, err = s.e.ExecPointInsert(sqlCtx, fs.ins, func(name string) (any, bool) {
+			return argValue(prepare.BindVars[name])
+		})
+		if handled && err == nil {
+			r = &sqltypes.Result{RowsAffected: 1, InsertID: res.InsertID}
+		}
 	}
-	s.points.hits.Add(1)
+	if !handled {
+		return false, nil
+	}
+	s.fast.hits.Add(1)
+	if err != nil {
+		return true, gmssql.CastSQLError(err)
+	}
 	if sqlCtx.GetTransaction() != nil {
 		c.StatusFlags |= uint16(vmysql.ServerInTransaction)
 	} else {
 		c.StatusFlags &^= uint16(vmysql.ServerInTransaction)
+	}
+	if fs.ins != nil {
+		return true, callback(r)
+	}
+	return true, nil
+}
+
+// execPointSelect runs a point select and sends its result.
+func (s *Server) execPointSelect(sqlCtx *gmssql.Context, ps *engine.PointSelect, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) (bool, error) {
+	res, handled, err := s.e.ExecPointSelect(sqlCtx, ps, func(name string) (any, bool) {
+		v, ok := argValue(prepare.BindVars[name])
+		switch v.(type) {
+		case int64, uint64:
+			return v, ok
+		}
+		return nil, false
+	})
+	if !handled || err != nil {
+		return handled, err
 	}
 	r := &sqltypes.Result{Fields: resultFields(sqlCtx, res.Schema)}
 	if res.Row == nil {
@@ -85,18 +128,29 @@ func (s *Server) execPoint(ctx context.Context, c *vmysql.Conn, prepare *vmysql.
 	return true, callback(r)
 }
 
-// intArg returns an integer parameter's value.
-func intArg(bv *querypb.BindVariable) (any, bool) {
+// argValue returns a parameter's value as go-mysql-server binds it: an
+// int64, uint64, float64, string or nil (NULL); ok is false for any other
+// kind of value (decimals, JSON, …).
+func argValue(bv *querypb.BindVariable) (any, bool) {
 	if bv == nil {
 		return nil, false
 	}
 	switch {
+	case bv.Type == sqltypes.Null:
+		return nil, true
 	case sqltypes.IsSigned(bv.Type):
 		n, err := strconv.ParseInt(string(bv.Value), 10, 64)
 		return n, err == nil
 	case sqltypes.IsUnsigned(bv.Type):
 		n, err := strconv.ParseUint(string(bv.Value), 10, 64)
 		return n, err == nil
+	case sqltypes.IsFloat(bv.Type):
+		f, err := strconv.ParseFloat(string(bv.Value), 64)
+		return f, err == nil
+	case sqltypes.IsQuoted(bv.Type):
+		// go-mysql-server makes every quoted value (text or binary, as
+		// drivers send strings) a string literal.
+		return string(bv.Value), true
 	}
 	return nil, false
 }

@@ -1,8 +1,11 @@
 package mysql
 
 import (
+	"errors"
+
 	"database/sql"
 	"fmt"
+	gomysql "github.com/go-sql-driver/mysql"
 	"strings"
 	"testing"
 )
@@ -66,7 +69,7 @@ func TestPointSelectWire(t *testing.T) {
 		}
 		return b.String()
 	}
-	before := fs.points.hits.Load()
+	before := fs.fast.hits.Load()
 	n := 0
 	for _, q := range []string{
 		"SELECT c FROM t WHERE id = ?",
@@ -81,17 +84,17 @@ func TestPointSelectWire(t *testing.T) {
 			n++
 		}
 	}
-	if hits := fs.points.hits.Load() - before; hits != uint64(n) {
+	if hits := fs.fast.hits.Load() - before; hits != uint64(n) {
 		t.Errorf("the fast path answered %d of %d executions", hits, n)
 	}
 
 	// A string argument is left to the analyzer (MySQL compares it as a
 	// number), and still gives the right row.
-	before = fs.points.hits.Load()
+	before = fs.fast.hits.Load()
 	if got, want := render(fast, "SELECT c FROM t WHERE id = ?", "1"), render(slow, "SELECT c FROM t WHERE id = ?", "1"); got != want {
 		t.Errorf("string argument:\nfast %s\nslow %s", got, want)
 	}
-	if fs.points.hits.Load() != before {
+	if fs.fast.hits.Load() != before {
 		t.Error("the fast path answered a string argument")
 	}
 
@@ -115,5 +118,139 @@ func TestPointSelectWire(t *testing.T) {
 	}
 	if err := fast.QueryRow("SELECT c FROM t WHERE id = ?", 1).Scan(&c); err != nil || c != "uno" {
 		t.Fatalf("after commit: %q %v", c, err)
+	}
+}
+
+// TestPointInsertWire: prepared single-row inserts answered by the fast
+// path leave the same rows, report the same insert ids and row counts, and
+// fail with the same errors as the analyzer's path; statements it declines
+// (a NULL for a NOT NULL column, a value too long, a string for an integer
+// column) still get the analyzer's answer.
+func TestPointInsertWire(t *testing.T) {
+	fast, fs := startServerWith(t, nil)
+	slow, _ := startServerWith(t, func(c *Config) { c.NoFastPaths = true })
+	setup := []string{
+		"CREATE TABLE ai (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, worker INT NOT NULL, seq BIGINT NOT NULL, pad VARCHAR(12) NOT NULL, f DOUBLE, c CHAR(5), UNIQUE KEY (worker, seq))",
+		"CREATE TABLE p (k INT PRIMARY KEY, v VARCHAR(10))",
+	}
+	for _, db := range []*sql.DB{fast, slow} {
+		for _, q := range setup {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	outcome := func(db *sql.DB, q string, args ...any) string {
+		t.Helper()
+		res, err := db.Exec(q, args...)
+		if err != nil {
+			var me *gomysql.MySQLError
+			if errors.As(err, &me) {
+				return fmt.Sprintf("error %d %s", me.Number, me.SQLState)
+			}
+			return "error " + err.Error()
+		}
+		id, _ := res.LastInsertId()
+		n, _ := res.RowsAffected()
+		return fmt.Sprintf("id %d rows %d", id, n)
+	}
+	insAI := "INSERT INTO ai (worker, seq, pad, f, c) VALUES (?, ?, ?, ?, ?)"
+	insP := "INSERT INTO p VALUES (?, ?)"
+	before := fs.fast.hits.Load()
+	cases := []struct {
+		q    string
+		args []any
+		fast bool // the fast path answers it
+	}{
+		{insAI, []any{1, 1, "a", 1.5, "x"}, true},
+		{insAI, []any{1, 2, "bb", nil, nil}, true},
+		{insAI, []any{1, 1, "dup", 0.0, "y"}, true},                // duplicate unique key: 1062
+		{insAI, []any{2, int64(-5), "", -2.25, "ab  "}, true},      // trailing blanks in CHAR
+		{insAI, []any{nil, 3, "null", 1.0, "z"}, false},            // NULL for NOT NULL: 1048
+		{insAI, []any{3, 3, "much too long!", 1.0, "z"}, false},    // too long: 1406
+		{insAI, []any{"12", 4, "str", 1.0, "z"}, false},            // a string for an integer column
+		{insAI, []any{4, uint64(1) << 63, "big", 1.0, "z"}, false}, // out of BIGINT's range: 1264
+		{insP, []any{1, "one"}, true},
+		{insP, []any{1, "again"}, true},           // duplicate primary key: 1062
+		{insP, []any{int64(1) << 40, "x"}, false}, // out of INT's range: 1264
+		{"INSERT INTO p (v, k) VALUES (?, ?)", []any{"two", 2}, true},
+		{"INSERT INTO p (k) VALUES (?)", []any{3}, true},
+		{insAI, []any{5, 5, "after", 2.0, "w"}, true},
+	}
+	n := uint64(0)
+	for _, c := range cases {
+		got, want := outcome(fast, c.q, c.args...), outcome(slow, c.q, c.args...)
+		if got != want {
+			t.Errorf("%s %v: fast %s, slow %s", c.q, c.args, got, want)
+		}
+		if c.fast {
+			n++
+		}
+	}
+	if hits := fs.fast.hits.Load() - before; hits != n {
+		t.Errorf("the fast path answered %d statements, want %d", hits, n)
+	}
+	dump := func(db *sql.DB) string {
+		var b strings.Builder
+		for _, q := range []string{"SELECT id, worker, seq, pad, f, c, CONCAT('[', c, ']') FROM ai ORDER BY id", "SELECT * FROM p ORDER BY k", "SELECT LAST_INSERT_ID()"} {
+			rows, err := db.Query(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols, _ := rows.Columns()
+			vals := make([]sql.RawBytes, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			for rows.Next() {
+				if err := rows.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range vals {
+					fmt.Fprintf(&b, "%q ", v)
+				}
+				b.WriteString("\n")
+			}
+			rows.Close()
+		}
+		return b.String()
+	}
+	fast.SetMaxOpenConns(1) // LAST_INSERT_ID is per connection
+	slow.SetMaxOpenConns(1)
+	outcome(fast, insAI, 9, 9, "last", 1.0, "l")
+	outcome(slow, insAI, 9, 9, "last", 1.0, "l")
+	if got, want := dump(fast), dump(slow); got != want {
+		t.Errorf("tables differ:\nfast\n%s\nslow\n%s", got, want)
+	}
+
+	// Explicit transactions: a rolled back insert is gone, a committed one
+	// is there, and an insert inside the transaction is visible to it.
+	tx, err := fast.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(insP, 10, "rolled"); err != nil {
+		t.Fatal(err)
+	}
+	var v string
+	if err := tx.QueryRow("SELECT v FROM p WHERE k = ?", 10).Scan(&v); err != nil || v != "rolled" {
+		t.Fatalf("own insert: %q %v", v, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fast.QueryRow("SELECT v FROM p WHERE k = ?", 10).Scan(&v); err != sql.ErrNoRows {
+		t.Fatalf("rolled back insert: %q %v", v, err)
+	}
+	tx, _ = fast.Begin()
+	if _, err := tx.Exec(insP, 11, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fast.QueryRow("SELECT v FROM p WHERE k = ?", 11).Scan(&v); err != nil || v != "kept" {
+		t.Fatalf("committed insert: %q %v", v, err)
 	}
 }

@@ -43,19 +43,21 @@ func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query strin
 func (h *retryHandler) ComStmtExecute(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	done := h.s.begin(c)
 	defer done()
-	if h.s.points != nil {
-		if handled, err := h.s.execPoint(ctx, c, prepare, callback); handled {
-			return fixSQLError(err)
-		}
-	}
-	ctx, stop := watchClient(ctx, c.Conn)
-	defer stop()
 	for attempt := 0; ; attempt++ {
 		sent := false
-		err := h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error {
+		send := func(r *sqltypes.Result) error {
 			sent = true
 			return callback(r)
-		})
+		}
+		handled, err := false, error(nil)
+		if h.s.fast != nil {
+			handled, err = h.s.execFast(ctx, c, prepare, send)
+		}
+		if !handled {
+			wctx, stop := watchClient(ctx, c.Conn)
+			err = h.Handler.ComStmtExecute(wctx, c, prepare, send)
+			stop()
+		}
 		if !h.retry(c, err, sent, attempt) {
 			return fixSQLError(err)
 		}

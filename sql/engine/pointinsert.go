@@ -1,0 +1,281 @@
+package engine
+
+import (
+	"sync/atomic"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/cofferdb/coffer/sql/catalog"
+	"github.com/cofferdb/coffer/sql/txn"
+)
+
+// Prepared single-row inserts skip the analyzer too. A statement of the
+// shape
+//
+//	INSERT INTO [db.]table [(col, …)] VALUES (?, …)
+//
+// (one row of parameters only; no IGNORE, ON DUPLICATE KEY UPDATE,
+// partitions, comments or hints) is answered by building the row and
+// handing it to the table's editor, as go-mysql-server's insert iterator
+// does: the editor enforces the primary and unique keys and the row
+// policies, the AUTO_INCREMENT counter hands out the next value, and the
+// commit goes through the session like any other. ExecPointInsert declines
+// (handled=false) whenever go-mysql-server would do more than that or might
+// decide differently: triggers in the database, foreign keys or CHECK
+// constraints on the table, generated columns, an omitted column with a
+// default, a given AUTO_INCREMENT column, a NULL for a NOT NULL column, a
+// value of another kind than its column's (an integer for an integer
+// column, a string for a string column, a float for a float column) or one
+// that does not convert exactly, a read-only transaction or server.
+type PointInsert struct {
+	db, table string
+	cols      []string // as written; nil = every column in order
+	params    []string
+	plan      atomic.Pointer[insertPlan]
+}
+
+type insertPlan struct {
+	version any
+	ok      bool  // the table qualifies (see PointInsert)
+	ords    []int // schema ordinal of each parameter
+	autoInc int   // ordinal of the AUTO_INCREMENT column, -1 if none
+	schema  gmssql.Schema
+}
+
+// ParsePointInsert returns query as a PointInsert, or nil when it does not
+// have the shape (see PointInsert).
+func ParsePointInsert(query string) *PointInsert {
+	stmt, err := sqlparser.Parse(query)
+	if err != nil {
+		return nil
+	}
+	ins, ok := stmt.(*sqlparser.Insert)
+	if !ok || ins.Action != sqlparser.InsertStr || len(ins.Comments) > 0 || ins.Ignore != "" || ins.With != nil ||
+		len(ins.Partitions) > 0 || len(ins.Returning) > 0 || len(ins.OnDup) > 0 || !ins.Table.SchemaQualifier.IsEmpty() {
+		return nil
+	}
+	av, ok := ins.Rows.(*sqlparser.AliasedValues)
+	if !ok || !av.As.IsEmpty() || len(av.Columns) > 0 || len(av.Values) != 1 {
+		return nil
+	}
+	pi := &PointInsert{db: ins.Table.DbQualifier.String(), table: ins.Table.Name.String()}
+	for _, c := range ins.Columns {
+		pi.cols = append(pi.cols, c.String())
+	}
+	for _, e := range av.Values[0] {
+		v, ok := e.(*sqlparser.SQLVal)
+		if !ok || v.Type != sqlparser.ValArg || len(v.Val) < 2 || v.Val[0] != ':' {
+			return nil
+		}
+		pi.params = append(pi.params, string(v.Val[1:]))
+	}
+	if len(pi.cols) > 0 && len(pi.cols) != len(pi.params) {
+		return nil
+	}
+	return pi
+}
+
+// InsertResult is what a single-row insert reports.
+type InsertResult struct {
+	// InsertID is the row's AUTO_INCREMENT value (0 without one).
+	InsertID uint64
+}
+
+// ExecPointInsert runs pi for ctx's session. arg returns a parameter's
+// bound value: int64, uint64, float64, string, or nil for NULL (ok=false
+// for anything else). handled=false means the ordinary path must run the
+// statement; ctx and the session are then as they were.
+func (e *Engine) ExecPointInsert(ctx *gmssql.Context, pi *PointInsert, arg func(name string) (any, bool)) (res InsertResult, handled bool, err error) {
+	sess, ok := ctx.Session.(*txn.Session)
+	if !ok || e.IsReadOnly() {
+		return res, false, nil
+	}
+	db := pi.db
+	if db == "" {
+		if db = ctx.GetCurrentDatabase(); db == "" {
+			return res, false, nil
+		}
+	}
+	autocommit, err := sessionBool(ctx, "autocommit")
+	if err != nil {
+		return res, false, nil
+	}
+	tx := ctx.GetTransaction()
+	if tx == nil && !autocommit || tx != nil && tx.IsReadOnly() {
+		return res, false, nil
+	}
+	if !e.Analyzer.Catalog.MySQLDb.UserHasPrivileges(ctx, gmssql.NewPrivilegedOperation(
+		gmssql.PrivilegeCheckSubject{Database: db, Table: pi.table}, gmssql.PrivilegeType_Insert)) {
+		return res, false, nil
+	}
+	started := false
+	if tx == nil {
+		if tx, err = sess.StartTransaction(ctx, gmssql.ReadWrite); err != nil {
+			return res, true, err
+		}
+		ctx.SetTransaction(tx)
+		started = true
+	}
+	endsWithStatement := autocommit && !ctx.GetIgnoreAutoCommit()
+	defer func() {
+		switch {
+		case !handled && started:
+			ctx.SetTransaction(nil)
+		case handled && err != nil && endsWithStatement:
+			// The statement's writes were discarded; the autocommit
+			// transaction ends with nothing to commit.
+			ctx.SetTransaction(nil)
+		}
+	}()
+	t, err := e.Provider.StoredTable(ctx, db, pi.table)
+	if err != nil || t == nil {
+		return res, false, nil
+	}
+	p := e.insertPlanFor(ctx, pi, db, t)
+	if !p.ok {
+		return res, false, nil
+	}
+	row := make(gmssql.Row, len(p.schema))
+	for i, name := range pi.params {
+		v, ok := arg(name)
+		if !ok {
+			return res, false, nil
+		}
+		col := p.schema[p.ords[i]]
+		if v == nil {
+			if !col.Nullable {
+				return res, false, nil
+			}
+			continue
+		}
+		if !sameKind(v, col.Type) {
+			return res, false, nil
+		}
+		cv, inRange, err := col.Type.Convert(ctx, v)
+		if err != nil || inRange != gmssql.InRange {
+			return res, false, nil
+		}
+		row[p.ords[i]] = cv
+	}
+
+	// From here on the statement runs: errors are the statement's.
+	ctx.ClearWarnings()
+	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
+	gmssql.IncrementStatusVariable(ctx, "Com_insert", 1)
+	if p.autoInc >= 0 {
+		seq, err := t.GetNextAutoIncrementValue(ctx, nil)
+		if err != nil {
+			return res, true, err
+		}
+		v, _, err := p.schema[p.autoInc].Type.Convert(ctx, seq)
+		if err != nil {
+			return res, true, err
+		}
+		row[p.autoInc] = v
+		res.InsertID = seq
+	}
+	ed := t.Inserter(ctx)
+	ed.StatementBegin(ctx)
+	if err := ed.Insert(ctx, row); err != nil {
+		_ = ed.DiscardChanges(ctx, err)
+		_ = ed.Close(ctx)
+		return res, true, gmssql.NewWrappedInsertError(row, err)
+	}
+	if err := ed.StatementComplete(ctx); err != nil {
+		return res, true, err
+	}
+	if err := ed.Close(ctx); err != nil {
+		return res, true, err
+	}
+	if p.autoInc >= 0 {
+		ctx.SetLastQueryInfoInt(gmssql.LastInsertId, int64(res.InsertID))
+	}
+	ctx.SetLastQueryInfoInt(gmssql.RowCount, 1)
+	if endsWithStatement {
+		// As go-mysql-server's TransactionCommittingIter does.
+		if err := sess.CommitTransaction(ctx, tx); err != nil {
+			return res, true, err
+		}
+		ctx.SetTransaction(nil)
+	}
+	return res, true, nil
+}
+
+// insertPlanFor returns pi's plan for t's definition.
+func (e *Engine) insertPlanFor(ctx *gmssql.Context, pi *PointInsert, db string, t *catalog.Table) *insertPlan {
+	if p := pi.plan.Load(); p != nil && p.version == t.Version() {
+		return p
+	}
+	sch := t.Schema()
+	p := &insertPlan{version: t.Version(), schema: sch, autoInc: -1}
+	defer pi.plan.Store(p)
+	if !t.PlainInserts() || e.hasTriggers(ctx, db) {
+		return p
+	}
+	listed := make([]bool, len(sch))
+	if pi.cols == nil {
+		if len(pi.params) != len(sch) {
+			return p
+		}
+		for i := range sch {
+			p.ords = append(p.ords, i)
+		}
+	} else {
+		for _, c := range pi.cols {
+			o := sch.IndexOfColName(c)
+			if o < 0 || listed[o] {
+				return p
+			}
+			listed[o] = true
+			p.ords = append(p.ords, o)
+		}
+	}
+	for _, o := range p.ords {
+		listed[o] = true
+		if sch[o].AutoIncrement {
+			return p // given AUTO_INCREMENT values follow other rules
+		}
+	}
+	for i, c := range sch {
+		switch {
+		case listed[i]:
+		case c.AutoIncrement:
+			p.autoInc = i
+		case c.Default != nil || !c.Nullable:
+			return p
+		}
+	}
+	p.ok = true
+	return p
+}
+
+// hasTriggers reports whether db has any trigger (which might fire on the
+// insert).
+func (e *Engine) hasTriggers(ctx *gmssql.Context, db string) bool {
+	d, err := e.Provider.Database(ctx, db)
+	if err != nil {
+		return true
+	}
+	td, ok := d.(gmssql.TriggerDatabase)
+	if !ok {
+		return false
+	}
+	trs, err := td.GetTriggers(ctx)
+	return err != nil || len(trs) > 0
+}
+
+// sameKind reports whether v is of the kind of value typ stores, so that
+// converting it cannot mean a parse or a truncation.
+func sameKind(v any, typ gmssql.Type) bool {
+	switch v.(type) {
+	case int64, uint64:
+		return types.IsInteger(typ)
+	case float64:
+		return types.IsFloat(typ)
+	case string:
+		return types.IsText(typ) && !types.IsBinaryType(typ) && !types.IsEnum(typ) && !types.IsSet(typ)
+	}
+	return false
+}
