@@ -25,7 +25,7 @@ import (
 // (handled=false) whenever go-mysql-server would do more than that or might
 // decide differently: triggers in the database, foreign keys or CHECK
 // constraints on the table, generated columns, an omitted column with a
-// default, a given AUTO_INCREMENT column, a NULL for a NOT NULL column, a
+// default, an AUTO_INCREMENT value given as 0, NULL or below zero, a NULL for a NOT NULL column, a
 // value of another kind than its column's (an integer for an integer
 // column, a string for a string column, a float for a float column) or one
 // that does not convert exactly, a read-only transaction or server.
@@ -41,6 +41,7 @@ type insertPlan struct {
 	ok      bool  // the table qualifies (see PointInsert)
 	ords    []int // schema ordinal of each parameter
 	autoInc int   // ordinal of the AUTO_INCREMENT column, -1 if none
+	given   bool  // the statement gives the AUTO_INCREMENT column's value
 	schema  gmssql.Schema
 }
 
@@ -157,14 +158,31 @@ func (e *Engine) ExecPointInsert(ctx *gmssql.Context, pi *PointInsert, arg func(
 		if err != nil || inRange != gmssql.InRange {
 			return res, false, nil
 		}
+		if p.ords[i] == p.autoInc {
+			// A positive value is used and moves the counter past it;
+			// 0, NULL and negative values follow other rules.
+			n, ok := positive(cv)
+			if !ok {
+				return res, false, nil
+			}
+			res.InsertID = n
+		}
 		row[p.ords[i]] = cv
+	}
+	if p.given && row[p.autoInc] == nil {
+		return res, false, nil
 	}
 
 	// From here on the statement runs: errors are the statement's.
 	ctx.ClearWarnings()
 	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
 	gmssql.IncrementStatusVariable(ctx, "Com_insert", 1)
-	if p.autoInc >= 0 {
+	switch {
+	case p.given:
+		if _, err := t.GetNextAutoIncrementValue(ctx, row[p.autoInc]); err != nil {
+			return res, true, err
+		}
+	case p.autoInc >= 0:
 		seq, err := t.GetNextAutoIncrementValue(ctx, nil)
 		if err != nil {
 			return res, true, err
@@ -189,7 +207,7 @@ func (e *Engine) ExecPointInsert(ctx *gmssql.Context, pi *PointInsert, arg func(
 	if err := ed.Close(ctx); err != nil {
 		return res, true, err
 	}
-	if p.autoInc >= 0 {
+	if p.autoInc >= 0 && !p.given {
 		ctx.SetLastQueryInfoInt(gmssql.LastInsertId, int64(res.InsertID))
 	}
 	ctx.SetLastQueryInfoInt(gmssql.RowCount, 1)
@@ -221,6 +239,7 @@ func (e *Engine) insertPlanFor(ctx *gmssql.Context, pi *PointInsert, db string, 
 		}
 		for i := range sch {
 			p.ords = append(p.ords, i)
+			listed[i] = true
 		}
 	} else {
 		for _, c := range pi.cols {
@@ -232,21 +251,16 @@ func (e *Engine) insertPlanFor(ctx *gmssql.Context, pi *PointInsert, db string, 
 			p.ords = append(p.ords, o)
 		}
 	}
-	for _, o := range p.ords {
-		listed[o] = true
-		if sch[o].AutoIncrement {
-			return p // given AUTO_INCREMENT values follow other rules
-		}
-	}
 	for i, c := range sch {
 		switch {
-		case listed[i]:
 		case c.AutoIncrement:
 			p.autoInc = i
+		case listed[i]:
 		case c.Default != nil || !c.Nullable:
 			return p
 		}
 	}
+	p.given = p.autoInc >= 0 && listed[p.autoInc]
 	p.ok = true
 	return p
 }
@@ -264,6 +278,29 @@ func (e *Engine) hasTriggers(ctx *gmssql.Context, db string) bool {
 	}
 	trs, err := td.GetTriggers(ctx)
 	return err != nil || len(trs) > 0
+}
+
+// positive returns an integer value above zero as a uint64.
+func positive(v any) (uint64, bool) {
+	switch n := v.(type) {
+	case int8:
+		return uint64(n), n > 0
+	case int16:
+		return uint64(n), n > 0
+	case int32:
+		return uint64(n), n > 0
+	case int64:
+		return uint64(n), n > 0
+	case uint8:
+		return uint64(n), n > 0
+	case uint16:
+		return uint64(n), n > 0
+	case uint32:
+		return uint64(n), n > 0
+	case uint64:
+		return n, n > 0
+	}
+	return 0, false
 }
 
 // sameKind reports whether v is of the kind of value typ stores, so that

@@ -176,10 +176,19 @@ func TestPointInsertWire(t *testing.T) {
 		{"INSERT INTO p (v, k) VALUES (?, ?)", []any{"two", 2}, true},
 		{"INSERT INTO p (k) VALUES (?)", []any{3}, true},
 		{insAI, []any{5, 5, "after", 2.0, "w"}, true},
+		{"INSERT INTO ai (id, worker, seq, pad) VALUES (?, ?, ?, ?)", []any{100, 6, 6, "given"}, true},
+		{"INSERT INTO ai (id, worker, seq, pad) VALUES (?, ?, ?, ?)", []any{100, 7, 7, "dup id"}, true}, // 1062
+		{"INSERT INTO ai (id, worker, seq, pad) VALUES (?, ?, ?, ?)", []any{0, 8, 8, "zero"}, false},
+		{"INSERT INTO ai (id, worker, seq, pad) VALUES (?, ?, ?, ?)", []any{nil, 9, 8, "null"}, false},
+		{insAI, []any{5, 6, "after given", 2.0, "w"}, true}, // the counter moved past 100
 	}
 	n := uint64(0)
 	for _, c := range cases {
+		h0 := fs.fast.hits.Load()
 		got, want := outcome(fast, c.q, c.args...), outcome(slow, c.q, c.args...)
+		if took := fs.fast.hits.Load() > h0; took != c.fast {
+			t.Errorf("%s %v: fast path taken=%v, want %v (%s)", c.q, c.args, took, c.fast, got)
+		}
 		if got != want {
 			t.Errorf("%s %v: fast %s, slow %s", c.q, c.args, got, want)
 		}
