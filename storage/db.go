@@ -113,6 +113,8 @@ type DB struct {
 	// stateErr is why the ledger head did not load (VerifyOnly stores
 	// only); commits are refused while it is set.
 	stateErr error
+
+	iters iterPool // for Get (getpool.go)
 }
 
 // Open opens or creates the store described by cfg.
@@ -258,6 +260,7 @@ func (db *DB) Close() error {
 	db.visibleMu.Unlock()
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
+	db.drainIters(true)
 	return db.pdb.Close()
 }
 

@@ -10,18 +10,29 @@ import (
 // Get returns the value of userKey as of seq. ok is false when the key has
 // no version at or before seq, or that version is a deletion.
 func (db *DB) Get(userKey []byte, seq uint64) (value []byte, ok bool, err error) {
-	it, err := db.NewIter(userKey, PrefixEnd(userKey), seq)
+	if db.closed.Load() {
+		return nil, false, ErrClosed
+	}
+	pi, err := db.getIter(seq)
 	if err != nil {
 		return nil, false, err
 	}
-	defer it.Close()
-	if !it.First() {
-		return nil, false, it.Error()
+	defer db.putIter(pi)
+	// Versions sort newest first: the first key at or after (userKey, seq)
+	// is userKey's newest version at or before seq, if it has one. (No
+	// stored user key has another as a prefix: see keys.go.)
+	if !pi.it.SeekGE(appendVersion(userKey, seq)) {
+		return nil, false, pi.it.Error()
 	}
-	if !bytes.Equal(it.Key(), userKey) {
+	u, _, vok := splitVersion(pi.it.Key())
+	if !vok || string(u) != string(userKey) {
 		return nil, false, nil
 	}
-	return bytes.Clone(it.Value()), true, nil
+	v := pi.it.Value()
+	if len(v) == 0 || v[0] == valTombstone {
+		return nil, false, nil
+	}
+	return bytes.Clone(v[1:]), true, nil
 }
 
 // Iter walks the newest visible version of each user key in [lo, hi) as of

@@ -67,6 +67,9 @@ func (db *DB) Restore(dir string) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
+	// Pooled point-read iterators see the store being replaced.
+	db.drainIters(false)
+	defer db.drainIters(false)
 	// First empty the store and leave the marker, durably.
 	b := db.pdb.NewBatch()
 	if err := b.DeleteRange(everythingLo, everythingHi, nil); err != nil {

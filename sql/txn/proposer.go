@@ -35,6 +35,7 @@ const ReadModeVar = "coffer_read_mode"
 type Reader interface {
 	ReadSeq() uint64
 	NewIter(lo, hi []byte, seq uint64) (*storage.Iter, error)
+	Get(key []byte, seq uint64) ([]byte, bool, error)
 }
 
 type commitKindKey struct{}

@@ -1,7 +1,6 @@
 package txn
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 
@@ -92,15 +91,7 @@ func (t *Transaction) Get(key []byte) ([]byte, bool, error) {
 }
 
 func (t *Transaction) snapshotGet(key []byte) ([]byte, bool, error) {
-	it, err := t.reader.NewIter(key, storage.PrefixEnd(key), t.readSeq)
-	if err != nil {
-		return nil, false, err
-	}
-	defer it.Close()
-	if !it.First() || !bytes.Equal(it.Key(), key) {
-		return nil, false, it.Error()
-	}
-	return bytes.Clone(it.Value()), true, nil
+	return t.reader.Get(key, t.readSeq)
 }
 
 // Put buffers a new value for key. The transaction owns key and value
