@@ -345,9 +345,84 @@ func (t *Table) ShouldRewriteTable(*gmssql.Context, gmssql.PrimaryKeySchema, gms
 	return true
 }
 
+// reconcileRewrite returns the schema a one-column rewrite produces. In a
+// multi-clause ALTER, go-mysql-server plans a later clause's new schema
+// from the table as it was before the statement, while oldSch is the table
+// as the earlier clauses left it: after `CHANGE k k2 BIGINT, ADD COLUMN c
+// INT` the ADD's new schema still has `k INT`, and using it would silently
+// undo the CHANGE. When every column but the changed one agrees, newSch is
+// used as it is; when they differ only in names and types (same count),
+// the change is applied to oldSch instead; anything else is refused.
+func reconcileRewrite(table string, oldSch, newSch gmssql.PrimaryKeySchema, oldCol, newCol *gmssql.Column) (gmssql.PrimaryKeySchema, error) {
+	if oldCol == nil && newCol == nil {
+		return newSch, nil
+	}
+	without := func(sch gmssql.Schema, c *gmssql.Column) gmssql.Schema {
+		var out gmssql.Schema
+		for _, x := range sch {
+			if c == nil || !strings.EqualFold(x.Name, c.Name) {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	oldRest, newRest := without(oldSch.Schema, oldCol), without(newSch.Schema, newCol)
+	if sameColumns(oldRest, newRest) {
+		return newSch, nil
+	}
+	if len(oldRest) != len(newRest) || len(oldSch.PkOrdinals) != len(newSch.PkOrdinals) {
+		return newSch, fmt.Errorf("ALTER TABLE %s: these clauses cannot be combined in one statement here; run them as separate ALTER TABLE statements", table)
+	}
+	// Rebuild from oldSch: its other columns, and the new column where
+	// newSch puts it relative to its neighbour.
+	cols := append(gmssql.Schema(nil), oldRest...)
+	if newCol != nil {
+		at := 0
+		if i := newSch.IndexOfColName(newCol.Name); i > 0 {
+			if j := cols.IndexOfColName(newRest[i-1].Name); j >= 0 {
+				at = j + 1
+			} else {
+				at = i
+			}
+		}
+		nc := *newSch.Schema[newSch.IndexOfColName(newCol.Name)]
+		cols = append(cols[:at], append(gmssql.Schema{&nc}, cols[at:]...)...)
+	}
+	var pk []int
+	for _, o := range newSch.PkOrdinals {
+		name := newSch.Schema[o].Name
+		if i := newRest.IndexOfColName(name); i >= 0 && (newCol == nil || !strings.EqualFold(name, newCol.Name)) {
+			name = oldRest[i].Name // the same column, as oldSch names it
+		}
+		j := cols.IndexOfColName(name)
+		if j < 0 {
+			return newSch, fmt.Errorf("ALTER TABLE %s: these clauses cannot be combined in one statement here; run them as separate ALTER TABLE statements", table)
+		}
+		pk = append(pk, j)
+	}
+	return gmssql.NewPrimaryKeySchema(cols, pk...), nil
+}
+
+// sameColumns reports whether a and b have the same column names and types.
+func sameColumns(a, b gmssql.Schema) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !strings.EqualFold(a[i].Name, b[i].Name) || !a[i].Type.Equals(b[i].Type) {
+			return false
+		}
+	}
+	return true
+}
+
 // RewriteInserter implements sql.RewritableTable.
 func (t *Table) RewriteInserter(ctx *gmssql.Context, oldSch, newSch gmssql.PrimaryKeySchema, oldCol, newCol *gmssql.Column, idxCols []gmssql.IndexColumn) (gmssql.RowInserter, error) {
 	_, tx, err := t.p.stateFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	newSch, err = reconcileRewrite(t.desc.Name, oldSch, newSch, oldCol, newCol)
 	if err != nil {
 		return nil, err
 	}

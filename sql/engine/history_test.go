@@ -87,9 +87,9 @@ func TestHistoryLineage(t *testing.T) {
 		run("INSERT INTO cc VALUES (1, 10, 100, 1000)")
 		run("ALTER TABLE cc CHANGE v v2 BIGINT")                      // rename and rewrite
 		run("ALTER TABLE cc RENAME COLUMN u TO u2, ADD COLUMN w INT") // a rename, then a rewrite
-		run("ALTER TABLE cc CHANGE k k2 BIGINT, ADD COLUMN x INT")    // two rewrites in one statement
+		run("ALTER TABLE cc CHANGE k k2 BIGINT, ADD COLUMN x INT")    // a rename and two rewrites in one statement
 		run("UPDATE cc SET v2 = 11 WHERE id = 1")
-		got := run("SELECT coffer_op, id, v2, u2, k, w, x FROM cc__history ORDER BY coffer_seq, id")
+		got := run("SELECT coffer_op, id, v2, u2, k2, w, x FROM cc__history ORDER BY coffer_seq, id")
 		want := "[[INSERT 1 10 100 1000 <nil> <nil>] [ALTER 1 10 100 1000 <nil> <nil>] [ALTER 1 10 100 1000 <nil> <nil>] [ALTER 1 10 100 1000 <nil> <nil>] [UPDATE 1 11 100 1000 <nil> <nil>]]"
 		if got != want {
 			t.Errorf("history:\n got %s\nwant %s", got, want)
