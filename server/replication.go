@@ -66,11 +66,15 @@ func (s *Server) startCluster(ctx context.Context, node *ledger.Identity) error 
 		}
 		cc.ServiceCert = c
 	}
-	genesis := s.service != nil && cfg.Join == "" && s.db.ReadSeq() == 0
+	empty := s.db.ReadSeq() == 0
 	cl, err := cluster.Open(cc)
 	if err != nil {
 		return err
 	}
+	// The network's first node creates its genesis once, when it
+	// bootstraps raft; a restarted member whose store lost its unsynced
+	// tail (even all of it) waits for its log to replay it instead.
+	genesis := s.service != nil && cfg.Join == "" && empty && cl.Bootstrapped()
 	s.cluster = cl
 	s.clusterP.Store(cl)
 	joined := false

@@ -329,8 +329,9 @@ func (db *DB) signNow(s *signer) error {
 	return db.StoreSignature(sig, 0)
 }
 
-// StoreSignature writes a signature entry (durably) and wakes receipt
-// waiters. Replication calls it on every node with the log index of the
+// StoreSignature writes a signature entry (durably; a replicated one on
+// a NoSync store is durable in the raft log) and wakes receipt waiters.
+// Replication calls it on every node with the log index of the
 // signature; signatures for a size already signed are ignored.
 func (db *DB) StoreSignature(sig *ledger.SignedRoot, raftIndex uint64) error {
 	db.applyMu.Lock()
@@ -356,7 +357,15 @@ func (db *DB) StoreSignature(sig *ledger.SignedRoot, raftIndex uint64) error {
 			return err
 		}
 	}
-	if err := db.pdb.Apply(b, pebble.Sync); err != nil {
+	// A replicated signature on a store that applies without fsync
+	// (Config.NoSync, as replication opens it) is durable in the raft log
+	// already: like a replicated commit, it is replayed from there if the
+	// store lost it, since raftIndex is in the same batch.
+	sync := pebble.Sync
+	if raftIndex > 0 && db.cfg.NoSync {
+		sync = pebble.NoSync
+	}
+	if err := db.pdb.Apply(b, sync); err != nil {
 		return err
 	}
 	if raftIndex > 0 {

@@ -82,6 +82,8 @@ type Node struct {
 	logs  *LogStore
 	trans *raft.NetworkTransport
 	fsm   *fsm
+	// bootstrapped: this start created the cluster (see Bootstrapped).
+	bootstrapped bool
 	// readyTerm is the latest term in which this node, as leader, saw a
 	// barrier applied; see leaderReadSeq.
 	readyTerm atomic.Uint64
@@ -156,8 +158,22 @@ func (n *Node) r() *raft.Raft { return n.rp.Load() }
 // Addr returns the advertised raft address.
 func (n *Node) Addr() string { return n.addr }
 
+// Bootstrapped reports whether this start created the cluster: raft had
+// no state of its own and no node to join. A member restarted after a
+// crash is not new even if its store came back empty: the store applies
+// without fsync, and the log replays what it lost.
+func (n *Node) Bootstrapped() bool { return n.bootstrapped }
+
 // Member reports whether raft runs (the node was admitted or bootstrapped).
 func (n *Node) Member() bool { return n.r() != nil }
+
+// maxAppendEntries is raft's batch: the most entries one AppendEntries
+// carries and one FSM batch applies. logCacheSize (raft.LogCache) holds
+// a few batches, so replication and a follower's apply read from memory.
+const (
+	maxAppendEntries = 512
+	logCacheSize     = 4 * maxAppendEntries
+)
 
 func (n *Node) startRaft() error {
 	logs, err := OpenLogStore(filepath.Join(n.cfg.Dir, "log"), false)
@@ -184,7 +200,7 @@ func (n *Node) startRaft() error {
 		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = n.cfg.HeartbeatTimeout, n.cfg.HeartbeatTimeout, n.cfg.HeartbeatTimeout/2
 	}
 	rc.CommitTimeout = 5 * time.Millisecond
-	rc.MaxAppendEntries = 512
+	rc.MaxAppendEntries = maxAppendEntries
 	rc.BatchApplyCh = true
 	if n.cfg.SnapshotThreshold > 0 {
 		rc.SnapshotThreshold = n.cfg.SnapshotThreshold
@@ -204,7 +220,14 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return err
 	}
-	r, err := raft.NewRaft(rc, n.fsm, logs, logs, snaps, n.trans)
+	// The newest entries stay in memory: the leader's replication and a
+	// follower's FSM read them back from the log store once per entry,
+	// which otherwise is a pebble read and a copy each.
+	cached, err := raft.NewLogCache(logCacheSize, logs)
+	if err != nil {
+		return err
+	}
+	r, err := raft.NewRaft(rc, n.fsm, cached, logs, snaps, n.trans)
 	if err != nil {
 		return fmt.Errorf("cluster: start raft: %w", err)
 	}
@@ -215,6 +238,7 @@ func (n *Node) startRaft() error {
 			_ = r.Shutdown().Error()
 			return fmt.Errorf("cluster: bootstrap: %w", err)
 		}
+		n.bootstrapped = true
 		if n.db.ReadSeq() > 0 {
 			// Before the node is published (n.rp): no joiner may be admitted,
 			// nor a signature logged, until the log starts at the snapshot.
