@@ -55,6 +55,9 @@ type Config struct {
 	SignatureEvery uint64 `json:"signature_every"`
 	// CacheSize is the storage block cache in bytes.
 	CacheSize int64 `json:"cache_size"`
+	// MinFreeBytes is the free disk space below which commits are refused
+	// with error 1021 (0: 64 MiB; negative: never).
+	MinFreeBytes int64 `json:"min_free_bytes"`
 	// MaxConnections limits concurrent MySQL clients (0: unlimited).
 	MaxConnections uint64 `json:"max_connections"`
 	// ShutdownTimeout bounds how long Close waits for clients to finish.

@@ -71,6 +71,7 @@ func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	scfg := storage.DefaultConfig(filepath.Join(cfg.DataDir, "db"))
 	scfg.CacheSize, scfg.NoSync, scfg.Logger = cfg.CacheSize, cfg.UnsafeNoSync, cfg.Logger
+	scfg.MinFreeBytes = cfg.MinFreeBytes
 	scfg.UnsafeNoLedger = cfg.UnsafeNoLedger
 	if cfg.RaftAddr != "" {
 		// The raft log, synced on append, is the durable record; the

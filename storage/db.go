@@ -64,6 +64,12 @@ type Config struct {
 	VerifyOnly bool
 	// CacheSize is pebble's block cache size in bytes.
 	CacheSize int64
+	// MinFreeBytes is the free space below which commits are refused with
+	// ErrDiskFull (0: DefaultMinFreeBytes; negative: never).
+	MinFreeBytes int64
+	// FreeSpace, if set, replaces the filesystem's free-space reading
+	// (tests; read on every check).
+	FreeSpace func() (uint64, error)
 	// Logger receives storage events.
 	Logger *slog.Logger
 }
@@ -114,7 +120,8 @@ type DB struct {
 	// only); commits are refused while it is set.
 	stateErr error
 
-	iters iterPool // for Get (getpool.go)
+	iters iterPool   // for Get (getpool.go)
+	space spaceGuard // for CheckSpace (space.go)
 }
 
 // Open opens or creates the store described by cfg.

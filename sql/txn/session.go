@@ -8,6 +8,7 @@ import (
 	"time"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
+	vmysql "github.com/dolthub/vitess/go/mysql"
 
 	"github.com/cofferdb/coffer/storage"
 )
@@ -123,6 +124,13 @@ func (s *Session) CommitTransaction(ctx *gmssql.Context, tx gmssql.Transaction) 
 		return nil
 	}
 	autocommit := !ctx.GetIgnoreAutoCommit()
+	if sc, ok := s.reader.(interface{ CheckSpace() error }); ok {
+		if err := sc.CheckSpace(); err != nil {
+			ctx.SetTransaction(nil)
+			ctx.SetIgnoreAutoCommit(false)
+			return vmysql.NewSQLError(vmysql.ERDiskFull, vmysql.SSUnknownSQLState, "%s", err.Error())
+		}
+	}
 	pctx := context.Context(ctx)
 	if t.kind != "" {
 		pctx = WithCommitKind(ctx, t.kind)
