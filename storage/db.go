@@ -60,7 +60,10 @@ type Config struct {
 	// VerifyOnly opens a store for inspection (coffer ledger verify): a
 	// ledger whose head cannot be loaded (a corrupt head entry or Merkle
 	// frontier) does not fail Open, so verification can name what is
-	// wrong; such a store refuses commits.
+	// wrong; such a store refuses commits. It does not compact in the
+	// background either: the store being inspected is not rewritten, and
+	// verification does not compete with a freshly stopped node's pending
+	// compactions for the CPU.
 	VerifyOnly bool
 	// CacheSize is pebble's block cache size in bytes.
 	CacheSize int64
@@ -141,6 +144,7 @@ func Open(cfg Config) (*DB, error) {
 	if cfg.InMemory {
 		opts.FS = vfs.NewMem()
 	}
+	opts.DisableAutomaticCompactions = cfg.VerifyOnly
 	opts.EnsureDefaults()
 	pdb, err := pebble.Open(cfg.Dir, opts)
 	if err != nil {

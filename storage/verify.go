@@ -1,16 +1,25 @@
 package storage
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cofferdb/coffer/storage/ledger"
 )
+
+// VerifyCacheSize is the block cache to open a store with for verification
+// alone (coffer ledger verify). Verification reads every block once, so a
+// cache as large as the default only fills fresh memory — a third of a CPU
+// second of page faults for a million entries with 256 MiB — while a
+// small one recycles its buffers.
+const VerifyCacheSize = 32 << 20
 
 // VerifyReport summarizes a verified ledger. Its String depends only on
 // the ledger's content, so two replicas' reports compare equal.
@@ -49,18 +58,24 @@ func (db *DB) VerifyLedger(service *x509.Certificate, progress func(done, total 
 	// Three readers run at once: the chain (entries, leaf hashes, roots,
 	// signatures) in this goroutine, the stored Merkle nodes, compared
 	// with the nodes the chain's tree computes as it grows, and the row
-	// versions, rehashed per sequence.
+	// versions, rehashed per sequence. Work moves between them in batches
+	// that are handed back for reuse, so the walk allocates little.
 	type versions struct {
 		got []ledger.Hash
 		err error
 	}
+	var stop atomic.Bool // set when the chain failed: the row versions need not be read to the end
 	vc := make(chan versions, 1)
-	go func() { got, err := db.hashVersions(head); vc <- versions{got, err} }()
-	nodes := make(chan []emittedNode, 8)
+	go func() { got, err := db.hashVersions(head, &stop); vc <- versions{got, err} }()
+	nodes := make(chan []emittedNode, nodeBatches)
+	spare := make(chan []emittedNode, nodeBatches+2)
 	nc := make(chan error, 1)
-	go func() { nc <- db.checkNodes(nodes) }()
-	wsHashes, report, err := db.verifyChain(head, sigs, service, progress, nodes)
+	go func() { nc <- db.checkNodes(nodes, spare) }()
+	wsHashes, report, err := db.verifyChain(head, sigs, service, progress, nodes, spare)
 	close(nodes)
+	if err != nil {
+		stop.Store(true)
+	}
 	nerr := <-nc
 	v := <-vc
 	if err != nil {
@@ -86,12 +101,18 @@ type emittedNode struct {
 	hash ledger.Hash
 }
 
+const (
+	nodeBatch   = 4096 // emitted nodes per batch sent to checkNodes
+	nodeBatches = 8    // batches in flight
+)
+
 // checkNodes compares the stored Merkle nodes, level by level in index
 // order, with the nodes the verifier computes (sent in batches, in the
 // order the tree completes them: per level, increasing index). After the
 // last batch every level must be exhausted. It drains nodes even after a
-// mismatch, so the sender never blocks.
-func (db *DB) checkNodes(nodes <-chan []emittedNode) error {
+// mismatch, so the sender never blocks, and hands each batch back on spare
+// (when there is room) for reuse.
+func (db *DB) checkNodes(nodes <-chan []emittedNode, spare chan<- []emittedNode) error {
 	var iters []*pebble.Iterator
 	defer func() {
 		for _, it := range iters {
@@ -121,10 +142,10 @@ func (db *DB) checkNodes(nodes <-chan []emittedNode) error {
 		return iters[l], nil
 	}
 	for batch := range nodes {
-		if failed != nil {
-			continue
-		}
 		for _, n := range batch {
+			if failed != nil {
+				break
+			}
 			it, err := level(n.id.Level)
 			if err != nil {
 				failed = err
@@ -134,15 +155,20 @@ func (db *DB) checkNodes(nodes <-chan []emittedNode) error {
 				fail(n.id, "Merkle node missing:")
 				break
 			}
-			if string(it.Key()) != string(nodeKey(n.id)) {
+			// The key must be nodeKey(n.id), compared without building it.
+			if k := it.Key(); len(k) != 2+8 || k[0] != prefixNode || k[1] != n.id.Level || binary.BigEndian.Uint64(k[2:]) != n.id.Index {
 				fail(n.id, "Merkle node missing or misplaced:")
 				break
 			}
-			if string(it.Value()) != string(n.hash[:]) {
+			if !bytes.Equal(it.Value(), n.hash[:]) {
 				fail(n.id, "stored Merkle node does not match the entries:")
 				break
 			}
 			it.Next()
+		}
+		select {
+		case spare <- batch[:0]:
+		default:
 		}
 	}
 	if failed != nil {
@@ -166,22 +192,26 @@ func (db *DB) checkNodes(nodes <-chan []emittedNode) error {
 }
 
 // verifyChain walks the entries in order: sequence numbers, versions, the
-// previous-hash chain, and the Merkle root at each signed size.
-func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, service *x509.Certificate, progress func(uint64, uint64), nodes chan<- []emittedNode) ([]ledger.Hash, *VerifyReport, error) {
+// previous-hash chain, and the Merkle root at each signed size. It sends
+// the nodes its tree completes to nodes, in batches, taking empty batches
+// from spare when there are any.
+func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, service *x509.Certificate, progress func(uint64, uint64), nodes chan<- []emittedNode, spare <-chan []emittedNode) ([]ledger.Hash, *VerifyReport, error) {
 	wsHashes := make([]ledger.Hash, 0, head)
 	var tree ledger.Tree
-	emitted := make([]emittedNode, 0, 8192)
+	emitted := make([]emittedNode, 0, nodeBatch)
 	emit := func(id ledger.NodeID, h ledger.Hash) { emitted = append(emitted, emittedNode{id, h}) }
+	signatures := ledger.NewRootVerifier(service)
 	var prev ledger.Hash
 	checked := 0
-	done := make(chan struct{})
-	defer close(done)
-	for batch := range parallelLeafHashes(db, head, done) {
-		for _, item := range batch {
-			if item.err != nil {
-				return nil, nil, item.err
-			}
-			e, leaf := item.entry, item.leaf
+	leaves := startLeafHashes(db)
+	defer leaves.stop()
+	for {
+		b := leaves.next()
+		if b == nil {
+			break
+		}
+		for i := range b.res {
+			e, leaf := &b.res[i].link, b.res[i].leaf
 			want := uint64(len(wsHashes)) + 1
 			if e.Seq != want {
 				return nil, nil, &VerifyError{Seq: want, Reason: fmt.Sprintf("entry missing (found seq %d next)", e.Seq)}
@@ -197,15 +227,19 @@ func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, servi
 			prev = leaf
 			wsHashes = append(wsHashes, e.WriteSetHash)
 			tree.Append(leaf, emit)
-			if len(emitted) >= 4096 {
+			if len(emitted) > nodeBatch-64 { // an append emits at most 64 nodes
 				nodes <- emitted
-				emitted = make([]emittedNode, 0, 8192)
+				select {
+				case emitted = <-spare:
+				default:
+					emitted = make([]emittedNode, 0, nodeBatch)
+				}
 			}
 			if s, ok := sigs[tree.Size()]; ok {
 				if s.Root != tree.Root() {
 					return nil, nil, &VerifyError{Seq: e.Seq, Reason: "signed Merkle root does not match the entries"}
 				}
-				if err := s.Verify(service); err != nil {
+				if err := signatures.Verify(s); err != nil {
 					return nil, nil, &VerifyError{Seq: e.Seq, Reason: err.Error()}
 				}
 				checked++
@@ -214,6 +248,10 @@ func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, servi
 				progress(e.Seq, head)
 			}
 		}
+		if b.bad != nil {
+			return nil, nil, b.bad
+		}
+		leaves.release(b)
 	}
 	if len(emitted) > 0 {
 		nodes <- emitted
@@ -231,107 +269,172 @@ func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, servi
 	return wsHashes, &VerifyReport{Entries: head, Signatures: len(sigs), Head: prev, Root: tree.Root()}, nil
 }
 
-type hashedEntry struct {
-	entry *ledger.Entry
-	leaf  ledger.Hash
-	err   error
+// leafBatch is a run of consecutive stored entries, copied out of pebble
+// back to back, and what the hashing workers made of them.
+type leafBatch struct {
+	first uint64 // seq of the first entry, by position: what a bad entry should have been
+	buf   []byte // the encoded entries
+	ends  []int  // end of each entry in buf
+	res   []hashedEntry
+	bad   error         // the first entry that does not decode (res stops before it), else the reader's error
+	ready chan struct{} // a worker has filled res
 }
 
-// parallelLeafHashes decodes and hashes entries on every core, delivering
-// them in sequence order.
-//
-// Closing done stops it early: its goroutines then exit and close their
-// pebble iterator (DB.Close panics while one is open).
-func parallelLeafHashes(db *DB, head uint64, done <-chan struct{}) <-chan []hashedEntry {
-	const chunk = 4096
-	type batch struct {
-		first uint64 // seq of encs[0], by position: what a bad entry should have been
-		encs  [][]byte
-		out   chan []hashedEntry
+type hashedEntry struct {
+	link ledger.EntryLink
+	leaf ledger.Hash
+}
+
+const leafBatchLen = 4096 // entries per leafBatch
+
+// leafHashes decodes and hashes entries on every core, delivering them in
+// sequence order: one goroutine reads the entries into batches, workers
+// hash them, and the caller takes the batches in order with next and hands
+// each back with release.
+type leafHashes struct {
+	order chan *leafBatch // batches in sequence order, as the reader filled them
+	free  chan *leafBatch // batches to fill
+	done  chan struct{}   // closed by stop
+	quit  sync.WaitGroup  // the reader and the workers
+}
+
+// startLeafHashes starts reading the ledger's entries. The caller must call
+// stop, which waits until the reader has closed its pebble iterator
+// (DB.Close panics while one is open).
+func startLeafHashes(db *DB) *leafHashes {
+	procs := runtime.GOMAXPROCS(0)
+	n := 2*procs + 2
+	l := &leafHashes{
+		order: make(chan *leafBatch, n),
+		free:  make(chan *leafBatch, n),
+		done:  make(chan struct{}),
 	}
-	jobs := make(chan batch, runtime.GOMAXPROCS(0)*2)
-	order := make(chan chan []hashedEntry, runtime.GOMAXPROCS(0)*2)
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
+	for range n {
+		l.free <- &leafBatch{
+			buf:   make([]byte, 0, leafBatchLen*128),
+			ends:  make([]int, 0, leafBatchLen),
+			res:   make([]hashedEntry, 0, leafBatchLen),
+			ready: make(chan struct{}, 1),
+		}
+	}
+	jobs := make(chan *leafBatch, n) // never full: there are n batches
+	for range procs {
+		l.quit.Add(1)
 		go func() {
-			defer wg.Done()
+			defer l.quit.Done()
 			for b := range jobs {
-				res := make([]hashedEntry, len(b.encs))
-				for i, enc := range b.encs {
-					e, err := ledger.DecodeEntry(enc)
-					if err != nil {
-						res[i] = hashedEntry{err: &VerifyError{Seq: b.first + uint64(i), Reason: "entry does not decode: " + err.Error()}}
-						continue
-					}
-					res[i] = hashedEntry{entry: e, leaf: ledger.LeafHash(enc)}
-				}
-				b.out <- res
+				b.hash()
+				b.ready <- struct{}{}
 			}
 		}()
 	}
+	l.quit.Add(1)
 	go func() {
-		defer close(order)
+		defer l.quit.Done()
+		defer close(l.order)
 		defer close(jobs)
+		next := uint64(1)
+		take := func() *leafBatch {
+			select {
+			case b := <-l.free:
+				b.first, b.buf, b.ends, b.res, b.bad = next, b.buf[:0], b.ends[:0], b.res[:0], nil
+				return b
+			case <-l.done:
+				return nil
+			}
+		}
+		send := func(b *leafBatch) bool {
+			select {
+			case l.order <- b:
+			case <-l.done:
+				return false
+			}
+			jobs <- b
+			next += uint64(len(b.ends))
+			return true
+		}
+		b := take()
+		if b == nil {
+			return
+		}
 		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLedger}, UpperBound: []byte{prefixLedger + 1}})
 		if err != nil {
-			ch := make(chan []hashedEntry, 1)
-			ch <- []hashedEntry{{err: err}}
-			order <- ch
+			b.bad = err
+			send(b)
 			return
 		}
 		defer it.Close()
-		next := uint64(1)
-		cur := make([][]byte, 0, chunk)
-		arena := make([]byte, 0, chunk*128)
-		flush := func() bool {
-			ch := make(chan []hashedEntry, 1)
-			select {
-			case order <- ch:
-			case <-done:
-				return false
-			}
-			jobs <- batch{first: next, encs: cur, out: ch}
-			next += uint64(len(cur))
-			cur = make([][]byte, 0, chunk)
-			arena = make([]byte, 0, chunk*128)
-			return true
-		}
 		for ok := it.First(); ok; ok = it.Next() {
-			n := len(arena)
-			arena = append(arena, it.Value()...)
-			cur = append(cur, arena[n:len(arena):len(arena)])
-			if len(cur) == chunk && !flush() {
-				return
+			b.buf = append(b.buf, it.Value()...)
+			b.ends = append(b.ends, len(b.buf))
+			if len(b.ends) == leafBatchLen {
+				if !send(b) {
+					return
+				}
+				if b = take(); b == nil {
+					return
+				}
 			}
 		}
-		if len(cur) > 0 {
-			flush()
+		if err := it.Error(); err != nil {
+			b.bad = &VerifyError{Seq: next + uint64(len(b.ends)), Reason: "entries unreadable: " + err.Error()}
+		}
+		if len(b.ends) > 0 || b.bad != nil {
+			send(b)
 		}
 	}()
-	out := make(chan []hashedEntry, 4)
-	go func() {
-		defer close(out)
-		defer wg.Wait()
-		for ch := range order {
-			select {
-			case out <- <-ch:
-			case <-done:
-			}
+	return l
+}
+
+// hash decodes and hashes the batch's entries into res, stopping at the
+// first that does not decode.
+func (b *leafBatch) hash() {
+	start := 0
+	for i, end := range b.ends {
+		enc := b.buf[start:end]
+		start = end
+		link, err := ledger.DecodeEntryLink(enc)
+		if err != nil {
+			b.bad = &VerifyError{Seq: b.first + uint64(i), Reason: "entry does not decode: " + err.Error()}
+			return
 		}
-	}()
-	return out
+		b.res = append(b.res, hashedEntry{link: link, leaf: ledger.LeafHash(enc)})
+	}
+}
+
+// next returns the next batch in sequence order, hashed, or nil after the
+// last.
+func (l *leafHashes) next() *leafBatch {
+	b, ok := <-l.order
+	if !ok {
+		return nil
+	}
+	<-b.ready
+	return b
+}
+
+// release hands a batch next returned back for reuse.
+func (l *leafHashes) release(b *leafBatch) { l.free <- b }
+
+// stop ends the reading early if it is not done, and waits for the reader
+// and the workers to exit.
+func (l *leafHashes) stop() {
+	close(l.done)
+	l.quit.Wait()
 }
 
 // hashVersions rehashes the stored row, index and system versions of
-// every sequence, returning the write set hash of each.
-func (db *DB) hashVersions(head uint64) ([]ledger.Hash, error) {
-	hashers := make([]*ledger.WriteSetHasher, head+1)
+// every sequence, returning the write set hash of each. It gives up early,
+// returning nil and no error, once stop is set.
+func (db *DB) hashVersions(head uint64, stop *atomic.Bool) ([]ledger.Hash, error) {
+	hashers := make([]ledger.WriteSetHasher, head+1)
+	var enc []byte // one mutation, encoded for its hasher
 	for _, space := range []byte{prefixIndex, prefixSystem, prefixTable} {
 		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
 		if err != nil {
 			return nil, err
 		}
+		n := 0
 		for ok := it.First(); ok; ok = it.Next() {
 			u, seq, vok := splitVersion(it.Key())
 			v := it.Value()
@@ -339,12 +442,12 @@ func (db *DB) hashVersions(head uint64) ([]ledger.Hash, error) {
 				it.Close()
 				return nil, &VerifyError{Seq: seq, Reason: fmt.Sprintf("stored version %x belongs to no ledger entry", it.Key())}
 			}
-			h := hashers[seq]
-			if h == nil {
-				h = ledger.NewWriteSetHasher()
-				hashers[seq] = h
+			enc = ledger.AppendMutation(enc[:0], u, v[1:], v[0] == valTombstone)
+			hashers[seq].AddEncoded(enc)
+			if n++; n%65536 == 0 && stop.Load() {
+				it.Close()
+				return nil, nil
 			}
-			h.Add(u, v[1:], v[0] == valTombstone)
 		}
 		err = it.Error()
 		it.Close()
@@ -352,13 +455,9 @@ func (db *DB) hashVersions(head uint64) ([]ledger.Hash, error) {
 			return nil, err
 		}
 	}
-	empty := ledger.NewWriteSetHasher().Sum()
 	out := make([]ledger.Hash, head)
 	for seq := uint64(1); seq <= head; seq++ {
-		out[seq-1] = empty
-		if h := hashers[seq]; h != nil {
-			out[seq-1] = h.Sum()
-		}
+		out[seq-1] = hashers[seq].Sum()
 	}
 	return out, nil
 }

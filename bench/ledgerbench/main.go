@@ -1,10 +1,14 @@
 // Command ledgerbench measures how fast a Coffer ledger verifies: it builds
 // a ledger of -entries transactions (one small row each, a signed root every
-// -sign-every entries) in a throw-away store, then times DB.VerifyLedger,
-// receipt generation (DB.Receipt) and receipt verification
+// -sign-every entries) in a throw-away store, then times DB.VerifyLedger on
+// the store opened as coffer ledger verify opens it, receipt generation
+// (DB.Receipt, opened as a serving node opens it) and receipt verification
 // (Receipt.Verify).
 //
 //	go run ./bench/ledgerbench -entries 1000000
+//
+// A store just built still has compactions pending; to time a store at
+// rest, build it once with -dir and time it again with -dir and -reuse.
 //
 // Unlike the rest of bench/, which measures Coffer over the wire, it calls
 // storage directly: verification runs offline, on a stopped node's store.
@@ -37,6 +41,7 @@ type config struct {
 	dir        string
 	reuse      bool
 	cpuProfile string
+	cacheSize  int64
 }
 
 func (c *config) validate() error {
@@ -58,6 +63,7 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "store directory (default: a temporary one, removed at the end)")
 	flag.BoolVar(&c.reuse, "reuse", false, "verify the ledger already built in -dir instead of building one")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of VerifyLedger to this file")
+	flag.Int64Var(&c.cacheSize, "cache-size", storage.VerifyCacheSize, "block cache in bytes of the store opened for verification (default: as coffer ledger verify opens it)")
 	flag.Parse()
 	if err := c.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "ledgerbench:", err)
@@ -88,23 +94,41 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	db, err := open(c.dir)
+	db, err := openVerify(c.dir, c.cacheSize)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
 	if c.reuse {
 		c.entries = int(db.AppliedSeq())
 	}
-	if err := timeVerify(c, db, svc); err != nil {
+	err = timeVerify(c, db, svc)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || c.receipts == 0 {
 		return err
 	}
+	// Receipts come from a serving node's store.
+	if db, err = open(c.dir); err != nil {
+		return err
+	}
+	defer db.Close()
 	return timeReceipts(c, db, svc)
 }
 
 func open(dir string) (*storage.DB, error) {
 	cfg := storage.DefaultConfig(filepath.Join(dir, "db"))
 	cfg.NoSync = true
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return storage.Open(cfg)
+}
+
+// openVerify opens the built store as coffer ledger verify does (but with
+// the given block cache).
+func openVerify(dir string, cacheSize int64) (*storage.DB, error) {
+	cfg := storage.DefaultConfig(filepath.Join(dir, "db"))
+	cfg.VerifyOnly = true
+	cfg.CacheSize = cacheSize
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	return storage.Open(cfg)
 }

@@ -156,6 +156,7 @@ func openStore(dataDir string, stderr io.Writer) (*storage.DB, error) {
 	}
 	cfg := storage.DefaultConfig(dbDir)
 	cfg.VerifyOnly = true
+	cfg.CacheSize = storage.VerifyCacheSize
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	db, err := storage.Open(cfg)
 	if err != nil && storeLocked(err) {
