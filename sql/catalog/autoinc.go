@@ -74,6 +74,12 @@ func toUint(ctx *gmssql.Context, v any) (uint64, bool) {
 	if v == nil {
 		return 0, false
 	}
+	if u, ok, known := intToUint(v); known {
+		return u, ok
+	}
+	if ctx == nil {
+		ctx = gmssql.NewEmptyContext()
+	}
 	if i, _, err := types.Int64.Convert(ctx, v); err == nil && i.(int64) < 0 {
 		return 0, false // negative values do not move the counter
 	}
@@ -82,6 +88,37 @@ func toUint(ctx *gmssql.Context, v any) (uint64, bool) {
 		return 0, false
 	}
 	return u.(uint64), true
+}
+
+// intToUint is toUint for Go integers (what stored integer columns decode
+// to), without a conversion context; known is false for other values.
+func intToUint(v any) (u uint64, ok, known bool) {
+	var i int64
+	switch n := v.(type) {
+	case int8:
+		i = int64(n)
+	case int16:
+		i = int64(n)
+	case int32:
+		i = int64(n)
+	case int64:
+		i = n
+	case int:
+		i = int64(n)
+	case uint8:
+		return uint64(n), true, true
+	case uint16:
+		return uint64(n), true, true
+	case uint32:
+		return uint64(n), true, true
+	case uint64:
+		return n, true, true
+	case uint:
+		return uint64(n), true, true
+	default:
+		return 0, false, false
+	}
+	return uint64(i), i >= 0, true
 }
 
 // PeekNextAutoIncrementValue implements sql.AutoIncrementGetter. It is

@@ -3,8 +3,6 @@ package catalog
 import (
 	"encoding/binary"
 
-	gmssql "github.com/dolthub/go-mysql-server/sql"
-
 	"github.com/cofferdb/coffer/storage"
 )
 
@@ -27,7 +25,6 @@ func (p *Provider) ApplyCommitted(ws *storage.WriteSet, apply func() error) erro
 
 func (p *Provider) noteCommitted(ws *storage.WriteSet) {
 	var st *state
-	var ctx *gmssql.Context
 	for _, m := range ws.Mutations {
 		if m.Delete || len(m.Key) < 9 || m.Key[0] != 't' {
 			continue
@@ -42,7 +39,6 @@ func (p *Provider) noteCommitted(ws *storage.WriteSet) {
 			if st, err = p.committedState(); err != nil {
 				return
 			}
-			ctx = gmssql.NewEmptyContext()
 		}
 		d := st.byID[id]
 		if d == nil {
@@ -56,7 +52,7 @@ func (p *Provider) noteCommitted(ws *storage.WriteSet) {
 		if err != nil || col >= len(row) {
 			continue
 		}
-		v, ok := toUint(ctx, row[col])
+		v, ok := toUint(nil, row[col]) // a stored integer: no context needed
 		if !ok {
 			continue
 		}
