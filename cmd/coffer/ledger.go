@@ -117,13 +117,10 @@ func verifyDataDir(dataDir string, cert *x509.Certificate, s streams) int {
 	report, err := db.VerifyLedger(cert, func(done, total uint64) {
 		fmt.Fprintf(s.err, "checked %d of %d entries (%d%%)\n", done, total, done*100/max(total, 1))
 	})
-	// A failed VerifyLedger can leave a goroutine holding a pebble iterator
-	// (it does not stop its entry reader early), and pebble's Close panics
-	// then. Leave the store to the process's exit in that case.
-	if err == nil {
-		if err := db.Close(); err != nil {
-			fmt.Fprintln(s.err, "coffer ledger verify: closing the store:", err)
-		}
+	// VerifyLedger has stopped all its readers when it returns, failed or
+	// not: the store closes either way.
+	if cerr := db.Close(); cerr != nil {
+		fmt.Fprintln(s.err, "coffer ledger verify: closing the store:", cerr)
 	}
 	return printOutcome(s, report, signed, err)
 }
