@@ -73,6 +73,7 @@ type Engine struct {
 	// GenesisPassword is the admin password set by this start on an empty
 	// store, or "" when the store already had users.
 	GenesisPassword string
+	fast            fastForms
 }
 
 // gmsNewMu serializes gms.New, which (re)initializes go-mysql-server's

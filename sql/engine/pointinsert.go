@@ -89,6 +89,11 @@ type InsertResult struct {
 // for anything else). handled=false means the ordinary path must run the
 // statement; ctx and the session are then as they were.
 func (e *Engine) ExecPointInsert(ctx *gmssql.Context, pi *PointInsert, arg func(name string) (any, bool)) (res InsertResult, handled bool, err error) {
+	defer func() {
+		if handled {
+			e.fast.hits.Add(1)
+		}
+	}()
 	sess, ok := ctx.Session.(*txn.Session)
 	if !ok || e.IsReadOnly() {
 		return res, false, nil

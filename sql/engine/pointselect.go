@@ -158,6 +158,11 @@ type PointResult struct {
 // handled=false means the ordinary path must run the statement (see
 // PointSelect); ctx and the session are then as they were.
 func (e *Engine) ExecPointSelect(ctx *gmssql.Context, ps *PointSelect, arg func(name string) (any, bool)) (res PointResult, handled bool, err error) {
+	defer func() {
+		if handled {
+			e.fast.hits.Add(1)
+		}
+	}()
 	sess, ok := ctx.Session.(*txn.Session)
 	if !ok {
 		return res, false, nil

@@ -3,7 +3,6 @@ package mysql
 import (
 	"context"
 	"strconv"
-	"sync"
 	"sync/atomic"
 
 	gmsserver "github.com/dolthub/go-mysql-server/server"
@@ -20,44 +19,14 @@ import (
 // engine.PointInsert) are answered without go-mysql-server's handler: no
 // plan is bound, analyzed or built, and no goroutines are started.
 
-// maxFastStmts bounds how many distinct statement texts are remembered.
-const maxFastStmts = 10000
-
-// fastStmt is a statement text's fast form: at most one is set.
-type fastStmt struct {
-	sel *engine.PointSelect
-	ins *engine.PointInsert
-}
-
-// fastStmts remembers, per prepared statement text, its fast form (the
-// zero fastStmt: none), shared by every connection.
-type fastStmts struct {
-	m    sync.Map // query → fastStmt
-	n    atomic.Int64
-	hits atomic.Uint64 // executions answered
-}
-
-func (p *fastStmts) get(query string) fastStmt {
-	if v, ok := p.m.Load(query); ok {
-		return v.(fastStmt)
-	}
-	var fs fastStmt
-	if fs.sel = engine.ParsePointSelect(query); fs.sel == nil {
-		fs.ins = engine.ParsePointInsert(query)
-	}
-	if p.n.Load() < maxFastStmts {
-		if _, loaded := p.m.LoadOrStore(query, fs); !loaded {
-			p.n.Add(1)
-		}
-	}
-	return fs
-}
+// fastHits counts executions the fast paths answered.
+type fastHits struct{ hits atomic.Uint64 }
 
 // execFast answers a statement with a fast form; handled=false leaves it
 // to go-mysql-server's handler.
 func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) (handled bool, err error) {
-	fs := s.fast.get(prepare.PrepareStmt)
-	if fs.sel == nil && fs.ins == nil {
+	fs := s.e.FastForm(prepare.PrepareStmt)
+	if fs.Select == nil && fs.Insert == nil {
 		return false, nil
 	}
 	sess := s.session(c)
@@ -66,14 +35,14 @@ func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.P
 	}
 	sqlCtx := gmssql.NewContext(ctx, gmssql.WithSession(sess))
 	var r *sqltypes.Result
-	if fs.sel != nil {
-		handled, err = s.execPointSelect(sqlCtx, fs.sel, prepare, func(res *sqltypes.Result) error {
+	if fs.Select != nil {
+		handled, err = s.execPointSelect(sqlCtx, fs.Select, prepare, func(res *sqltypes.Result) error {
 			r = res
 			return callback(res)
 		})
 	} else {
 		var res engine.InsertResult
-		res, handled, err = s.e.ExecPointInsert(sqlCtx, fs.ins, func(name string) (any, bool) {
+		res, handled, err = s.e.ExecPointInsert(sqlCtx, fs.Insert, func(name string) (any, bool) {
 			return argValue(prepare.BindVars[name])
 		})
 		if handled && err == nil {
@@ -92,7 +61,7 @@ func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.P
 	} else {
 		c.StatusFlags &^= uint16(vmysql.ServerInTransaction)
 	}
-	if fs.ins != nil {
+	if fs.Insert != nil {
 		return true, callback(r)
 	}
 	return true, nil

@@ -63,8 +63,8 @@ type Server struct {
 	cfg      Config
 	e        *engine.Engine
 	srv      *gmsserver.Server
-	fast     *fastStmts // nil: no fast paths
-	sessions sync.Map   // connection id → *txn.Session
+	fast     *fastHits // nil: no fast paths
+	sessions sync.Map  // connection id → *txn.Session
 	done     chan error
 	l        *listener
 	active   atomic.Int64 // running statements
@@ -94,7 +94,7 @@ func New(cfg Config, e *engine.Engine) (*Server, error) {
 	setDefaultLimits()
 	s := &Server{cfg: cfg, e: e, done: make(chan error, 1)}
 	if !cfg.NoFastPaths {
-		s.fast = &fastStmts{}
+		s.fast = &fastHits{}
 	}
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

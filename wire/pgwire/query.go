@@ -230,6 +230,11 @@ func (c *conn) engineQuery(query string, params map[int]any, returning string) (
 		}
 	}()
 	ctx := c.newContext(runCtx)
+	if returning == "" {
+		if sch, rows, ok, err := c.fastQuery(ctx, query, params); ok {
+			return sch, rows, err
+		}
+	}
 	bindings, err := toBindings(params)
 	if err != nil {
 		return nil, nil, err

@@ -1,0 +1,56 @@
+package pgwire
+
+import (
+	"strconv"
+	"strings"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+)
+
+// fastQuery answers a primary-key point select or a single-row insert of
+// parameters without go-mysql-server's analyzer (engine.PointSelect,
+// engine.PointInsert: the same answers, rows and errors). ok is false when
+// the statement has no fast form or the engine declines it.
+func (c *conn) fastQuery(ctx *gmssql.Context, query string, params map[int]any) (sch gmssql.Schema, rows []gmssql.Row, ok bool, err error) {
+	f := c.s.engine.FastForm(query)
+	if f.Select == nil && f.Insert == nil {
+		return nil, nil, false, nil
+	}
+	arg := func(name string) (any, bool) {
+		i, err := strconv.Atoi(strings.TrimPrefix(name, "v"))
+		if err != nil {
+			return nil, false
+		}
+		v, ok := params[i]
+		if !ok {
+			return nil, false
+		}
+		switch v.(type) {
+		case nil, int64, float64, string:
+			return v, true
+		}
+		return nil, false
+	}
+	if f.Select != nil {
+		res, handled, err := c.s.engine.ExecPointSelect(ctx, f.Select, func(name string) (any, bool) {
+			v, ok := arg(name)
+			if _, isInt := v.(int64); !isInt {
+				return nil, false
+			}
+			return v, ok
+		})
+		if !handled || err != nil {
+			return nil, nil, handled, err
+		}
+		if res.Row != nil {
+			rows = []gmssql.Row{res.Row}
+		}
+		return res.Schema, rows, true, nil
+	}
+	res, handled, err := c.s.engine.ExecPointInsert(ctx, f.Insert, arg)
+	if !handled || err != nil {
+		return nil, nil, handled, err
+	}
+	return types.OkResultSchema, []gmssql.Row{{types.OkResult{RowsAffected: 1, InsertID: res.InsertID}}}, true, nil
+}
