@@ -169,6 +169,7 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit, wsHash ledger.
 		return nil, 0, fmt.Errorf("storage: apply commit %d: %w", seq, err)
 	}
 	db.ledger = next
+	db.recent.note(seq, ws)
 	db.applied.Store(seq)
 	if c.RaftIndex > 0 {
 		db.raftIndex.Store(c.RaftIndex)
@@ -182,8 +183,29 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit, wsHash ledger.
 // checkConflicts returns a ConflictError if any written or checked key has
 // a version newer than readSeq.
 func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64) error {
-	if readSeq >= db.applied.Load() {
+	applied := db.applied.Load()
+	if readSeq >= applied {
 		return nil // nothing committed since the snapshot
+	}
+	if !db.noRecent && db.recent.covers(readSeq, applied) {
+		// Every commit since the snapshot is remembered (recent.go).
+		check := func(key []byte) error {
+			if s, found, _ := db.recent.newestWrite(key, readSeq, applied); found {
+				return &ConflictError{Key: bytes.Clone(key), ReadSeq: readSeq, Conflict: s}
+			}
+			return nil
+		}
+		for _, m := range ws.Mutations {
+			if err := check(m.Key); err != nil {
+				return err
+			}
+		}
+		for _, k := range ws.Checks {
+			if err := check(k); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	it, err := db.pdb.NewIter(nil)
 	if err != nil {

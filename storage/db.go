@@ -125,6 +125,10 @@ type DB struct {
 
 	iters iterPool   // for Get (getpool.go)
 	space spaceGuard // for CheckSpace (space.go)
+	// recent remembers the keys of the last commits for the conflict
+	// check (recent.go), guarded by applyMu; noRecent turns it off (tests).
+	recent   recentWrites
+	noRecent bool
 }
 
 // Open opens or creates the store described by cfg.

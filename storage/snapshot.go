@@ -67,9 +67,11 @@ func (db *DB) Restore(dir string) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
-	// Pooled point-read iterators see the store being replaced.
+	// Pooled point-read iterators and remembered commits describe the
+	// store being replaced.
 	db.drainIters(false)
 	defer db.drainIters(false)
+	db.recent.reset()
 	// First empty the store and leave the marker, durably.
 	b := db.pdb.NewBatch()
 	if err := b.DeleteRange(everythingLo, everythingHi, nil); err != nil {
