@@ -171,8 +171,12 @@ func (db *DB) Receipt(seq uint64) (*ledger.Receipt, error) {
 }
 
 func (db *DB) signatureCovering(seq uint64) (*ledger.SignedRoot, error) {
-	lo := signatureKey(seq)
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: []byte{prefixSignature + 1}})
+	// Only durable signatures (SignedSize is announced after the sync).
+	lo, hi := signatureKey(seq), signatureKey(db.SignedSize()+1)
+	if bytes.Compare(lo, hi) >= 0 {
+		return nil, ErrReceiptPending
+	}
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return nil, err
 	}
@@ -334,42 +338,17 @@ func (db *DB) signNow(s *signer) error {
 // Replication calls it on every node with the log index of the
 // signature; signatures for a size already signed are ignored.
 func (db *DB) StoreSignature(sig *ledger.SignedRoot, raftIndex uint64) error {
-	db.applyMu.Lock()
-	defer db.applyMu.Unlock()
-	if db.closed.Load() {
-		return ErrClosed
-	}
-	if db.stateErr != nil {
-		return fmt.Errorf("storage: opened for verification only: %w", db.stateErr)
-	}
-	if sig.Size > db.applied.Load() {
-		return fmt.Errorf("storage: signature over %d entries, but only %d are applied", sig.Size, db.applied.Load())
-	}
-	b := db.pdb.NewBatch()
-	defer b.Close()
-	if sig.Size > db.SignedSize() {
-		if err := b.Set(signatureKey(sig.Size), sig.Encode(), nil); err != nil {
-			return err
-		}
-	}
-	if raftIndex > 0 {
-		if err := b.Set(metaRaftKey, binary.BigEndian.AppendUint64(nil, raftIndex), nil); err != nil {
-			return err
-		}
-	}
-	// A replicated signature on a store that applies without fsync
-	// (Config.NoSync, as replication opens it) is durable in the raft log
-	// already: like a replicated commit, it is replayed from there if the
-	// store lost it, since raftIndex is in the same batch.
-	sync := pebble.Sync
-	if raftIndex > 0 && db.cfg.NoSync {
-		sync = pebble.NoSync
-	}
-	if err := db.pdb.Apply(b, sync); err != nil {
+	b, sync, err := db.applySignature(sig, raftIndex)
+	if err != nil {
 		return err
 	}
-	if raftIndex > 0 {
-		db.raftIndex.Store(raftIndex)
+	defer b.Close()
+	// Commits go on while the signature's WAL sync completes (it is
+	// queued behind them, like a commit); it is announced once durable.
+	if sync {
+		if err := b.SyncWait(); err != nil {
+			return err
+		}
 	}
 	db.sigMu.Lock()
 	if sig.Size > db.signed {
@@ -378,6 +357,53 @@ func (db *DB) StoreSignature(sig *ledger.SignedRoot, raftIndex uint64) error {
 	db.sigCond.Broadcast()
 	db.sigMu.Unlock()
 	return nil
+}
+
+// applySignature writes sig's batch under applyMu; sync reports that the
+// caller must wait for its WAL sync.
+func (db *DB) applySignature(sig *ledger.SignedRoot, raftIndex uint64) (_ *pebble.Batch, sync bool, err error) {
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+	if db.closed.Load() {
+		return nil, false, ErrClosed
+	}
+	if db.stateErr != nil {
+		return nil, false, fmt.Errorf("storage: opened for verification only: %w", db.stateErr)
+	}
+	if sig.Size > db.applied.Load() {
+		return nil, false, fmt.Errorf("storage: signature over %d entries, but only %d are applied", sig.Size, db.applied.Load())
+	}
+	b := db.pdb.NewBatch()
+	if sig.Size > db.SignedSize() {
+		if err := b.Set(signatureKey(sig.Size), sig.Encode(), nil); err != nil {
+			b.Close()
+			return nil, false, err
+		}
+	}
+	if raftIndex > 0 {
+		if err := b.Set(metaRaftKey, binary.BigEndian.AppendUint64(nil, raftIndex), nil); err != nil {
+			b.Close()
+			return nil, false, err
+		}
+	}
+	// A replicated signature on a store that applies without fsync
+	// (Config.NoSync, as replication opens it) is durable in the raft log
+	// already: like a replicated commit, it is replayed from there if the
+	// store lost it, since raftIndex is in the same batch.
+	if raftIndex > 0 && db.cfg.NoSync {
+		err = db.pdb.Apply(b, pebble.NoSync)
+	} else {
+		sync = true
+		err = db.pdb.ApplyNoSyncWait(b, pebble.Sync)
+	}
+	if err != nil {
+		b.Close()
+		return nil, false, err
+	}
+	if raftIndex > 0 {
+		db.raftIndex.Store(raftIndex)
+	}
+	return b, sync, nil
 }
 
 // SignedSize returns the size of the newest stored signature.
