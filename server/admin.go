@@ -29,6 +29,10 @@ func startAdmin(addr string, s *Server) (*adminServer, error) {
 			http.Error(w, "starting (joining or catching up)", http.StatusServiceUnavailable)
 			return
 		}
+		if !s.serving.Load() {
+			http.Error(w, "starting (opening the client listeners)", http.StatusServiceUnavailable)
+			return
+		}
 		if c := s.clusterP.Load(); c != nil {
 			if addr, id := c.Leader(); addr == "" {
 				http.Error(w, "no raft leader", http.StatusServiceUnavailable)

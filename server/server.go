@@ -41,6 +41,7 @@ type Server struct {
 
 	cluster  *cluster.Node                 // nil without replication
 	engineP  atomic.Pointer[engine.Engine] // for replication callbacks
+	serving  atomic.Bool                   // the wire listeners accept clients (/readyz)
 	clusterP atomic.Pointer[cluster.Node]  // for the admin server, which starts first
 }
 
@@ -204,6 +205,7 @@ func (s *Server) Start() {
 	if s.pg != nil {
 		s.pg.Start()
 	}
+	s.serving.Store(true)
 }
 
 // MySQLAddr returns the MySQL listener's address, or nil.
