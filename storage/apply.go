@@ -187,35 +187,29 @@ func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64) error {
 	if readSeq >= applied {
 		return nil // nothing committed since the snapshot
 	}
+	// newer returns the newest commit after readSeq that wrote key: from
+	// the remembered commits when every one since the snapshot is
+	// remembered (recent.go), else from pebble.
+	var newer func(key []byte) (uint64, bool)
 	if !db.noRecent && db.recent.covers(readSeq, applied) {
-		// Every commit since the snapshot is remembered (recent.go).
-		check := func(key []byte) error {
-			if s, found, _ := db.recent.newestWrite(key, readSeq, applied); found {
-				return &ConflictError{Key: bytes.Clone(key), ReadSeq: readSeq, Conflict: s}
-			}
-			return nil
+		newer = func(key []byte) (uint64, bool) {
+			s, found, _ := db.recent.newestWrite(key, readSeq, applied)
+			return s, found
 		}
-		for _, m := range ws.Mutations {
-			if err := check(m.Key); err != nil {
-				return err
-			}
+	} else {
+		it, err := db.pdb.NewIter(nil)
+		if err != nil {
+			return err
 		}
-		for _, k := range ws.Checks {
-			if err := check(k); err != nil {
-				return err
-			}
+		defer it.Close()
+		newer = func(key []byte) (uint64, bool) {
+			newest, ok := latestVersion(it, key)
+			return newest, ok && newest > readSeq
 		}
-		return nil
 	}
-	it, err := db.pdb.NewIter(nil)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
 	check := func(key []byte) error {
-		newest, ok := latestVersion(it, key)
-		if ok && newest > readSeq {
-			return &ConflictError{Key: bytes.Clone(key), ReadSeq: readSeq, Conflict: newest}
+		if s, ok := newer(key); ok {
+			return &ConflictError{Key: bytes.Clone(key), ReadSeq: readSeq, Conflict: s}
 		}
 		return nil
 	}

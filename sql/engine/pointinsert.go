@@ -8,7 +8,6 @@ import (
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/cofferdb/coffer/sql/catalog"
-	"github.com/cofferdb/coffer/sql/txn"
 )
 
 // Prepared single-row inserts skip the analyzer too. A statement of the
@@ -94,36 +93,11 @@ func (e *Engine) ExecPointInsert(ctx *gmssql.Context, pi *PointInsert, arg func(
 			e.fast.hits.Add(1)
 		}
 	}()
-	sess, ok := ctx.Session.(*txn.Session)
-	if !ok || e.IsReadOnly() {
-		return res, false, nil
+	st, ok, err := e.beginFast(ctx, pi.db, pi.table, gmssql.PrivilegeType_Insert, true)
+	if !ok {
+		return res, err != nil, err
 	}
-	db := pi.db
-	if db == "" {
-		if db = ctx.GetCurrentDatabase(); db == "" {
-			return res, false, nil
-		}
-	}
-	autocommit, err := sessionBool(ctx, "autocommit")
-	if err != nil {
-		return res, false, nil
-	}
-	tx := ctx.GetTransaction()
-	if tx == nil && !autocommit || tx != nil && tx.IsReadOnly() {
-		return res, false, nil
-	}
-	if !e.Analyzer.Catalog.MySQLDb.UserHasPrivileges(ctx, gmssql.NewPrivilegedOperation(
-		gmssql.PrivilegeCheckSubject{Database: db, Table: pi.table}, gmssql.PrivilegeType_Insert)) {
-		return res, false, nil
-	}
-	started := false
-	if tx == nil {
-		if tx, err = sess.StartTransaction(ctx, gmssql.ReadWrite); err != nil {
-			return res, true, err
-		}
-		ctx.SetTransaction(tx)
-		started = true
-	}
+	sess, db, autocommit, tx, started := st.sess, st.db, st.autocommit, st.tx, st.started
 	endsWithStatement := autocommit && !ctx.GetIgnoreAutoCommit()
 	defer func() {
 		switch {

@@ -163,40 +163,14 @@ func (e *Engine) ExecPointSelect(ctx *gmssql.Context, ps *PointSelect, arg func(
 			e.fast.hits.Add(1)
 		}
 	}()
-	sess, ok := ctx.Session.(*txn.Session)
+	if ok, _ := gmssql.HasDefaultValue(ctx, ctx.Session, "sql_select_limit"); !ok {
+		return res, false, nil
+	}
+	st, ok, err := e.beginFast(ctx, ps.db, ps.table, gmssql.PrivilegeType_Select, false)
 	if !ok {
-		return res, false, nil
+		return res, err != nil, err
 	}
-	db := ps.db
-	if db == "" {
-		if db = ctx.GetCurrentDatabase(); db == "" {
-			return res, false, nil
-		}
-	}
-	autocommit, err := sessionBool(ctx, "autocommit")
-	if err != nil {
-		return res, false, nil
-	}
-	if ok, _ := gmssql.HasDefaultValue(ctx, sess, "sql_select_limit"); !ok {
-		return res, false, nil
-	}
-	tx := ctx.GetTransaction()
-	if tx == nil && !autocommit {
-		// The statement would open a transaction that outlives it.
-		return res, false, nil
-	}
-	if !e.Analyzer.Catalog.MySQLDb.UserHasPrivileges(ctx, gmssql.NewPrivilegedOperation(
-		gmssql.PrivilegeCheckSubject{Database: db, Table: ps.table}, gmssql.PrivilegeType_Select)) {
-		return res, false, nil
-	}
-	started := false
-	if tx == nil {
-		if tx, err = sess.StartTransaction(ctx, gmssql.ReadWrite); err != nil {
-			return res, true, err
-		}
-		ctx.SetTransaction(tx)
-		started = true
-	}
+	sess, db, autocommit, tx, started := st.sess, st.db, st.autocommit, st.tx, st.started
 	defer func() {
 		switch {
 		case handled && autocommit && !ctx.GetIgnoreAutoCommit():
@@ -313,6 +287,56 @@ func indexOf(s []int, v int) int {
 		}
 	}
 	return -1
+}
+
+// fastStatement is what a fast path settles before it reads or writes.
+type fastStatement struct {
+	sess       *txn.Session
+	db         string // the statement's database
+	autocommit bool
+	tx         gmssql.Transaction
+	started    bool // the statement opened tx
+}
+
+// beginFast checks what the two fast paths have in common — a Coffer
+// session, a database, a transaction state the statement leaves as it found
+// it (or ends, in autocommit), priv on db.table, and for writes a writable
+// server and transaction — and opens the statement's transaction if none
+// is open. ok=false with a nil error declines, with nothing changed; a
+// non-nil error is the statement's.
+func (e *Engine) beginFast(ctx *gmssql.Context, db, table string, priv gmssql.PrivilegeType, write bool) (st fastStatement, ok bool, err error) {
+	sess, isCoffer := ctx.Session.(*txn.Session)
+	if !isCoffer || write && e.IsReadOnly() {
+		return st, false, nil
+	}
+	if db == "" {
+		if db = ctx.GetCurrentDatabase(); db == "" {
+			return st, false, nil
+		}
+	}
+	autocommit, err := sessionBool(ctx, "autocommit")
+	if err != nil {
+		return st, false, nil
+	}
+	tx := ctx.GetTransaction()
+	if tx == nil && !autocommit || write && tx != nil && tx.IsReadOnly() {
+		// The statement would open a transaction that outlives it, or
+		// write in a read-only one.
+		return st, false, nil
+	}
+	if !e.Analyzer.Catalog.MySQLDb.UserHasPrivileges(ctx, gmssql.NewPrivilegedOperation(
+		gmssql.PrivilegeCheckSubject{Database: db, Table: table}, priv)) {
+		return st, false, nil
+	}
+	st = fastStatement{sess: sess, db: db, autocommit: autocommit, tx: tx}
+	if tx == nil {
+		if st.tx, err = sess.StartTransaction(ctx, gmssql.ReadWrite); err != nil {
+			return st, false, err
+		}
+		ctx.SetTransaction(st.tx)
+		st.started = true
+	}
+	return st, true, nil
 }
 
 func sessionBool(ctx *gmssql.Context, name string) (bool, error) {
