@@ -74,7 +74,7 @@ func toUint(ctx *gmssql.Context, v any) (uint64, bool) {
 	if v == nil {
 		return 0, false
 	}
-	if u, ok, known := intToUint(v); known {
+	if u, ok, known := IntToUint(v); known {
 		return u, ok
 	}
 	if ctx == nil {
@@ -90,9 +90,10 @@ func toUint(ctx *gmssql.Context, v any) (uint64, bool) {
 	return u.(uint64), true
 }
 
-// intToUint is toUint for Go integers (what stored integer columns decode
-// to), without a conversion context; known is false for other values.
-func intToUint(v any) (u uint64, ok, known bool) {
+// IntToUint converts a Go integer (what integer columns decode and
+// convert to) without a conversion context: ok is false below zero, known
+// is false for values that are not Go integers.
+func IntToUint(v any) (u uint64, ok, known bool) {
 	var i int64
 	switch n := v.(type) {
 	case int8:

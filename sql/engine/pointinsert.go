@@ -140,8 +140,8 @@ func (e *Engine) ExecPointInsert(ctx *gmssql.Context, pi *PointInsert, arg func(
 		if p.ords[i] == p.autoInc {
 			// A positive value is used and moves the counter past it;
 			// 0, NULL and negative values follow other rules.
-			n, ok := positive(cv)
-			if !ok {
+			n, nonNegative, isInt := catalog.IntToUint(cv)
+			if !isInt || !nonNegative || n == 0 {
 				return res, false, nil
 			}
 			res.InsertID = n
@@ -257,29 +257,6 @@ func (e *Engine) hasTriggers(ctx *gmssql.Context, db string) bool {
 	}
 	trs, err := td.GetTriggers(ctx)
 	return err != nil || len(trs) > 0
-}
-
-// positive returns an integer value above zero as a uint64.
-func positive(v any) (uint64, bool) {
-	switch n := v.(type) {
-	case int8:
-		return uint64(n), n > 0
-	case int16:
-		return uint64(n), n > 0
-	case int32:
-		return uint64(n), n > 0
-	case int64:
-		return uint64(n), n > 0
-	case uint8:
-		return uint64(n), n > 0
-	case uint16:
-		return uint64(n), n > 0
-	case uint32:
-		return uint64(n), n > 0
-	case uint64:
-		return n, n > 0
-	}
-	return 0, false
 }
 
 // sameKind reports whether v is of the kind of value typ stores, so that
