@@ -27,13 +27,16 @@ func sampleCPU() cpuSample {
 // otherCPUPercent is the share of the machine's capacity used between two
 // samples by processes the harness did not start: other people's builds
 // and tests. Above a few percent the numbers of that window are disturbed.
+// The kernel counts in whole ticks and the two counters are read at
+// slightly different moments, so over a window of a few ticks the raw
+// share can overshoot; it is clamped to [0, 100].
 func otherCPUPercent(a, b cpuSample) float64 {
 	wall := b.at.Sub(a.at).Seconds() * clockTicks * float64(runtime.NumCPU())
 	if wall <= 0 || a.machine == 0 || b.machine == 0 {
 		return 0
 	}
 	other := float64((b.machine - a.machine) - (b.ours - a.ours))
-	return max(0, 100*other/wall)
+	return min(100, max(0, 100*other/wall))
 }
 
 // machineBusyTicks sums the non-idle fields of /proc/stat's cpu line.

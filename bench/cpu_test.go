@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"math"
 	"os"
+	"runtime"
 	"testing"
+	"time"
 )
 
 func TestParseProcStat(t *testing.T) {
@@ -56,5 +59,35 @@ func TestCPUSampling(t *testing.T) {
 	b := sampleCPU()
 	if p := otherCPUPercent(a, b); p < 0 || p > 100 {
 		t.Errorf("otherCPUPercent = %v, want within [0, 100]", p)
+	}
+}
+
+func TestOtherCPUPercent(t *testing.T) {
+	t.Parallel()
+	cpus := float64(runtime.NumCPU())
+	at := time.Unix(1000, 0)
+	sample := func(d time.Duration, machine, ours int64) cpuSample {
+		return cpuSample{at: at.Add(d), machine: machine, ours: ours}
+	}
+	tests := []struct {
+		name string
+		a, b cpuSample
+		want float64
+	}{
+		{"idle", sample(0, 100, 10), sample(time.Second, 100, 10), 0},
+		{"all ours", sample(0, 100, 10), sample(time.Second, 150, 60), 0},
+		{"half the machine", sample(0, 100, 0), sample(time.Second, 100+int64(50*cpus), 0), 50},
+		// A window of a few milliseconds that saw one whole tick of
+		// someone else's work: the raw share is far above 100.
+		{"short window overshoot", sample(0, 100, 0), sample(time.Millisecond, 101, 0), 100},
+		// Our tree's counter moved more than the machine's (read later).
+		{"ours read later", sample(0, 100, 0), sample(time.Second, 110, 20), 0},
+		{"no time passed", sample(0, 100, 0), sample(0, 200, 0), 0},
+		{"unreadable /proc/stat", sample(0, 0, 0), sample(time.Second, 0, 0), 0},
+	}
+	for _, tt := range tests {
+		if got := otherCPUPercent(tt.a, tt.b); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("%s: otherCPUPercent = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
