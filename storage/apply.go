@@ -115,16 +115,17 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit, wsHash ledger.
 	seq := db.applied.Load() + 1
 	b := db.pdb.NewBatch()
 	system := false
-	for _, m := range ws.Mutations {
+	var key, val []byte // scratch: the batch copies what it is given
+	for i := range ws.Mutations {
+		m := &ws.Mutations[i]
 		system = system || (len(m.Key) > 0 && m.Key[0] == prefixSystem)
-		k := appendVersion(m.Key, seq)
-		var err error
-		if m.Delete {
-			err = b.Set(k, []byte{valTombstone}, nil)
-		} else {
-			v := make([]byte, 0, len(m.Value)+1)
-			v = append(v, valPresent)
-			err = b.Set(k, append(v, m.Value...), nil)
+		// The version, and its copy in the current keyspace (current.go).
+		key = appendVersion(key[:0], m.Key, seq)
+		val = appendCurrentValue(val[:0], seq, m)
+		err := b.Set(key, val[currentHeaderLen:], nil)
+		if err == nil {
+			key = appendCurrentKey(key[:0], m.Key)
+			err = b.Set(key, val, nil)
 		}
 		if err != nil {
 			b.Close()
@@ -202,8 +203,10 @@ func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64) error {
 			return err
 		}
 		defer it.Close()
+		var ck []byte
 		newer = func(key []byte) (uint64, bool) {
-			newest, ok := latestVersion(it, key)
+			ck = appendCurrentKey(ck[:0], key)
+			newest, ok := newestCommit(it, ck)
 			return newest, ok && newest > readSeq
 		}
 	}
@@ -224,18 +227,6 @@ func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64) error {
 		}
 	}
 	return nil
-}
-
-// latestVersion returns the sequence of the newest version of userKey.
-func latestVersion(it *pebble.Iterator, userKey []byte) (uint64, bool) {
-	if !it.SeekGE(appendVersion(userKey, ^uint64(0))) {
-		return 0, false
-	}
-	u, seq, ok := splitVersion(it.Key())
-	if !ok || !bytes.Equal(u, userKey) {
-		return 0, false
-	}
-	return seq, true
 }
 
 // publish makes seq visible to new snapshots. WAL syncs complete in commit

@@ -18,7 +18,9 @@ import (
 //
 //	1  rows, indexes, catalog (no ledger)
 //	2  + ledger entries, Merkle nodes, signatures
-const FormatVersion = 2
+//	3  + the current keyspace (current.go); a format 2 store is upgraded
+//	     on open by copying each key's newest version into it
+const FormatVersion = 3
 
 // minFormatVersion is the oldest format this build opens.
 const minFormatVersion = 2
@@ -129,6 +131,9 @@ type DB struct {
 	// check (recent.go), guarded by applyMu; noRecent turns it off (tests).
 	recent   recentWrites
 	noRecent bool
+	// format2 is set on a format 2 store opened for verification only: it
+	// has no current keyspace to check.
+	format2 bool
 }
 
 // Open opens or creates the store described by cfg.
@@ -208,23 +213,41 @@ func (db *DB) loadState() error {
 func (db *DB) checkFormat() error {
 	v, closer, err := db.pdb.Get(metaFormatKey)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return db.pdb.Set(metaFormatKey, binary.BigEndian.AppendUint32(nil, FormatVersion), pebble.Sync)
+		return db.setFormat()
 	}
 	if err != nil {
 		return fmt.Errorf("storage: read format version: %w", err)
 	}
-	defer closer.Close()
 	if len(v) != 4 {
+		closer.Close()
 		return fmt.Errorf("storage: corrupt format version record (%d bytes)", len(v))
 	}
 	got := binary.BigEndian.Uint32(v)
+	closer.Close()
 	if got > FormatVersion {
 		return fmt.Errorf("%w: data dir format %d, this build reads up to %d; upgrade coffer", ErrFormatTooNew, got, FormatVersion)
 	}
 	if got < minFormatVersion {
 		return fmt.Errorf("%w: data dir format %d has no ledger; this build reads formats %d to %d; export the data with an older build and load it into a new data dir", ErrFormatTooOld, got, minFormatVersion, FormatVersion)
 	}
+	if got == 2 {
+		if db.cfg.VerifyOnly {
+			// Verification reads only the ledger and the versions; a
+			// copied data dir is not changed by it.
+			db.format2 = true
+			return nil
+		}
+		if err := db.buildCurrent(); err != nil {
+			return err
+		}
+		return db.setFormat()
+	}
 	return nil
+}
+
+// setFormat records that the store is in this build's format.
+func (db *DB) setFormat() error {
+	return db.pdb.Set(metaFormatKey, binary.BigEndian.AppendUint32(nil, FormatVersion), pebble.Sync)
 }
 
 func (db *DB) readHead() (uint64, error) { return db.readUint64(metaHeadKey) }

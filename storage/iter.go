@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -18,17 +19,29 @@ func (db *DB) Get(userKey []byte, seq uint64) (value []byte, ok bool, err error)
 		return nil, false, err
 	}
 	defer db.putIter(pi)
-	// Versions sort newest first: the first key at or after (userKey, seq)
-	// is userKey's newest version at or before seq, if it has one. (No
-	// stored user key has another as a prefix: see keys.go.)
-	if !pi.it.SeekGE(appendVersion(userKey, seq)) {
-		return nil, false, pi.it.Error()
+	var buf [64]byte
+	ck := appendCurrentKey(buf[:0], userKey)
+	if !pi.it.SeekGE(ck) || !bytes.Equal(pi.it.Key(), ck) {
+		return nil, false, pi.it.Error() // no version at all
 	}
-	u, _, vok := splitVersion(pi.it.Key())
-	if !vok || string(u) != string(userKey) {
-		return nil, false, nil
+	cseq, v, cok := splitCurrent(pi.it.Value())
+	if !cok {
+		return nil, false, fmt.Errorf("storage: malformed current entry of key %x", userKey)
 	}
-	v := pi.it.Value()
+	if cseq > seq {
+		// Changed after the snapshot: versions sort newest first, so the
+		// first key at or after (userKey, seq) is userKey's newest version
+		// at or before seq, if it has one. (No stored user key has another
+		// as a prefix: see keys.go.)
+		if !pi.it.SeekGE(appendVersion(buf[:0], userKey, seq)) {
+			return nil, false, pi.it.Error()
+		}
+		u, _, vok := splitVersion(pi.it.Key())
+		if !vok || string(u) != string(userKey) {
+			return nil, false, nil
+		}
+		v = pi.it.Value()
+	}
 	if len(v) == 0 || v[0] == valTombstone {
 		return nil, false, nil
 	}
@@ -36,15 +49,19 @@ func (db *DB) Get(userKey []byte, seq uint64) (value []byte, ok bool, err error)
 }
 
 // Iter walks the newest visible version of each user key in [lo, hi) as of
-// a sequence number, skipping deleted keys. Key and Value are valid until
-// the next positioning call.
+// a sequence number, skipping deleted keys. It reads the current keyspace
+// (current.go) and, for a key changed after its sequence, the version its
+// sequence sees. Key and Value are valid until the next positioning call.
 type Iter struct {
-	it    *pebble.Iterator
+	db    *DB
+	it    *pebble.Iterator // current keyspace within the bounds
+	hist  *pebble.Iterator // versioned keyspace, opened on first need
 	seq   uint64
 	key   []byte
 	value []byte
 	valid bool
-	skip  []byte // scratch copy of the key being skipped
+	err   error
+	seek  []byte // scratch: a versioned key
 }
 
 // NewIter returns an iterator over user keys in [lo, hi) as of seq.
@@ -52,11 +69,12 @@ func (db *DB) NewIter(lo, hi []byte, seq uint64) (*Iter, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	clo, chi := currentBounds(lo, hi)
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: clo, UpperBound: chi})
 	if err != nil {
 		return nil, err
 	}
-	return &Iter{it: it, seq: seq}, nil
+	return &Iter{db: db, it: it, seq: seq}, nil
 }
 
 // First positions at the first visible key.
@@ -64,7 +82,8 @@ func (i *Iter) First() bool { return i.settle(i.it.First()) }
 
 // SeekGE positions at the first visible key >= userKey.
 func (i *Iter) SeekGE(userKey []byte) bool {
-	return i.settle(i.it.SeekGE(appendVersion(userKey, i.seq)))
+	i.seek = appendCurrentKey(i.seek[:0], userKey)
+	return i.settle(i.it.SeekGE(i.seek))
 }
 
 // Next moves to the next visible key.
@@ -72,44 +91,60 @@ func (i *Iter) Next() bool {
 	if !i.valid {
 		return false
 	}
-	return i.settle(i.skipKey(i.key))
+	return i.settle(i.it.Next())
 }
 
 // Valid reports whether the iterator is positioned at a key.
 func (i *Iter) Valid() bool { return i.valid }
 
-// Key returns the current user key.
+// Key returns the user key the iterator is at.
 func (i *Iter) Key() []byte { return i.key }
 
-// Value returns the current value.
+// Value returns the value the iterator is at.
 func (i *Iter) Value() []byte { return i.value }
 
 // Error returns the first error met.
-func (i *Iter) Error() error { return i.it.Error() }
+func (i *Iter) Error() error {
+	if i.err != nil {
+		return i.err
+	}
+	return i.it.Error()
+}
 
 // Close releases the iterator.
-func (i *Iter) Close() error { return i.it.Close() }
+func (i *Iter) Close() error {
+	err := i.it.Close()
+	if i.hist != nil {
+		if herr := i.hist.Close(); err == nil {
+			err = herr
+		}
+	}
+	return err
+}
 
-// settle moves forward from the current pebble position to the first user
-// key that has a live version at or before seq.
+// settle moves forward from the current position to the first user key
+// that has a live version at or before seq.
 func (i *Iter) settle(ok bool) bool {
-	for ok {
-		u, seq, vok := splitVersion(i.it.Key())
-		if !vok {
-			ok = i.it.Next()
-			continue
+	for ; ok; ok = i.it.Next() {
+		cseq, v, cok := splitCurrent(i.it.Value())
+		if !cok {
+			i.err = fmt.Errorf("storage: malformed current entry %x", i.it.Key())
+			break
 		}
-		if seq > i.seq {
-			// Too new: jump to this key's newest version at or before seq.
-			ok = i.it.SeekGE(appendVersion(u, i.seq))
-			continue
+		u := i.it.Key()[1:]
+		if cseq > i.seq {
+			var found bool
+			if v, found = i.versionAt(u); !found {
+				if i.err != nil {
+					break
+				}
+				continue
+			}
 		}
-		v := i.it.Value()
 		if len(v) == 0 || v[0] == valTombstone {
-			ok = i.skipKey(u)
 			continue
 		}
-		i.key = append(i.key[:0], u...)
+		i.key = u
 		i.value = v[1:]
 		i.valid = true
 		return true
@@ -118,24 +153,27 @@ func (i *Iter) settle(ok bool) bool {
 	return false
 }
 
-// skipKey moves past every version of userKey. A few Next calls are cheaper
-// than a seek when a key has little history.
-func (i *Iter) skipKey(userKey []byte) bool {
-	i.skip = append(i.skip[:0], userKey...)
-	u := i.skip
-	for n := 0; n < 4; n++ {
-		if !i.it.Next() {
-			return false
+// versionAt returns the version of userKey that seq sees, for a key whose
+// newest version is newer than seq.
+func (i *Iter) versionAt(userKey []byte) ([]byte, bool) {
+	if i.hist == nil {
+		h, err := i.db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixIndex}, UpperBound: []byte{prefixTable + 1}})
+		if err != nil {
+			i.err = err
+			return nil, false
 		}
-		if k, _, ok := splitVersion(i.it.Key()); !ok || !bytes.Equal(k, u) {
-			return true
-		}
+		i.hist = h
 	}
-	end := PrefixEnd(u)
-	if end == nil {
-		return false
+	i.seek = appendVersion(i.seek[:0], userKey, i.seq)
+	if !i.hist.SeekGE(i.seek) {
+		i.err = i.hist.Error()
+		return nil, false
 	}
-	return i.it.SeekGE(end)
+	u, _, ok := splitVersion(i.hist.Key())
+	if !ok || !bytes.Equal(u, userKey) {
+		return nil, false
+	}
+	return i.hist.Value(), true
 }
 
 // Versions calls fn for every version at or before seq of every user key

@@ -85,10 +85,10 @@ func PrefixEnd(p []byte) []byte {
 	return nil // p is all 0xff: no upper bound
 }
 
-func appendVersion(userKey []byte, seq uint64) []byte {
-	k := make([]byte, 0, len(userKey)+versionLen)
-	k = append(k, userKey...)
-	return binary.BigEndian.AppendUint64(k, ^seq)
+// appendVersion appends the versioned key of userKey at seq to dst.
+func appendVersion(dst, userKey []byte, seq uint64) []byte {
+	dst = append(dst, userKey...)
+	return binary.BigEndian.AppendUint64(dst, ^seq)
 }
 
 func splitVersion(k []byte) (userKey []byte, seq uint64, ok bool) {

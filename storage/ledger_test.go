@@ -142,8 +142,11 @@ func TestTamperingIsDetected(t *testing.T) {
 		key     func() []byte
 		wantSeq uint64
 	}{
-		{"row version", func() []byte { return appendVersion([]byte("tk010"), 11) }, 11},
-		{"index version", func() []byte { return appendVersion([]byte("ik003"), 4) }, 4},
+		{"row version", func() []byte { return appendVersion(nil, []byte("tk010"), 11) }, 11},
+		{"index version", func() []byte { return appendVersion(nil, []byte("ik003"), 4) }, 4},
+		{"current row", func() []byte { return appendCurrentKey(nil, []byte("tk010")) }, 11},
+		{"current index entry", func() []byte { return appendCurrentKey(nil, []byte("ik003")) }, 25},
+		{"current tombstone", func() []byte { return appendCurrentKey(nil, []byte("tk013")) }, 15},
 		{"entry", func() []byte { return entryKey(9) }, 9},
 		{"merkle leaf", func() []byte { return nodeKey(ledger.NodeID{Level: 0, Index: 12}) }, 13},
 		{"merkle node", func() []byte { return nodeKey(ledger.NodeID{Level: 2, Index: 1}) }, 5},

@@ -61,12 +61,13 @@ func (db *DB) VerifyLedger(service *x509.Certificate, progress func(done, total 
 	// versions, rehashed per sequence. Work moves between them in batches
 	// that are handed back for reuse, so the walk allocates little.
 	type versions struct {
-		got []ledger.Hash
-		err error
+		got     []ledger.Hash
+		current error // the current keyspace differs from the newest versions
+		err     error
 	}
 	var stop atomic.Bool // set when the chain failed: the row versions need not be read to the end
 	vc := make(chan versions, 1)
-	go func() { got, err := db.hashVersions(head, &stop); vc <- versions{got, err} }()
+	go func() { got, current, err := db.hashVersions(head, &stop); vc <- versions{got, current, err} }()
 	nodes := make(chan []emittedNode, nodeBatches)
 	spare := make(chan []emittedNode, nodeBatches+2)
 	nc := make(chan error, 1)
@@ -91,6 +92,9 @@ func (db *DB) VerifyLedger(service *x509.Certificate, progress func(done, total 
 		if v.got[i] != wsHashes[i] {
 			return nil, &VerifyError{Seq: uint64(i) + 1, Reason: "stored row versions do not match the entry's write set hash"}
 		}
+	}
+	if v.current != nil {
+		return nil, v.current
 	}
 	return report, nil
 }
@@ -424,40 +428,59 @@ func (l *leafHashes) stop() {
 }
 
 // hashVersions rehashes the stored row, index and system versions of
-// every sequence, returning the write set hash of each. It gives up early,
+// every sequence, returning the write set hash of each. It also checks the
+// current keyspace against the newest versions (current.go); the first
+// difference is returned as current, after the hashes, so that a damaged
+// version is reported as the write set hash it breaks. It gives up early,
 // returning nil and no error, once stop is set.
-func (db *DB) hashVersions(head uint64, stop *atomic.Bool) ([]ledger.Hash, error) {
+func (db *DB) hashVersions(head uint64, stop *atomic.Bool) (hashes []ledger.Hash, current, err error) {
 	hashers := make([]ledger.WriteSetHasher, head+1)
-	var enc []byte // one mutation, encoded for its hasher
-	for _, space := range []byte{prefixIndex, prefixSystem, prefixTable} {
+	var enc []byte  // one mutation, encoded for its hasher
+	var last []byte // the user key whose versions are being read
+	for _, space := range versionedSpaces {
 		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		cc, err := db.newCurrentChecker(space)
+		if err != nil {
+			it.Close()
+			return nil, nil, err
+		}
+		last = last[:0]
 		n := 0
 		for ok := it.First(); ok; ok = it.Next() {
 			u, seq, vok := splitVersion(it.Key())
 			v := it.Value()
 			if !vok || len(v) == 0 || seq == 0 || seq > head {
 				it.Close()
-				return nil, &VerifyError{Seq: seq, Reason: fmt.Sprintf("stored version %x belongs to no ledger entry", it.Key())}
+				_ = cc.done()
+				return nil, nil, &VerifyError{Seq: seq, Reason: fmt.Sprintf("stored version %x belongs to no ledger entry", it.Key())}
+			}
+			if current == nil && !db.format2 && (n == 0 || !bytes.Equal(u, last)) {
+				last = append(last[:0], u...)
+				current = cc.newest(u, seq, v)
 			}
 			enc = ledger.AppendMutation(enc[:0], u, v[1:], v[0] == valTombstone)
 			hashers[seq].AddEncoded(enc)
 			if n++; n%65536 == 0 && stop.Load() {
 				it.Close()
-				return nil, nil
+				_ = cc.done()
+				return nil, nil, nil
 			}
 		}
 		err = it.Error()
 		it.Close()
+		if cerr := cc.done(); current == nil && !db.format2 {
+			current = cerr
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	out := make([]ledger.Hash, head)
 	for seq := uint64(1); seq <= head; seq++ {
 		out[seq-1] = hashers[seq].Sum()
 	}
-	return out, nil
+	return out, current, nil
 }

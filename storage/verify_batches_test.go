@@ -73,9 +73,9 @@ func TestTamperingIsDetectedAcrossBatches(t *testing.T) {
 		{"merkle node", flip(nodeKey(ledger.NodeID{Level: 3, Index: 1000})), 8001, "does not match the entries"},
 		{"missing merkle node", func(p *pebble.DB) error { return p.Delete(nodeKey(ledger.NodeID{Level: 1, Index: 4500}), pebble.Sync) }, 9001, "missing"},
 		{"extra merkle node", set(nodeKey(ledger.NodeID{Level: 0, Index: n}), make([]byte, 32)), n + 1, "belongs to no entry"},
-		{"row version", flip(appendVersion([]byte("tk8999"), 9000)), 9000, "write set hash"},
-		{"deleted row version", func(p *pebble.DB) error { return p.Delete(appendVersion([]byte("tk6000"), 6001), pebble.Sync) }, 6001, "write set hash"},
-		{"row version of no entry", set(appendVersion([]byte("tk0001"), n+3), []byte{valTombstone}), n + 3, "belongs to no ledger entry"},
+		{"row version", flip(appendVersion(nil, []byte("tk8999"), 9000)), 9000, "write set hash"},
+		{"deleted row version", func(p *pebble.DB) error { return p.Delete(appendVersion(nil, []byte("tk6000"), 6001), pebble.Sync) }, 6001, "write set hash"},
+		{"row version of no entry", set(appendVersion(nil, []byte("tk0001"), n+3), []byte{valTombstone}), n + 3, "belongs to no ledger entry"},
 		{"signature bytes", resignLast(func(s *ledger.SignedRoot) { s.Signature[len(s.Signature)-1] ^= 1 }), n, "bad root signature"},
 		{"signed root", resignLast(func(s *ledger.SignedRoot) { s.Root[0] ^= 1 }), n, "signed Merkle root"},
 		{"signature by an unendorsed node", resignLast(func(s *ledger.SignedRoot) {

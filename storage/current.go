@@ -1,0 +1,181 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// The current keyspace holds, for every versioned user key, a copy of its
+// newest version under an unversioned key:
+//
+//	c<user key>   →   <seq:8><valPresent|valTombstone><value>
+//
+// Versions are never collected (they are the history), so a table whose
+// rows are updated again and again holds many versions per row, and a scan
+// of the versioned keyspace steps over all of them. Readers scan the
+// current keyspace instead: one entry per row, and only a row changed
+// after the reader's snapshot costs a seek into the versioned keyspace for
+// the version the snapshot sees. Apply writes both copies in the same
+// batch; the versioned keyspace stays complete (AS OF, history, the
+// ledger's write set hashes read it), and verification checks that every
+// current entry equals its key's newest version (verify.go). Deleted keys
+// keep a tombstone entry, so a reader whose snapshot predates the delete
+// finds its way to the version it sees.
+
+const prefixCurrent = 'c'
+
+// currentHeaderLen is the sequence number in front of a current value.
+const currentHeaderLen = 8
+
+// appendCurrentKey appends the current-keyspace key of userKey to dst.
+func appendCurrentKey(dst, userKey []byte) []byte {
+	dst = append(dst, prefixCurrent)
+	return append(dst, userKey...)
+}
+
+// currentBounds maps user-key bounds [lo, hi) into the current keyspace
+// (nil bounds: the whole keyspace).
+func currentBounds(lo, hi []byte) (clo, chi []byte) {
+	clo = appendCurrentKey(make([]byte, 0, len(lo)+1), lo)
+	if hi == nil {
+		return clo, []byte{prefixCurrent + 1}
+	}
+	return clo, appendCurrentKey(make([]byte, 0, len(hi)+1), hi)
+}
+
+// splitCurrent returns the sequence and the stored version (tag byte and
+// value) of a current entry; ok is false for a malformed one.
+func splitCurrent(v []byte) (seq uint64, version []byte, ok bool) {
+	if len(v) < currentHeaderLen+1 {
+		return 0, nil, false
+	}
+	return binary.BigEndian.Uint64(v), v[currentHeaderLen:], true
+}
+
+// appendCurrentValue appends a current entry's value: seq, tag, value.
+func appendCurrentValue(dst []byte, seq uint64, m *Mutation) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, seq)
+	if m.Delete {
+		return append(dst, valTombstone)
+	}
+	dst = append(dst, valPresent)
+	return append(dst, m.Value...)
+}
+
+// newestCommit returns the sequence of userKey's newest version from its
+// current entry, through it (an iterator without bounds).
+func newestCommit(it *pebble.Iterator, ck []byte) (uint64, bool) {
+	if !it.SeekGE(ck) || !bytes.Equal(it.Key(), ck) {
+		return 0, false
+	}
+	seq, _, ok := splitCurrent(it.Value())
+	return seq, ok
+}
+
+// buildCurrent fills the current keyspace from the versioned keyspaces:
+// the upgrade of a format 2 store, whose rows have only versioned keys.
+// It may be interrupted and run again: every entry it writes is derived
+// from the versioned keys alone.
+func (db *DB) buildCurrent() error {
+	b := db.pdb.NewBatch()
+	var last, val []byte
+	n := 0
+	for _, space := range versionedSpaces {
+		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
+		if err != nil {
+			b.Close()
+			return err
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			u, seq, vok := splitVersion(it.Key())
+			if !vok || (last != nil && bytes.Equal(u, last)) {
+				continue // an older version of the key just copied
+			}
+			last = append(last[:0], u...)
+			val = binary.BigEndian.AppendUint64(val[:0], seq)
+			val = append(val, it.Value()...)
+			if err := b.Set(appendCurrentKey(nil, u), val, nil); err != nil {
+				it.Close()
+				b.Close()
+				return err
+			}
+			n++
+			if b.Len() >= 8<<20 {
+				if err := db.commitBatch(b, pebble.NoSync); err != nil {
+					it.Close()
+					return err
+				}
+				b = db.pdb.NewBatch()
+			}
+		}
+		err = it.Error()
+		it.Close()
+		if err != nil {
+			b.Close()
+			return fmt.Errorf("storage: build current keyspace: %w", err)
+		}
+	}
+	if err := db.commitBatch(b, pebble.Sync); err != nil {
+		return err
+	}
+	db.log.Info("storage: upgraded the data dir to format 3 (current keyspace)", "keys", n)
+	return nil
+}
+
+// versionedSpaces are the keyspaces whose keys carry a version suffix, in
+// key order.
+var versionedSpaces = []byte{prefixIndex, prefixSystem, prefixTable}
+
+// currentChecker walks the current keyspace of one versioned keyspace in
+// step with verification's walk over its versions (hashVersions), checking
+// that the first (newest) version of every user key equals its current
+// entry and that no current entry lacks versions.
+type currentChecker struct {
+	it  *pebble.Iterator
+	ok  bool
+	err error
+}
+
+func (db *DB) newCurrentChecker(space byte) (*currentChecker, error) {
+	it, err := db.pdb.NewIter(&pebble.IterOptions{
+		LowerBound: []byte{prefixCurrent, space},
+		UpperBound: []byte{prefixCurrent, space + 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &currentChecker{it: it, ok: it.First()}, nil
+}
+
+// newest is called with each user key's newest version, in key order.
+func (c *currentChecker) newest(u []byte, seq uint64, version []byte) error {
+	if c.ok && bytes.Compare(c.it.Key()[1:], u) < 0 {
+		return c.orphan()
+	}
+	if !c.ok || !bytes.Equal(c.it.Key()[1:], u) {
+		return &VerifyError{Seq: seq, Reason: fmt.Sprintf("key %x has no current entry", u)}
+	}
+	cseq, cver, ok := splitCurrent(c.it.Value())
+	if !ok || cseq != seq || !bytes.Equal(cver, version) {
+		return &VerifyError{Seq: seq, Reason: fmt.Sprintf("the current entry of key %x differs from its newest version", u)}
+	}
+	c.ok = c.it.Next()
+	return nil
+}
+
+// done reports a current entry left over after the last user key.
+func (c *currentChecker) done() error {
+	defer c.it.Close()
+	if c.ok {
+		return c.orphan()
+	}
+	return c.it.Error()
+}
+
+func (c *currentChecker) orphan() error {
+	seq, _, _ := splitCurrent(c.it.Value())
+	return &VerifyError{Seq: seq, Reason: fmt.Sprintf("current entry %x has no stored versions", c.it.Key())}
+}
