@@ -7,7 +7,9 @@
 // the commit sequence number that wrote it, so the newest version sorts first.
 // A reader at sequence S sees, for each user key, the newest version whose
 // sequence is at most S. Versions are never garbage collected: they are the
-// history that AS OF reads and the ledger refer to.
+// history that AS OF reads and the ledger refer to. Each key's newest
+// version is also kept under an unversioned key in the current keyspace
+// (current.go), which scans and point reads use.
 //
 // The package must never import the SQL engine or any wire protocol; it
 // speaks in user keys, encoded values and write sets. See keys.go for the key

@@ -17,6 +17,7 @@ import (
 //	s<name tuple><^seq>                       system keyspace: catalog, users, counters
 //	t<table id:8><primary key tuple><^seq>    row versions; value is an encoded row or a tombstone
 //	i<table id:8><index id:4><tuple><^seq>    secondary index entries; value is the row's primary key tuple
+//	c<user key>                               the newest version of an s, t or i key (current.go)
 //
 // A tuple is a sequence of self-delimiting, order-preserving value encodings
 // (see AppendKeyValue), so that no encoded tuple is a prefix of another one of
