@@ -65,6 +65,24 @@ func (t *Table) PlainInserts() bool {
 	return true
 }
 
+// PlainUpdates reports whether updating or deleting a row of the table
+// is nothing but the editor's work: what PlainInserts asks, no ON UPDATE
+// column (go-mysql-server sets it when a row changes), and no foreign key
+// of any table referring to this one (go-mysql-server checks or cascades
+// those).
+func (t *Table) PlainUpdates(ctx *gmssql.Context) bool {
+	if !t.PlainInserts() {
+		return false
+	}
+	for _, c := range t.desc.Columns {
+		if c.OnUpdate != "" {
+			return false
+		}
+	}
+	refs, err := t.GetReferencedForeignKeys(ctx)
+	return err == nil && len(refs) == 0
+}
+
 // PrimaryKeyOrdinals returns the schema positions of the primary key
 // columns, in key order.
 func (t *Table) PrimaryKeyOrdinals() []int { return t.desc.PKOrdinals }

@@ -3,14 +3,20 @@ package engine
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
-// FastForm is a statement text's fast form (see PointSelect and
-// PointInsert): at most one field is set.
+// FastForm is a statement text's fast form (see PointSelect,
+// PointInsert and PointWrite): at most one field is set.
 type FastForm struct {
 	Select *PointSelect
 	Insert *PointInsert
+	Write  *PointWrite
 }
+
+// IsZero reports whether the statement has no fast form.
+func (f FastForm) IsZero() bool { return f.Select == nil && f.Insert == nil && f.Write == nil }
 
 // maxFastForms bounds how many distinct statement texts are remembered.
 const maxFastForms = 10000
@@ -33,8 +39,15 @@ func (e *Engine) FastForm(query string) FastForm {
 		return v.(FastForm)
 	}
 	var f FastForm
-	if f.Select = ParsePointSelect(query); f.Select == nil {
-		f.Insert = ParsePointInsert(query)
+	if stmt, err := sqlparser.Parse(query); err == nil {
+		switch stmt.(type) {
+		case *sqlparser.Select:
+			f.Select = pointSelectOf(stmt)
+		case *sqlparser.Insert:
+			f.Insert = pointInsertOf(stmt)
+		case *sqlparser.Update, *sqlparser.Delete:
+			f.Write = pointWriteOf(stmt)
+		}
 	}
 	if e.fast.n.Load() < maxFastForms {
 		if _, loaded := e.fast.m.LoadOrStore(query, f); !loaded {

@@ -51,6 +51,10 @@ func ParsePointInsert(query string) *PointInsert {
 	if err != nil {
 		return nil
 	}
+	return pointInsertOf(stmt)
+}
+
+func pointInsertOf(stmt sqlparser.Statement) *PointInsert {
 	ins, ok := stmt.(*sqlparser.Insert)
 	if !ok || ins.Action != sqlparser.InsertStr || len(ins.Comments) > 0 || ins.Ignore != "" || ins.With != nil ||
 		len(ins.Partitions) > 0 || len(ins.Returning) > 0 || len(ins.OnDup) > 0 || !ins.Table.SchemaQualifier.IsEmpty() {

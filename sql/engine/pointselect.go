@@ -46,10 +46,60 @@ type pointTerm struct{ col, param string }
 // pointPlan is what a PointSelect needs of one table definition.
 type pointPlan struct {
 	version any
-	proj    []int         // schema ordinal of each output column
+	proj    []int // schema ordinal of each output column
+	keyPlan
+	schema gmssql.Schema // output columns
+}
+
+// keyPlan reads a table's whole integer primary key from parameters.
+type keyPlan struct {
 	keyArg  []string      // parameter of each primary key column, in key order
 	keyType []gmssql.Type // type of each primary key column
-	schema  gmssql.Schema // output columns
+}
+
+// keyPlanFor maps terms to t's primary key; ok=false unless they name
+// every primary key column once and the key's columns are integers.
+func keyPlanFor(t *catalog.Table, terms []pointTerm) (kp keyPlan, ok bool) {
+	sch := t.Schema()
+	pk := t.PrimaryKeyOrdinals()
+	if len(pk) == 0 || len(terms) != len(pk) {
+		return kp, false
+	}
+	kp.keyArg = make([]string, len(pk))
+	for _, term := range terms {
+		o := sch.IndexOfColName(term.col)
+		i := indexOf(pk, o)
+		if i < 0 || kp.keyArg[i] != "" {
+			return kp, false
+		}
+		kp.keyArg[i] = term.param
+	}
+	for _, o := range pk {
+		if !types.IsInteger(sch[o].Type) {
+			return kp, false
+		}
+		kp.keyType = append(kp.keyType, sch[o].Type)
+	}
+	return kp, true
+}
+
+// bind returns the key the parameters give, converted to the key
+// columns' types; ok=false when a parameter is missing, not an integer
+// (arg's answer) or out of its column's range.
+func (kp *keyPlan) bind(ctx *gmssql.Context, arg func(name string) (any, bool)) ([]any, bool) {
+	key := make([]any, len(kp.keyArg))
+	for i, name := range kp.keyArg {
+		v, ok := arg(name)
+		if !ok {
+			return nil, false
+		}
+		kv, inRange, err := kp.keyType[i].Convert(ctx, v)
+		if err != nil || inRange != gmssql.InRange {
+			return nil, false
+		}
+		key[i] = kv
+	}
+	return key, true
 }
 
 // ParsePointSelect returns query as a PointSelect, or nil when it does not
@@ -59,6 +109,10 @@ func ParsePointSelect(query string) *PointSelect {
 	if err != nil {
 		return nil
 	}
+	return pointSelectOf(stmt)
+}
+
+func pointSelectOf(stmt sqlparser.Statement) *PointSelect {
 	sel, ok := stmt.(*sqlparser.Select)
 	if !ok || len(sel.Comments) > 0 || sel.QueryOpts != (sqlparser.QueryOpts{}) || sel.With != nil ||
 		sel.Where == nil || len(sel.GroupBy) > 0 || sel.Having != nil || len(sel.Window) > 0 ||
@@ -79,20 +133,7 @@ func ParsePointSelect(query string) *PointSelect {
 	if !from.As.IsEmpty() {
 		ps.ref, ps.aliased = from.As.String(), true
 	}
-	ref := ps.ref
-	column := func(e sqlparser.Expr) (string, bool) {
-		c, ok := e.(*sqlparser.ColName)
-		if !ok || c.StoredProcVal != nil || !c.Qualifier.SchemaQualifier.IsEmpty() {
-			return "", false
-		}
-		if q := c.Qualifier; !q.IsEmpty() {
-			if !strings.EqualFold(q.Name.String(), ref) ||
-				!q.DbQualifier.IsEmpty() && (!from.As.IsEmpty() || !strings.EqualFold(q.DbQualifier.String(), ps.db)) {
-				return "", false
-			}
-		}
-		return c.Name.String(), true
-	}
+	column := columnOf(ps.ref, ps.db, ps.aliased)
 	for _, se := range sel.SelectExprs {
 		switch e := se.(type) {
 		case *sqlparser.StarExpr:
@@ -110,17 +151,38 @@ func ParsePointSelect(query string) *PointSelect {
 			return nil
 		}
 	}
-	if !ps.where(sel.Where.Expr, column) {
+	if !keyTerms(sel.Where.Expr, column, &ps.terms) {
 		return nil
 	}
 	return ps
 }
 
-// where collects `col = ?` terms joined by AND.
-func (ps *PointSelect) where(e sqlparser.Expr, column func(sqlparser.Expr) (string, bool)) bool {
+// columnOf returns what reads a column reference of a statement on one
+// table, which the statement calls ref (its alias, or its name as
+// written) in database db: the column's name, ok=false for anything else
+// (a qualifier naming another table, a procedure variable).
+func columnOf(ref, db string, aliased bool) func(sqlparser.Expr) (string, bool) {
+	return func(e sqlparser.Expr) (string, bool) {
+		c, ok := e.(*sqlparser.ColName)
+		if !ok || c.StoredProcVal != nil || !c.Qualifier.SchemaQualifier.IsEmpty() {
+			return "", false
+		}
+		if q := c.Qualifier; !q.IsEmpty() {
+			if !strings.EqualFold(q.Name.String(), ref) ||
+				!q.DbQualifier.IsEmpty() && (aliased || !strings.EqualFold(q.DbQualifier.String(), db)) {
+				return "", false
+			}
+		}
+		return c.Name.String(), true
+	}
+}
+
+// keyTerms collects into terms the `col = ?` terms of a WHERE clause
+// that is nothing but such terms joined by AND.
+func keyTerms(e sqlparser.Expr, column func(sqlparser.Expr) (string, bool), terms *[]pointTerm) bool {
 	switch e := e.(type) {
 	case *sqlparser.AndExpr:
-		return ps.where(e.Left, column) && ps.where(e.Right, column)
+		return keyTerms(e.Left, column, terms) && keyTerms(e.Right, column, terms)
 	case *sqlparser.ComparisonExpr:
 		if e.Operator != sqlparser.EqualStr || e.Escape != nil {
 			return false
@@ -130,16 +192,26 @@ func (ps *PointSelect) where(e sqlparser.Expr, column func(sqlparser.Expr) (stri
 			l, r = r, l
 		}
 		name, ok := column(l)
-		v, isVal := r.(*sqlparser.SQLVal)
-		if !ok || !isVal || v.Type != sqlparser.ValArg || len(v.Val) < 2 || v.Val[0] != ':' {
+		param, isParam := paramName(r)
+		if !ok || !isParam {
 			return false
 		}
-		ps.terms = append(ps.terms, pointTerm{col: name, param: string(v.Val[1:])})
+		*terms = append(*terms, pointTerm{col: name, param: param})
 		return true
 	case *sqlparser.ParenExpr:
-		return ps.where(e.Expr, column)
+		return keyTerms(e.Expr, column, terms)
 	}
 	return false
+}
+
+// paramName returns the name of the parameter e is (`?` parses as :v1,
+// :v2, …).
+func paramName(e sqlparser.Expr) (string, bool) {
+	v, ok := e.(*sqlparser.SQLVal)
+	if !ok || v.Type != sqlparser.ValArg || len(v.Val) < 2 || v.Val[0] != ':' {
+		return "", false
+	}
+	return string(v.Val[1:]), true
 }
 
 // PointResult is the answer of a point select.
@@ -191,17 +263,9 @@ func (e *Engine) ExecPointSelect(ctx *gmssql.Context, ps *PointSelect, arg func(
 	if p == nil {
 		return res, false, nil
 	}
-	key := make([]any, len(p.keyArg))
-	for i, name := range p.keyArg {
-		v, ok := arg(name)
-		if !ok {
-			return res, false, nil
-		}
-		kv, inRange, err := p.keyType[i].Convert(ctx, v)
-		if err != nil || inRange != gmssql.InRange {
-			return res, false, nil
-		}
-		key[i] = kv
+	key, ok := p.bind(ctx, arg)
+	if !ok {
+		return res, false, nil
 	}
 	ctx.ClearWarnings()
 	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
@@ -257,25 +321,11 @@ func (ps *PointSelect) planFor(t *catalog.Table) *pointPlan {
 		}
 		p.schema = append(p.schema, &c)
 	}
-	pk := t.PrimaryKeyOrdinals()
-	if len(ps.terms) != len(pk) {
+	kp, ok := keyPlanFor(t, ps.terms)
+	if !ok {
 		return nil
 	}
-	p.keyArg = make([]string, len(pk))
-	for _, term := range ps.terms {
-		o := sch.IndexOfColName(term.col)
-		i := indexOf(pk, o)
-		if i < 0 || p.keyArg[i] != "" {
-			return nil
-		}
-		p.keyArg[i] = term.param
-	}
-	for _, o := range pk {
-		if !types.IsInteger(sch[o].Type) {
-			return nil
-		}
-		p.keyType = append(p.keyType, sch[o].Type)
-	}
+	p.keyPlan = kp
 	ps.plan.Store(p)
 	return p
 }

@@ -1,0 +1,531 @@
+package engine
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	vmysql "github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/cofferdb/coffer/sql/catalog"
+)
+
+// Prepared single-row updates and deletes by primary key skip the
+// analyzer too. Statements of the shapes
+//
+//	UPDATE [db.]table SET col = ? | col = col + n | col = col - n [, …] WHERE pk1 = ? [AND …]
+//	DELETE FROM [db.]table WHERE pk1 = ? [AND …]
+//
+// (n an integer literal; the WHERE naming every primary key column once;
+// no IGNORE, ORDER BY, LIMIT, aliases, partitions, comments or hints)
+// change at most one row. ExecPointWrite answers them as go-mysql-server's
+// update and delete iterators do: the row is read with the table's row
+// policies (a row the principal cannot see is not matched), the new row is
+// computed as its SET expressions compute it and compared with the old one
+// by the column types (an unchanged row is matched, not changed, and not
+// written), and the table's editor writes it — keeping secondary indexes,
+// checking unique keys, applying the UPDATE and DELETE policies — in a
+// statement of the session's transaction, committed at once in autocommit
+// mode. It declines (handled=false) whenever go-mysql-server might do more
+// or decide differently: triggers in the database, foreign keys to or from
+// the table, CHECK constraints, generated or ON UPDATE columns, an
+// assignment to a primary key or AUTO_INCREMENT column or to the same
+// column twice, a parameter that is not plainly its column's kind or does
+// not convert exactly, NULL for a NOT NULL column, arithmetic on a column
+// that is not an integer or whose result overflows the integer arithmetic
+// go-mysql-server does or the column, a read-only transaction or server.
+type PointWrite struct {
+	db, table string
+	delete    bool
+	sets      []pointSet  // UPDATE's assignments, as written
+	terms     []pointTerm // WHERE col = ? terms, as written
+	plan      atomic.Pointer[writePlan]
+}
+
+// pointSet is one assignment: `col = ?` (param set) or `col = col ± n`.
+type pointSet struct {
+	col   string
+	param string
+	minus bool
+	lit   string // n as written
+}
+
+// writePlan is what a PointWrite needs of one table definition.
+type writePlan struct {
+	version any
+	ok      bool // the table and statement qualify (see PointWrite)
+	keyPlan
+	sets   []setPlan
+	schema gmssql.Schema
+}
+
+// setPlan is an assignment resolved against the table.
+type setPlan struct {
+	ord   int
+	param string // "" for arithmetic
+	minus bool
+	// The literal as go-mysql-server types it (planbuilder's convertInt):
+	// unsigned when it fits an unsigned integer type before the signed
+	// one of the same size; litInt is its value when it fits an int64.
+	litUnsigned bool
+	litUint     uint64
+	litInt      int64
+	litIsInt64  bool
+}
+
+// ParsePointWrite returns query as a PointWrite, or nil when it does not
+// have one of the shapes (see PointWrite).
+func ParsePointWrite(query string) *PointWrite {
+	stmt, err := sqlparser.Parse(query)
+	if err != nil {
+		return nil
+	}
+	return pointWriteOf(stmt)
+}
+
+func pointWriteOf(stmt sqlparser.Statement) *PointWrite {
+	var (
+		pw    *PointWrite
+		where *sqlparser.Where
+	)
+	switch s := stmt.(type) {
+	case *sqlparser.Update:
+		if len(s.Comments) > 0 || s.Ignore != "" || s.With != nil || len(s.OrderBy) > 0 || s.Limit != nil ||
+			len(s.Returning) > 0 || len(s.Exprs) == 0 {
+			return nil
+		}
+		if pw = singleTable(s.TableExprs); pw == nil {
+			return nil
+		}
+		column := columnOf(pw.table, pw.db, false)
+		for _, a := range s.Exprs {
+			set, ok := parseSet(a, column)
+			if !ok {
+				return nil
+			}
+			pw.sets = append(pw.sets, set)
+		}
+		where = s.Where
+	case *sqlparser.Delete:
+		if len(s.Comments) > 0 || len(s.Targets) > 0 || s.With != nil || len(s.Partitions) > 0 ||
+			len(s.OrderBy) > 0 || s.Limit != nil || len(s.Returning) > 0 {
+			return nil
+		}
+		if pw = singleTable(s.TableExprs); pw == nil {
+			return nil
+		}
+		pw.delete = true
+		where = s.Where
+	default:
+		return nil
+	}
+	if where == nil || where.Type != sqlparser.WhereStr ||
+		!keyTerms(where.Expr, columnOf(pw.table, pw.db, false), &pw.terms) {
+		return nil
+	}
+	return pw
+}
+
+// singleTable returns a PointWrite for a FROM that names one table,
+// without alias, partitions, hints or AS OF.
+func singleTable(exprs sqlparser.TableExprs) *PointWrite {
+	if len(exprs) != 1 {
+		return nil
+	}
+	from, ok := exprs[0].(*sqlparser.AliasedTableExpr)
+	if !ok || !from.As.IsEmpty() || len(from.Partitions) > 0 || from.Hints != nil || from.AsOf != nil || from.Lateral {
+		return nil
+	}
+	tn, ok := from.Expr.(sqlparser.TableName)
+	if !ok || !tn.SchemaQualifier.IsEmpty() {
+		return nil
+	}
+	return &PointWrite{db: tn.DbQualifier.String(), table: tn.Name.String()}
+}
+
+// parseSet reads `col = ?` or `col = col ± n`.
+func parseSet(a *sqlparser.AssignmentExpr, column func(sqlparser.Expr) (string, bool)) (pointSet, bool) {
+	if a.Name == nil {
+		return pointSet{}, false
+	}
+	name, ok := column(a.Name)
+	if !ok {
+		return pointSet{}, false
+	}
+	if param, ok := paramName(a.Expr); ok {
+		return pointSet{col: name, param: param}, true
+	}
+	b, ok := a.Expr.(*sqlparser.BinaryExpr)
+	if !ok || b.Operator != sqlparser.PlusStr && b.Operator != sqlparser.MinusStr {
+		return pointSet{}, false
+	}
+	operand, ok := column(b.Left)
+	lit, isVal := b.Right.(*sqlparser.SQLVal)
+	if !ok || !strings.EqualFold(operand, name) || !isVal || lit.Type != sqlparser.IntVal {
+		return pointSet{}, false
+	}
+	return pointSet{col: name, minus: b.Operator == sqlparser.MinusStr, lit: string(lit.Val)}, true
+}
+
+// ExecPointWrite runs pw for ctx's session and returns the OK result
+// go-mysql-server's accumulator would: for an update the rows affected
+// (changed, or matched for a client with CLIENT_FOUND_ROWS) and
+// plan.UpdateInfo; for a delete the rows deleted. arg returns a
+// parameter's bound value: int64, uint64, float64, string, or nil for NULL
+// (ok=false for anything else). handled=false means the ordinary path must
+// run the statement; ctx and the session are then as they were.
+func (e *Engine) ExecPointWrite(ctx *gmssql.Context, pw *PointWrite, arg func(name string) (any, bool)) (res types.OkResult, handled bool, err error) {
+	defer func() {
+		if handled {
+			e.fast.hits.Add(1)
+		}
+	}()
+	priv := gmssql.PrivilegeType_Update
+	if pw.delete {
+		priv = gmssql.PrivilegeType_Delete
+	}
+	st, ok, err := e.beginFast(ctx, pw.db, pw.table, priv, true)
+	if !ok {
+		return res, err != nil, err
+	}
+	endsWithStatement := st.autocommit && !ctx.GetIgnoreAutoCommit()
+	defer func() {
+		switch {
+		case !handled && st.started:
+			ctx.SetTransaction(nil)
+		case handled && err != nil && endsWithStatement:
+			// The statement's writes were discarded; the autocommit
+			// transaction ends with nothing to commit.
+			ctx.SetTransaction(nil)
+		}
+	}()
+	t, err := e.Provider.StoredTable(ctx, st.db, pw.table)
+	if err != nil || t == nil {
+		return res, false, nil
+	}
+	p := e.writePlanFor(ctx, pw, st.db, t)
+	if !p.ok {
+		return res, false, nil
+	}
+	key, ok := p.bind(ctx, func(name string) (any, bool) {
+		v, ok := arg(name)
+		switch v.(type) {
+		case int64, uint64:
+			return v, ok
+		}
+		return nil, false
+	})
+	if !ok {
+		return res, false, nil
+	}
+	vals, ok := p.params(ctx, arg)
+	if !ok {
+		return res, false, nil
+	}
+	// A read error declines too: nothing is written yet, and the
+	// ordinary path meets the error again and reports it.
+	old, err := t.GetRow(ctx, key...)
+	if err != nil {
+		return res, false, nil
+	}
+	var row gmssql.Row
+	if old != nil && !pw.delete {
+		if row, ok = p.apply(ctx, old, vals); !ok {
+			return res, false, nil
+		}
+	}
+
+	// From here on the statement runs: errors are the statement's.
+	ctx.ClearWarnings()
+	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
+	if pw.delete {
+		gmssql.IncrementStatusVariable(ctx, "Com_delete", 1)
+		res, err = deleteRow(ctx, t, old)
+	} else {
+		gmssql.IncrementStatusVariable(ctx, "Com_update", 1)
+		res, err = updateRow(ctx, t, p.schema, old, row)
+	}
+	if err != nil {
+		return res, true, err
+	}
+	ctx.SetLastQueryInfoInt(gmssql.RowCount, int64(res.RowsAffected))
+	if endsWithStatement {
+		// As go-mysql-server's TransactionCommittingIter does.
+		if err := st.sess.CommitTransaction(ctx, st.tx); err != nil {
+			return res, true, err
+		}
+		ctx.SetTransaction(nil)
+	}
+	return res, true, nil
+}
+
+// updateRow writes row over old (nil: no row matched) as
+// go-mysql-server's update iterator and accumulator do.
+func updateRow(ctx *gmssql.Context, t *catalog.Table, sch gmssql.Schema, old, row gmssql.Row) (types.OkResult, error) {
+	var info plan.UpdateInfo
+	if old != nil {
+		info.Matched = 1
+		equal, err := old.Equals(ctx, row, sch)
+		if err != nil {
+			return types.OkResult{}, err
+		}
+		if !equal {
+			ed := t.Updater(ctx)
+			if err := edit(ctx, ed, func() error { return ed.Update(ctx, old, row) }); err != nil {
+				return types.OkResult{}, err
+			}
+			info.Updated = 1
+		}
+	}
+	ctx.SetLastQueryInfoInt(gmssql.FoundRows, int64(info.Matched))
+	affected := info.Updated
+	if ctx.Client().Capabilities&vmysql.CapabilityClientFoundRows != 0 {
+		affected = info.Matched
+	}
+	return types.OkResult{RowsAffected: uint64(affected), Info: info}, nil
+}
+
+// deleteRow deletes old (nil: no row matched).
+func deleteRow(ctx *gmssql.Context, t *catalog.Table, old gmssql.Row) (types.OkResult, error) {
+	if old == nil {
+		return types.NewOkResult(0), nil
+	}
+	ed := t.Deleter(ctx)
+	if err := edit(ctx, ed, func() error { return ed.Delete(ctx, old) }); err != nil {
+		return types.OkResult{}, err
+	}
+	return types.NewOkResult(1), nil
+}
+
+// rowEditor is what RowUpdater and RowDeleter have in common.
+type rowEditor interface {
+	gmssql.EditOpenerCloser
+	Close(*gmssql.Context) error
+}
+
+// edit runs write as one statement of ed, as go-mysql-server's
+// TableEditorIter does: discarded when it fails, kept otherwise.
+func edit(ctx *gmssql.Context, ed rowEditor, write func() error) error {
+	ed.StatementBegin(ctx)
+	if err := write(); err != nil {
+		_ = ed.DiscardChanges(ctx, err)
+		_ = ed.Close(ctx)
+		return err
+	}
+	if err := ed.StatementComplete(ctx); err != nil {
+		return err
+	}
+	return ed.Close(ctx)
+}
+
+// params returns the converted value of each `col = ?` assignment (nil
+// for arithmetic ones); ok=false when one does not convert plainly.
+func (p *writePlan) params(ctx *gmssql.Context, arg func(name string) (any, bool)) ([]any, bool) {
+	vals := make([]any, len(p.sets))
+	for i, s := range p.sets {
+		if s.param == "" {
+			continue
+		}
+		v, ok := arg(s.param)
+		if !ok {
+			return nil, false
+		}
+		col := p.schema[s.ord]
+		if v == nil {
+			if !col.Nullable {
+				return nil, false
+			}
+			continue
+		}
+		if !sameKind(v, col.Type) {
+			return nil, false
+		}
+		cv, ok := convertExact(ctx, col.Type, v)
+		if !ok {
+			return nil, false
+		}
+		vals[i] = cv
+	}
+	return vals, true
+}
+
+// apply returns old with the assignments made; ok=false when arithmetic
+// leaves the range where it is plain (see arith).
+func (p *writePlan) apply(ctx *gmssql.Context, old gmssql.Row, vals []any) (gmssql.Row, bool) {
+	row := old.Copy()
+	for i, s := range p.sets {
+		if s.param != "" {
+			row[s.ord] = vals[i]
+			continue
+		}
+		if row[s.ord] == nil {
+			continue // NULL ± n is NULL
+		}
+		v, ok := s.arith(ctx, p.schema[s.ord].Type, row[s.ord])
+		if !ok {
+			return nil, false
+		}
+		row[s.ord] = v
+	}
+	return row, true
+}
+
+// arith computes `col ± n` for a non-NULL value v of an integer column
+// of type typ, as go-mysql-server's Arithmetic does — in uint64 when the
+// column and the literal are both unsigned, in int64 otherwise — followed
+// by SetField's conversion to the column's type. ok=false when an operand
+// does not fit that arithmetic's type, the result overflows it, or the
+// result is out of the column's range: go-mysql-server then clamps, wraps
+// or fails, and the ordinary path does that.
+func (s *setPlan) arith(ctx *gmssql.Context, typ gmssql.Type, v any) (any, bool) {
+	var result any
+	if s.litUnsigned && types.IsUnsigned(typ) {
+		l, nonNegative, isInt := catalog.IntToUint(v)
+		if !isInt || !nonNegative {
+			return nil, false
+		}
+		r := s.litUint
+		switch {
+		case !s.minus && l > math.MaxUint64-r, s.minus && l < r:
+			return nil, false
+		case s.minus:
+			result = l - r
+		default:
+			result = l + r
+		}
+	} else {
+		l, isInt := toInt64(v)
+		if !isInt || !s.litIsInt64 {
+			return nil, false
+		}
+		r := s.litInt
+		if s.minus {
+			if r == math.MinInt64 {
+				return nil, false
+			}
+			r = -r
+		}
+		if r > 0 && l > math.MaxInt64-r || r < 0 && l < math.MinInt64-r {
+			return nil, false
+		}
+		result = l + r
+	}
+	return convertExact(ctx, typ, result)
+}
+
+// convertExact converts v to typ and reports whether that was plain: no
+// error, in range, and for an integer the same number (go-mysql-server
+// truncates some unsigned values to a narrower unsigned type and calls
+// that in range).
+func convertExact(ctx *gmssql.Context, typ gmssql.Type, v any) (any, bool) {
+	cv, inRange, err := typ.Convert(ctx, v)
+	if err != nil || inRange != gmssql.InRange {
+		return nil, false
+	}
+	if types.IsInteger(typ) && !sameInteger(v, cv) {
+		return nil, false
+	}
+	return cv, true
+}
+
+// sameInteger reports whether a and b are integers of the same value,
+// whatever their Go types.
+func sameInteger(a, b any) bool {
+	au, aNonNeg, aInt := catalog.IntToUint(a)
+	bu, bNonNeg, bInt := catalog.IntToUint(b)
+	if !aInt || !bInt || aNonNeg != bNonNeg {
+		return false
+	}
+	if aNonNeg {
+		return au == bu
+	}
+	ai, _ := toInt64(a)
+	bi, _ := toInt64(b)
+	return ai == bi
+}
+
+// toInt64 returns an integer column's stored value as an int64; ok=false
+// for an unsigned value above math.MaxInt64 or a value of another kind.
+func toInt64(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int8:
+		return int64(n), true
+	case int16:
+		return int64(n), true
+	case int32:
+		return int64(n), true
+	case int64:
+		return n, true
+	}
+	u, nonNegative, isInt := catalog.IntToUint(v)
+	if !isInt || !nonNegative || u > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(u), true
+}
+
+// intLiteral types an integer literal as go-mysql-server's planbuilder
+// does (convertInt): the first of int8, uint8, int16, uint16, int32,
+// uint32, int64, uint64 that holds it. ok=false past uint64 (a decimal).
+func intLiteral(text string) (sp setPlan, ok bool) {
+	for _, bits := range []int{8, 16, 32, 64} {
+		if n, err := strconv.ParseInt(text, 10, bits); err == nil {
+			sp.litInt, sp.litIsInt64 = n, true
+			return sp, true
+		}
+		if n, err := strconv.ParseUint(text, 10, bits); err == nil {
+			sp.litUnsigned, sp.litUint = true, n
+			if n <= math.MaxInt64 {
+				sp.litInt, sp.litIsInt64 = int64(n), true
+			}
+			return sp, true
+		}
+	}
+	return sp, false
+}
+
+// writePlanFor returns pw's plan for t's definition.
+func (e *Engine) writePlanFor(ctx *gmssql.Context, pw *PointWrite, db string, t *catalog.Table) *writePlan {
+	if p := pw.plan.Load(); p != nil && p.version == t.Version() {
+		return p
+	}
+	sch := t.Schema()
+	p := &writePlan{version: t.Version(), schema: sch}
+	defer pw.plan.Store(p)
+	if !t.PointReadable() || !t.PlainUpdates(ctx) || e.hasTriggers(ctx, db) {
+		return p
+	}
+	kp, ok := keyPlanFor(t, pw.terms)
+	if !ok {
+		return p
+	}
+	p.keyPlan = kp
+	assigned := make([]bool, len(sch))
+	for _, s := range pw.sets {
+		o := sch.IndexOfColName(s.col)
+		if o < 0 || assigned[o] || sch[o].PrimaryKey || sch[o].AutoIncrement {
+			return p
+		}
+		assigned[o] = true
+		sp := setPlan{ord: o, param: s.param}
+		if s.param == "" {
+			if !types.IsInteger(sch[o].Type) {
+				return p
+			}
+			lit, ok := intLiteral(s.lit)
+			if !ok {
+				return p
+			}
+			sp = lit
+			sp.ord, sp.minus = o, s.minus
+		}
+		p.sets = append(p.sets, sp)
+	}
+	p.ok = true
+	return p
+}
