@@ -59,7 +59,10 @@ type LogStore struct {
 // are not fsynced (tests and benchmarks only: a crash may lose entries raft
 // believes durable, which breaks raft's safety).
 func OpenLogStore(dir string, noSync bool) (*LogStore, error) {
-	opts := &pebble.Options{Logger: pebbleLogger{slog.Default()}}
+	// Larger memtables than pebble's 4 MiB: the log is written at the
+	// commit rate and truncated after snapshots, so most entries are
+	// deleted before they would be worth compacting.
+	opts := &pebble.Options{Logger: pebbleLogger{slog.Default()}, MemTableSize: 32 << 20}
 	opts.EnsureDefaults()
 	pdb, err := pebble.Open(dir, opts)
 	if err != nil {
