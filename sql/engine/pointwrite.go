@@ -148,7 +148,7 @@ func singleTable(exprs sqlparser.TableExprs) *PointWrite {
 	return &PointWrite{db: tn.DbQualifier.String(), table: tn.Name.String()}
 }
 
-// parseSet reads `col = ?` or `col = col ± n`.
+// parseSet reads `col = ?` or `col = col ± n` (in parentheses or not).
 func parseSet(a *sqlparser.AssignmentExpr, column func(sqlparser.Expr) (string, bool)) (pointSet, bool) {
 	if a.Name == nil {
 		return pointSet{}, false
@@ -160,7 +160,16 @@ func parseSet(a *sqlparser.AssignmentExpr, column func(sqlparser.Expr) (string, 
 	if param, ok := paramName(a.Expr); ok {
 		return pointSet{col: name, param: param}, true
 	}
-	b, ok := a.Expr.(*sqlparser.BinaryExpr)
+	e := a.Expr
+	for {
+		// The pgwire translator writes `k = (k + 1)`.
+		p, ok := e.(*sqlparser.ParenExpr)
+		if !ok {
+			break
+		}
+		e = p.Expr
+	}
+	b, ok := e.(*sqlparser.BinaryExpr)
 	if !ok || b.Operator != sqlparser.PlusStr && b.Operator != sqlparser.MinusStr {
 		return pointSet{}, false
 	}

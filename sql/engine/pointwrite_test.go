@@ -26,6 +26,7 @@ func TestParsePointWrite(t *testing.T) {
 		"DELETE FROM db.t WHERE a = ? AND b = ?",
 		"UPDATE t SET k = k + 18446744073709551615 WHERE id = ?",
 		"UPDATE t SET k = k + -1 WHERE id = ?",
+		"UPDATE `t` SET `k` = (`k` + 1) WHERE (`id` = :v1)",
 	} {
 		if ParsePointWrite(q) == nil {
 			t.Errorf("%q: not recognized", q)
@@ -49,7 +50,6 @@ func TestParsePointWrite(t *testing.T) {
 		"UPDATE t SET k = 1 + k WHERE id = ?",
 		"UPDATE t SET k = k + 1.5 WHERE id = ?",
 		"UPDATE t SET k = k + 0x1 WHERE id = ?",
-		"UPDATE t SET k = (k + 1) WHERE id = ?",
 		"UPDATE t SET k = 5 WHERE id = ?",
 		"UPDATE t SET k = DEFAULT WHERE id = ?",
 		"UPDATE t SET k = NULL WHERE id = ?",
@@ -302,6 +302,7 @@ func TestPointWriteMatchesAnalyzer(t *testing.T) {
 		{"admin", incK, []any{"1"}, false},            // a string key
 		{"admin", incK, []any{nil}, false},            // NULL key
 		{"admin", "UPDATE sb SET k=k+1 WHERE id=?", []any{1}, true},
+		{"admin", "UPDATE `sb` SET `k` = ((`k` + 1)) WHERE (`id` = ?)", []any{1}, true},
 		{"admin", setC, []any{"uno", 1}, true},
 		{"admin", setC, []any{"uno", 1}, true},   // unchanged: matched 1, changed 0
 		{"admin", setC, []any{"two", 1}, true},   // duplicate on the unique index: 1062

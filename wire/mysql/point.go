@@ -15,9 +15,10 @@ import (
 	"github.com/cofferdb/coffer/sql/engine"
 )
 
-// Prepared point selects and single-row inserts (engine.PointSelect,
-// engine.PointInsert) are answered without go-mysql-server's handler: no
-// plan is bound, analyzed or built, and no goroutines are started.
+// Prepared point selects, single-row inserts and primary-key updates and
+// deletes (engine.PointSelect, engine.PointInsert, engine.PointWrite) are
+// answered without go-mysql-server's handler: no plan is bound, analyzed
+// or built, and no goroutines are started.
 
 // fastHits counts executions the fast paths answered.
 type fastHits struct{ hits atomic.Uint64 }
@@ -26,7 +27,7 @@ type fastHits struct{ hits atomic.Uint64 }
 // to go-mysql-server's handler.
 func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) (handled bool, err error) {
 	fs := s.e.FastForm(prepare.PrepareStmt)
-	if fs.Select == nil && fs.Insert == nil {
+	if fs.IsZero() {
 		return false, nil
 	}
 	sess := s.session(c)
@@ -34,19 +35,25 @@ func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.P
 		return false, nil
 	}
 	sqlCtx := gmssql.NewContext(ctx, gmssql.WithSession(sess))
+	arg := func(name string) (any, bool) { return argValue(prepare.BindVars[name]) }
 	var r *sqltypes.Result
-	if fs.Select != nil {
+	switch {
+	case fs.Select != nil:
 		handled, err = s.execPointSelect(sqlCtx, fs.Select, prepare, func(res *sqltypes.Result) error {
 			r = res
 			return callback(res)
 		})
-	} else {
+	case fs.Insert != nil:
 		var res engine.InsertResult
-		res, handled, err = s.e.ExecPointInsert(sqlCtx, fs.Insert, func(name string) (any, bool) {
-			return argValue(prepare.BindVars[name])
-		})
+		res, handled, err = s.e.ExecPointInsert(sqlCtx, fs.Insert, arg)
 		if handled && err == nil {
 			r = &sqltypes.Result{RowsAffected: 1, InsertID: res.InsertID}
+		}
+	default:
+		var res types.OkResult
+		res, handled, err = s.e.ExecPointWrite(sqlCtx, fs.Write, arg)
+		if handled && err == nil {
+			r = resultFromOK(res)
 		}
 	}
 	if !handled {
@@ -61,10 +68,21 @@ func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.P
 	} else {
 		c.StatusFlags &^= uint16(vmysql.ServerInTransaction)
 	}
-	if fs.Insert != nil {
+	if fs.Select == nil {
 		return true, callback(r)
 	}
 	return true, nil
+}
+
+// resultFromOK is the OK packet go-mysql-server's handler sends for an OK
+// result (server.resultFromOkResult, unexported there): rows affected,
+// insert id and the info string ("Rows matched: 1  Changed: 1  Warnings: 0").
+func resultFromOK(res types.OkResult) *sqltypes.Result {
+	r := &sqltypes.Result{RowsAffected: res.RowsAffected, InsertID: res.InsertID}
+	if res.Info != nil {
+		r.Info = res.Info.String()
+	}
+	return r
 }
 
 // execPointSelect runs a point select and sends its result.

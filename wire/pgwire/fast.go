@@ -8,13 +8,14 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
-// fastQuery answers a primary-key point select or a single-row insert of
-// parameters without go-mysql-server's analyzer (engine.PointSelect,
-// engine.PointInsert: the same answers, rows and errors). ok is false when
+// fastQuery answers a primary-key point select, a single-row insert of
+// parameters, or a primary-key update or delete without go-mysql-server's
+// analyzer (engine.PointSelect, engine.PointInsert, engine.PointWrite: the
+// same answers, rows, counts and errors). ok is false when
 // the statement has no fast form or the engine declines it.
 func (c *conn) fastQuery(ctx *gmssql.Context, query string, params map[int]any) (sch gmssql.Schema, rows []gmssql.Row, ok bool, err error) {
 	f := c.s.engine.FastForm(query)
-	if f.Select == nil && f.Insert == nil {
+	if f.IsZero() {
 		return nil, nil, false, nil
 	}
 	arg := func(name string) (any, bool) {
@@ -47,6 +48,13 @@ func (c *conn) fastQuery(ctx *gmssql.Context, query string, params map[int]any) 
 			rows = []gmssql.Row{res.Row}
 		}
 		return res.Schema, rows, true, nil
+	}
+	if f.Write != nil {
+		res, handled, err := c.s.engine.ExecPointWrite(ctx, f.Write, arg)
+		if !handled || err != nil {
+			return nil, nil, handled, err
+		}
+		return types.OkResultSchema, []gmssql.Row{{res}}, true, nil
 	}
 	res, handled, err := c.s.engine.ExecPointInsert(ctx, f.Insert, arg)
 	if !handled || err != nil {

@@ -2,6 +2,7 @@ package pgwire_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -34,5 +35,55 @@ func TestFastPaths(t *testing.T) {
 	}
 	if hits := s.Engine().FastHits() - before; hits != 6 {
 		t.Errorf("the fast paths answered %d of 6 statements", hits)
+	}
+}
+
+// TestFastPathWrites: over the extended protocol, primary-key updates and
+// deletes of parameters are answered by the engine's fast path, with
+// PostgreSQL's command tags (UPDATE counts matched rows, changed or not)
+// and errors.
+func TestFastPathWrites(t *testing.T) {
+	s := startServer(t)
+	c := connect(t, s, pgx.QueryExecModeCacheStatement)
+	ctx := context.Background()
+	mustExec(t, c, "CREATE TABLE fw (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(20) NOT NULL, UNIQUE (c))")
+	mustExec(t, c, "CREATE INDEX fw_k ON fw (k)")
+	for i := int64(1); i <= 3; i++ {
+		mustExec(t, c, "INSERT INTO fw (id, k, c) VALUES ($1, $2, $3)", i, 10*i, "c"+strconv.FormatInt(i, 10))
+	}
+	before := s.Engine().FastHits()
+	for _, w := range []struct {
+		q    string
+		args []any
+		tag  string
+	}{
+		{"UPDATE fw SET k = k + 1 WHERE id = $1", []any{int64(1)}, "UPDATE 1"},
+		{"UPDATE fw SET k = k + 1 WHERE id = $1", []any{int64(9)}, "UPDATE 0"},
+		{"UPDATE fw SET c = $1 WHERE id = $2", []any{"new", int64(2)}, "UPDATE 1"},
+		{"UPDATE fw SET c = $1 WHERE id = $2", []any{"new", int64(2)}, "UPDATE 1"}, // unchanged, still matched
+		{"DELETE FROM fw WHERE id = $1", []any{int64(3)}, "DELETE 1"},
+		{"DELETE FROM fw WHERE id = $1", []any{int64(3)}, "DELETE 0"},
+	} {
+		if tag := mustExec(t, c, w.q, w.args...); tag.String() != w.tag {
+			t.Errorf("%s %v: tag %q, want %q", w.q, w.args, tag, w.tag)
+		}
+	}
+	if _, err := c.Exec(ctx, "UPDATE fw SET c = $1 WHERE id = $2", "c1", int64(2)); sqlState(err) != "23505" {
+		t.Errorf("duplicate key: %v (SQLSTATE %s), want 23505", err, sqlState(err))
+	}
+	if hits := s.Engine().FastHits() - before; hits != 7 {
+		t.Errorf("the fast path answered %d of 7 statements", hits)
+	}
+	var k int64
+	var cv string
+	if err := c.QueryRow(ctx, "SELECT k, c FROM fw WHERE id = $1", int64(1)).Scan(&k, &cv); err != nil || k != 11 || cv != "c1" {
+		t.Errorf("row 1: %d %q %v", k, cv, err)
+	}
+	var n int64
+	if err := c.QueryRow(ctx, "SELECT COUNT(*) FROM fw WHERE k = 11").Scan(&n); err != nil || n != 1 {
+		t.Errorf("index lookup of the new k: %d %v", n, err)
+	}
+	if err := c.QueryRow(ctx, "SELECT COUNT(*) FROM fw WHERE k = 10 OR k = 30").Scan(&n); err != nil || n != 0 {
+		t.Errorf("old index entries: %d %v", n, err)
 	}
 }
