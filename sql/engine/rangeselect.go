@@ -1,0 +1,313 @@
+package engine
+
+import (
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/cofferdb/coffer/sql/catalog"
+)
+
+// Prepared primary-key range selects skip the analyzer too (see
+// PointSelect). A statement of the shape
+//
+//	SELECT [DISTINCT] col, … | * FROM [db.]table [[AS] alias]
+//	WHERE pk BETWEEN ? AND ? [ORDER BY col [ASC|DESC]]
+//
+// on a table whose primary key is one integer column reads the rows of
+// one key range — sysbench's range queries. ExecRangeSelect answers it as
+// the analyzed plan would: rows in key order (an index range scan), or
+// stably sorted by the ORDER BY column with the column type's own
+// comparison (go-mysql-server's sort is stable), DISTINCT keeping the
+// first of equal rows. It declines (the ordinary path then runs) whenever
+// that could differ: an ORDER BY or DISTINCT column that may be NULL,
+// DISTINCT on anything but one column compared byte for byte (integers,
+// binary strings, utf8mb4_0900_bin), and everything PointSelect declines.
+type RangeSelect struct {
+	sel      *PointSelect // table, alias, columns; terms unused
+	from, to string      // BETWEEN parameters
+	key      string      // the BETWEEN column
+	distinct bool
+	order    string // ORDER BY column ("" none)
+	desc     bool
+	plan     atomic.Pointer[rangePlan]
+}
+
+// rangePlan is what a RangeSelect needs of one table definition.
+type rangePlan struct {
+	version any
+	proj    []int
+	schema  gmssql.Schema
+	keyType gmssql.Type
+	order   int // schema ordinal of the ORDER BY column, -1 none
+	// orderType is the ORDER BY column's type.
+	orderType gmssql.Type
+}
+
+// ParseRangeSelect returns query as a RangeSelect, or nil when it does
+// not have the shape.
+func ParseRangeSelect(query string) *RangeSelect {
+	stmt, err := sqlparser.Parse(query)
+	if err != nil {
+		return nil
+	}
+	return rangeSelectOf(stmt)
+}
+
+func rangeSelectOf(stmt sqlparser.Statement) *RangeSelect {
+	sel, ok := stmt.(*sqlparser.Select)
+	if !ok || sel.Where == nil || len(sel.OrderBy) > 1 {
+		return nil
+	}
+	rs := &RangeSelect{distinct: sel.QueryOpts.Distinct}
+	// The point-select parser checks everything but the WHERE clause,
+	// DISTINCT and ORDER BY: give it the statement without them.
+	bare := *sel
+	bare.QueryOpts, bare.OrderBy = sqlparser.QueryOpts{}, nil
+	bare.Where = &sqlparser.Where{Type: sqlparser.WhereStr, Expr: &sqlparser.ComparisonExpr{
+		Operator: sqlparser.EqualStr,
+		Left:     &sqlparser.ColName{Name: sqlparser.NewColIdent("x")},
+		Right:    sqlparser.NewValArg([]byte(":v0")),
+	}}
+	ps := pointSelectOf(&bare)
+	if ps == nil || sel.QueryOpts.All || sel.QueryOpts.StraightJoinHint || sel.QueryOpts.SQLCalcFoundRows ||
+		sel.QueryOpts.SQLCache || sel.QueryOpts.SQLNoCache {
+		return nil
+	}
+	ps.terms = nil
+	rs.sel = ps
+	column := columnOf(ps.ref, ps.db, ps.aliased)
+	rc, ok := sel.Where.Expr.(*sqlparser.RangeCond)
+	if !ok || rc.Operator != sqlparser.BetweenStr {
+		return nil
+	}
+	if rs.key, ok = column(rc.Left); !ok {
+		return nil
+	}
+	if rs.from, ok = paramName(rc.From); !ok {
+		return nil
+	}
+	if rs.to, ok = paramName(rc.To); !ok {
+		return nil
+	}
+	if len(sel.OrderBy) == 1 {
+		o := sel.OrderBy[0]
+		if rs.order, ok = column(o.Expr); !ok {
+			return nil
+		}
+		rs.desc = o.Direction == sqlparser.DescScr
+	}
+	if rs.distinct && (ps.star || len(ps.cols) != 1 || rs.order != "" && !strings.EqualFold(rs.order, ps.cols[0])) {
+		return nil
+	}
+	return rs
+}
+
+// RangeResult is the answer of a range select.
+type RangeResult struct {
+	Schema  gmssql.Schema
+	Rows    []gmssql.Row
+	Version any // as PointResult.Version
+}
+
+// ExecRangeSelect runs rs for ctx's session; arg and handled are as for
+// ExecPointSelect.
+func (e *Engine) ExecRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(name string) (any, bool)) (res RangeResult, handled bool, err error) {
+	defer func() {
+		if handled {
+			e.fast.hits.Add(1)
+		}
+	}()
+	if ok, _ := gmssql.HasDefaultValue(ctx, ctx.Session, "sql_select_limit"); !ok {
+		return res, false, nil
+	}
+	st, ok, err := e.beginFast(ctx, rs.sel.db, rs.sel.table, gmssql.PrivilegeType_Select, false)
+	if !ok {
+		return res, err != nil, err
+	}
+	sess, autocommit, tx, started := st.sess, st.autocommit, st.tx, st.started
+	defer func() {
+		switch {
+		case handled && autocommit && !ctx.GetIgnoreAutoCommit():
+			if cerr := sess.CommitTransaction(ctx, tx); cerr != nil && err == nil {
+				err = cerr
+			}
+			ctx.SetTransaction(nil)
+		case !handled && started:
+			ctx.SetTransaction(nil)
+		}
+	}()
+	t, err := e.Provider.StoredTable(ctx, st.db, rs.sel.table)
+	if err != nil || t == nil || !t.PointReadable() {
+		return res, false, nil
+	}
+	p := rs.planFor(t)
+	if p == nil {
+		return res, false, nil
+	}
+	var bounds [2]any
+	for i, name := range []string{rs.from, rs.to} {
+		v, ok := arg(name)
+		if !ok {
+			return res, false, nil
+		}
+		kv, inRange, err := p.keyType.Convert(ctx, v)
+		if err != nil || inRange != gmssql.InRange {
+			return res, false, nil
+		}
+		bounds[i] = kv
+	}
+	ctx.ClearWarnings()
+	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
+	gmssql.IncrementStatusVariable(ctx, "Com_select", 1)
+	var rows []gmssql.Row
+	err = t.ScanKeyRange(ctx, bounds[0], bounds[1], func(r gmssql.Row) error {
+		rows = append(rows, r)
+		return nil
+	})
+	if err != nil {
+		return res, true, err
+	}
+	if p.order >= 0 {
+		if rows, err = p.sort(ctx, rows, rs.desc); err != nil {
+			return res, true, err
+		}
+	}
+	out := make([]gmssql.Row, 0, len(rows))
+	for _, r := range rows {
+		pr := make(gmssql.Row, len(p.proj))
+		for i, o := range p.proj {
+			pr[i] = r[o]
+		}
+		if rs.distinct && len(out) > 0 && p.orderedDistinct(rs) {
+			// Sorted on the one selected column: equal values are adjacent.
+			if c, err := p.schema[0].Type.Compare(ctx, out[len(out)-1][0], pr[0]); err != nil {
+				return res, true, err
+			} else if c == 0 {
+				continue
+			}
+		} else if rs.distinct && seen(ctx, out, pr[0], p.schema[0].Type) {
+			continue
+		}
+		out = append(out, pr)
+	}
+	ctx.SetLastQueryInfoInt(gmssql.RowCount, -1)
+	ctx.SetLastQueryInfoInt(gmssql.FoundRows, int64(len(out)))
+	return RangeResult{Schema: p.schema, Rows: out, Version: p.version}, true, nil
+}
+
+// orderedDistinct: DISTINCT over rows sorted on the selected column.
+func (p *rangePlan) orderedDistinct(rs *RangeSelect) bool { return p.order >= 0 && rs.distinct }
+
+// seen reports whether v is among the rows kept so far (DISTINCT without
+// ORDER BY keeps the first of equal values, in key order).
+func seen(ctx *gmssql.Context, out []gmssql.Row, v any, typ gmssql.Type) bool {
+	for _, r := range out {
+		if c, err := typ.Compare(ctx, r[0], v); err == nil && c == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// sort orders rows stably on the ORDER BY column, as go-mysql-server's
+// sort does (the column is NOT NULL: see planFor).
+func (p *rangePlan) sort(ctx *gmssql.Context, rows []gmssql.Row, desc bool) ([]gmssql.Row, error) {
+	typ, o := p.orderType, p.order
+	var cerr error
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i][o], rows[j][o]
+		if desc {
+			a, b = b, a
+		}
+		c, err := typ.Compare(ctx, a, b)
+		if err != nil && cerr == nil {
+			cerr = err
+		}
+		return c < 0
+	})
+	return rows, cerr
+}
+
+// planFor returns rs's plan for t's definition, or nil when rs cannot
+// run on it by this path.
+func (rs *RangeSelect) planFor(t *catalog.Table) *rangePlan {
+	if p := rs.plan.Load(); p != nil && p.version == t.Version() {
+		return p
+	}
+	sch := t.Schema()
+	pk := t.PrimaryKeyOrdinals()
+	if len(pk) != 1 || sch.IndexOfColName(rs.key) != pk[0] || !types.IsInteger(sch[pk[0]].Type) {
+		return nil
+	}
+	p := &rangePlan{version: t.Version(), keyType: sch[pk[0]].Type, order: -1}
+	var ok bool
+	if p.proj, p.schema, ok = rs.sel.projection(sch); !ok {
+		return nil
+	}
+	if rs.order != "" {
+		if p.order = sch.IndexOfColName(rs.order); p.order < 0 || sch[p.order].Nullable {
+			return nil
+		}
+		p.orderType = sch[p.order].Type
+	}
+	if rs.distinct {
+		c := sch[p.proj[0]]
+		if c.Nullable || !byteComparable(c.Type) {
+			return nil
+		}
+	}
+	rs.plan.Store(p)
+	return p
+}
+
+// byteComparable reports whether two values of typ compare equal exactly
+// when they are the same value (no collation folds two into one).
+func byteComparable(typ gmssql.Type) bool {
+	if types.IsInteger(typ) {
+		return true
+	}
+	st, ok := typ.(gmssql.StringType)
+	if !ok {
+		return false
+	}
+	switch st.Collation() {
+	case gmssql.Collation_binary, gmssql.Collation_utf8mb4_0900_bin:
+		return true
+	}
+	return false
+}
+
+// projection returns the schema ordinals and the output columns of ps's
+// select list on a table of schema sch, described as go-mysql-server's
+// projection describes them: named as the statement wrote them, from the
+// table as the statement calls it (lower case), without key flags.
+func (ps *PointSelect) projection(sch gmssql.Schema) (proj []int, out gmssql.Schema, ok bool) {
+	if ps.star {
+		for i := range sch {
+			proj = append(proj, i)
+		}
+	}
+	for _, c := range ps.cols {
+		o := sch.IndexOfColName(c)
+		if o < 0 {
+			return nil, nil, false
+		}
+		proj = append(proj, o)
+	}
+	source := strings.ToLower(ps.ref)
+	for i, o := range proj {
+		c := *sch[o]
+		if !ps.star {
+			c.Name, c.Source, c.PrimaryKey, c.AutoIncrement = ps.cols[i], source, false, false
+		} else if ps.aliased {
+			c.Source = source
+		}
+		out = append(out, &c)
+	}
+	return proj, out, true
+}
