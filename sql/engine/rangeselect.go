@@ -29,8 +29,8 @@ import (
 // binary strings, utf8mb4_0900_bin), and everything PointSelect declines.
 type RangeSelect struct {
 	sel      *PointSelect // table, alias, columns; terms unused
-	from, to string      // BETWEEN parameters
-	key      string      // the BETWEEN column
+	from, to string       // BETWEEN parameters
+	key      string       // the BETWEEN column
 	distinct bool
 	order    string // ORDER BY column ("" none)
 	desc     bool
