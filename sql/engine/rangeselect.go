@@ -17,13 +17,15 @@ import (
 //
 //	SELECT [DISTINCT] col, … | * FROM [db.]table [[AS] alias]
 //	WHERE pk BETWEEN ? AND ? [ORDER BY col [ASC|DESC]]
+//	SELECT SUM(col) FROM … WHERE pk BETWEEN ? AND ?
 //
 // on a table whose primary key is one integer column reads the rows of
 // one key range — sysbench's range queries. ExecRangeSelect answers it as
 // the analyzed plan would: rows in key order (an index range scan), or
 // stably sorted by the ORDER BY column with the column type's own
 // comparison (go-mysql-server's sort is stable), DISTINCT keeping the
-// first of equal rows. It declines (the ordinary path then runs) whenever
+// first of equal rows, SUM of an integer column as a DOUBLE (NULL over no
+// rows), as go-mysql-server sums. It declines (the ordinary path then runs) whenever
 // that could differ: an ORDER BY or DISTINCT column that may be NULL,
 // DISTINCT on anything but one column compared byte for byte (integers,
 // binary strings, utf8mb4_0900_bin), and everything PointSelect declines.
@@ -34,6 +36,8 @@ type RangeSelect struct {
 	distinct bool
 	order    string // ORDER BY column ("" none)
 	desc     bool
+	sum      string // SUM's column ("" none: the select list is sel's)
+	sumName  string // the SUM expression as written: the column's name
 	plan     atomic.Pointer[rangePlan]
 }
 
@@ -46,6 +50,7 @@ type rangePlan struct {
 	order   int // schema ordinal of the ORDER BY column, -1 none
 	// orderType is the ORDER BY column's type.
 	orderType gmssql.Type
+	sum       int // schema ordinal of SUM's column, -1 none
 }
 
 // ParseRangeSelect returns query as a RangeSelect, or nil when it does
@@ -65,9 +70,23 @@ func rangeSelectOf(stmt sqlparser.Statement) *RangeSelect {
 	}
 	rs := &RangeSelect{distinct: sel.QueryOpts.Distinct}
 	// The point-select parser checks everything but the WHERE clause,
-	// DISTINCT and ORDER BY: give it the statement without them.
+	// DISTINCT, ORDER BY and SUM: give it the statement without them.
 	bare := *sel
 	bare.QueryOpts, bare.OrderBy = sqlparser.QueryOpts{}, nil
+	var sumArg sqlparser.Expr
+	if len(sel.SelectExprs) == 1 {
+		if ae, ok := sel.SelectExprs[0].(*sqlparser.AliasedExpr); ok && ae.As.IsEmpty() && ae.InputExpression != "" {
+			if f, ok := ae.Expr.(*sqlparser.FuncExpr); ok && f.Name.EqualString("sum") && f.Qualifier.IsEmpty() &&
+				!f.Distinct && f.Over == nil && len(f.Exprs) == 1 {
+				arg, ok := f.Exprs[0].(*sqlparser.AliasedExpr)
+				if !ok || len(sel.OrderBy) > 0 || sel.QueryOpts.Distinct {
+					return nil
+				}
+				sumArg, rs.sumName = arg.Expr, ae.InputExpression
+				bare.SelectExprs = sqlparser.SelectExprs{&sqlparser.StarExpr{}}
+			}
+		}
+	}
 	bare.Where = &sqlparser.Where{Type: sqlparser.WhereStr, Expr: &sqlparser.ComparisonExpr{
 		Operator: sqlparser.EqualStr,
 		Left:     &sqlparser.ColName{Name: sqlparser.NewColIdent("x")},
@@ -87,6 +106,11 @@ func rangeSelectOf(stmt sqlparser.Statement) *RangeSelect {
 	}
 	if rs.key, ok = column(rc.Left); !ok {
 		return nil
+	}
+	if sumArg != nil {
+		if rs.sum, ok = column(sumArg); !ok {
+			return nil
+		}
 	}
 	if rs.from, ok = paramName(rc.From); !ok {
 		return nil
@@ -172,6 +196,9 @@ func (e *Engine) ExecRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(
 	if err != nil {
 		return res, true, err
 	}
+	if p.sum >= 0 {
+		return p.sumOf(ctx, rows), true, nil
+	}
 	if p.order >= 0 {
 		if rows, err = p.sort(ctx, rows, rs.desc); err != nil {
 			return res, true, err
@@ -198,6 +225,29 @@ func (e *Engine) ExecRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(
 	ctx.SetLastQueryInfoInt(gmssql.RowCount, -1)
 	ctx.SetLastQueryInfoInt(gmssql.FoundRows, int64(len(out)))
 	return RangeResult{Schema: p.schema, Rows: out, Version: p.version}, true, nil
+}
+
+// sumOf answers SUM over rows: a float64, as go-mysql-server's sum
+// buffer adds integers, and NULL when no row has a value.
+func (p *rangePlan) sumOf(ctx *gmssql.Context, rows []gmssql.Row) RangeResult {
+	var sum any
+	for _, r := range rows {
+		v := r[p.sum]
+		if v == nil {
+			continue
+		}
+		f, _, err := types.Float64.Convert(ctx, v)
+		if err != nil {
+			f = float64(0)
+		}
+		if sum == nil {
+			sum = float64(0)
+		}
+		sum = sum.(float64) + f.(float64)
+	}
+	ctx.SetLastQueryInfoInt(gmssql.RowCount, -1)
+	ctx.SetLastQueryInfoInt(gmssql.FoundRows, 1)
+	return RangeResult{Schema: p.schema, Rows: []gmssql.Row{{sum}}, Version: p.version}
 }
 
 // orderedDistinct: DISTINCT over rows sorted on the selected column.
@@ -244,7 +294,16 @@ func (rs *RangeSelect) planFor(t *catalog.Table) *rangePlan {
 	if len(pk) != 1 || sch.IndexOfColName(rs.key) != pk[0] || !types.IsInteger(sch[pk[0]].Type) {
 		return nil
 	}
-	p := &rangePlan{version: t.Version(), keyType: sch[pk[0]].Type, order: -1}
+	p := &rangePlan{version: t.Version(), keyType: sch[pk[0]].Type, order: -1, sum: -1}
+	if rs.sum != "" {
+		// As the analyzer describes SUM: a DOUBLE named as written.
+		if p.sum = sch.IndexOfColName(rs.sum); p.sum < 0 || !types.IsInteger(sch[p.sum].Type) {
+			return nil
+		}
+		p.schema = gmssql.Schema{{Name: rs.sumName, Type: types.Float64}}
+		rs.plan.Store(p)
+		return p
+	}
 	var ok bool
 	if p.proj, p.schema, ok = rs.sel.projection(sch); !ok {
 		return nil

@@ -21,6 +21,8 @@ func TestParseRangeSelect(t *testing.T) {
 		"SELECT DISTINCT c FROM sbtest1 WHERE id BETWEEN ? AND ?",
 		"SELECT * FROM db.t AS x WHERE x.id BETWEEN ? AND ? ORDER BY x.c DESC",
 		"select a, b from t where id between ? and ? order by b asc",
+		"SELECT SUM(k) FROM sbtest1 WHERE id BETWEEN ? AND ?",
+		"SELECT sum( x.k ) FROM t x WHERE x.id BETWEEN ? AND ?",
 	} {
 		if ParseRangeSelect(q) == nil {
 			t.Errorf("%q: not recognized", q)
@@ -38,7 +40,12 @@ func TestParseRangeSelect(t *testing.T) {
 		"SELECT DISTINCT c FROM t WHERE id BETWEEN ? AND ? ORDER BY d",
 		"SELECT DISTINCT * FROM t WHERE id BETWEEN ? AND ?",
 		"SELECT SQL_CALC_FOUND_ROWS c FROM t WHERE id BETWEEN ? AND ?",
-		"SELECT SUM(k) FROM t WHERE id BETWEEN ? AND ?",
+		"SELECT SUM(k) AS s FROM t WHERE id BETWEEN ? AND ?",
+		"SELECT SUM(k) FROM t WHERE id BETWEEN ? AND ? ORDER BY k",
+		"SELECT SUM(DISTINCT k) FROM t WHERE id BETWEEN ? AND ?",
+		"SELECT SUM(k), c FROM t WHERE id BETWEEN ? AND ?",
+		"SELECT SUM(k + 1) FROM t WHERE id BETWEEN ? AND ?",
+		"SELECT COUNT(k) FROM t WHERE id BETWEEN ? AND ?",
 		"SELECT c FROM t WHERE id BETWEEN ? AND ? GROUP BY c",
 		"SELECT c FROM t AS OF 3 WHERE id BETWEEN ? AND ?",
 		"SELECT c FROM t WHERE u.id BETWEEN ? AND ?",
@@ -99,6 +106,9 @@ func TestRangeSelectMatchesAnalyzer(t *testing.T) {
 		"SELECT DISTINCT c FROM t WHERE id BETWEEN ? AND ? ORDER BY c DESC",
 		"SELECT DISTINCT c FROM t WHERE id BETWEEN ? AND ?",
 		"SELECT DISTINCT k FROM coffer.t WHERE id BETWEEN ? AND ? ORDER BY k",
+		"SELECT SUM(k) FROM t WHERE id BETWEEN ? AND ?",
+		"SELECT sum( n ) FROM t WHERE id BETWEEN ? AND ?",
+		"SELECT Sum(x.id) FROM t AS x WHERE x.id BETWEEN ? AND ?",
 	}
 	ranges := [][]string{{"1", "10"}, {"-5", "60"}, {"10", "1"}, {"7", "7"}, {"-100", "-4"}, {"55", "1000"}}
 	for i := 0; i < 10; i++ {
