@@ -137,8 +137,8 @@ func (e *Engine) ExecPointInsert(ctx *gmssql.Context, pi *PointInsert, arg func(
 		if !sameKind(v, col.Type) {
 			return res, false, nil
 		}
-		cv, inRange, err := col.Type.Convert(ctx, v)
-		if err != nil || inRange != gmssql.InRange {
+		cv, ok := convertExact(ctx, col.Type, v)
+		if !ok {
 			return res, false, nil
 		}
 		if p.ords[i] == p.autoInc {

@@ -93,8 +93,8 @@ func (kp *keyPlan) bind(ctx *gmssql.Context, arg func(name string) (any, bool)) 
 		if !ok {
 			return nil, false
 		}
-		kv, inRange, err := kp.keyType[i].Convert(ctx, v)
-		if err != nil || inRange != gmssql.InRange {
+		kv, ok := convertExact(ctx, kp.keyType[i], v)
+		if !ok {
 			return nil, false
 		}
 		key[i] = kv

@@ -332,3 +332,27 @@ func TestPointInsertPolicies(t *testing.T) {
 		t.Errorf("LAST_INSERT_ID() = %s", got)
 	}
 }
+
+// TestPointInsertUnsignedRange: an unsigned value too large for a
+// narrower unsigned column is out of range (the analyzer's error), not
+// truncated (go-mysql-server's conversion calls the truncation in range).
+func TestPointInsertUnsignedRange(t *testing.T) {
+	e, _ := newTestEngine(t, t.TempDir())
+	ctx := e.NewContext(context.Background(), txn.Principal{Name: "admin", Host: "localhost"})
+	query(t, e, ctx, "CREATE TABLE u (id INT PRIMARY KEY, ui INT UNSIGNED, ti TINYINT UNSIGNED)")
+	ins := ParsePointInsert("INSERT INTO u VALUES (?, ?, ?)")
+	for _, args := range [][]any{{1, uint64(1)<<32 + 5, uint64(3)}, {2, uint64(5), uint64(300)}} {
+		if _, handled, err := e.ExecPointInsert(ctx, ins, writeArg(args)); handled {
+			t.Errorf("%v: handled (err %v)", args, err)
+		}
+		if _, err := slowWrite(t, e, ctx, "INSERT INTO u VALUES (?, ?, ?)", args); err == nil {
+			t.Errorf("%v: the analyzer took it", args)
+		}
+	}
+	if _, handled, err := e.ExecPointInsert(ctx, ins, writeArg([]any{3, uint64(1)<<32 - 1, uint64(255)})); !handled || err != nil {
+		t.Errorf("largest values: handled=%v err=%v", handled, err)
+	}
+	if got := fmt.Sprint(query(t, e, ctx, "SELECT * FROM u")); got != "[[3 4294967295 255]]" {
+		t.Errorf("rows: %s", got)
+	}
+}

@@ -169,6 +169,8 @@ var pointWriteSetup = []string{
 	"INSERT INTO ci VALUES (1, 'abc', 'abc')",
 	"CREATE TABLE k2 (a TINYINT, b BIGINT UNSIGNED, v INT, PRIMARY KEY (a, b))",
 	"INSERT INTO k2 VALUES (1, 10, 0), (1, 11, 0), (2, 10, 0)",
+	"CREATE TABLE uk (id INT UNSIGNED PRIMARY KEY, v INT)",
+	"INSERT INTO uk VALUES (5, 0), (6, 0)",
 	"CREATE TABLE parent (id INT PRIMARY KEY, v INT)",
 	"CREATE TABLE child (id INT PRIMARY KEY, pid INT, v INT, FOREIGN KEY (pid) REFERENCES parent (id))",
 	"INSERT INTO parent VALUES (1, 0), (2, 0)",
@@ -217,6 +219,7 @@ var pointWriteDump = []string{
 	"SELECT * FROM nums ORDER BY id",
 	"SELECT id, s, b, s = 'ABC', b = 'ABC' FROM ci ORDER BY id",
 	"SELECT * FROM k2 ORDER BY a, b",
+	"SELECT * FROM uk ORDER BY id",
 	"SELECT * FROM parent ORDER BY id",
 	"SELECT * FROM child ORDER BY id",
 	"SELECT * FROM chk ORDER BY id",
@@ -359,6 +362,10 @@ func TestPointWriteMatchesAnalyzer(t *testing.T) {
 		{"admin", "UPDATE k2 SET v = ? WHERE a = ? AND b = ?", []any{7, 2, 10}, true},
 		{"admin", "DELETE FROM k2 WHERE a = ? AND b = ?", []any{1, 11}, true},
 		{"admin", "UPDATE k2 SET v = ? WHERE a = ?", []any{7, 1}, false}, // part of the key
+		// go-mysql-server converts 2^32+5 to INT UNSIGNED as 5, "in range".
+		{"admin", "DELETE FROM uk WHERE id = ?", []any{uint64(1)<<32 + 5}, false},
+		{"admin", "UPDATE uk SET v = ? WHERE id = ?", []any{1, uint64(1)<<32 + 6}, false},
+		{"admin", "DELETE FROM uk WHERE id = ?", []any{uint64(6)}, true},
 
 		// What go-mysql-server does more of, or that is not a stored table.
 		{"admin", "UPDATE parent SET v = ? WHERE id = ?", []any{1, 1}, false},
