@@ -8,15 +8,18 @@ import (
 )
 
 // FastForm is a statement text's fast form (see PointSelect,
-// PointInsert and PointWrite): at most one field is set.
+// RangeSelect, PointInsert and PointWrite): at most one field is set.
 type FastForm struct {
 	Select *PointSelect
+	Range  *RangeSelect
 	Insert *PointInsert
 	Write  *PointWrite
 }
 
 // IsZero reports whether the statement has no fast form.
-func (f FastForm) IsZero() bool { return f.Select == nil && f.Insert == nil && f.Write == nil }
+func (f FastForm) IsZero() bool {
+	return f.Select == nil && f.Range == nil && f.Insert == nil && f.Write == nil
+}
 
 // maxFastForms bounds how many distinct statement texts are remembered.
 const maxFastForms = 10000
@@ -42,7 +45,9 @@ func (e *Engine) FastForm(query string) FastForm {
 	if stmt, err := sqlparser.Parse(query); err == nil {
 		switch stmt.(type) {
 		case *sqlparser.Select:
-			f.Select = pointSelectOf(stmt)
+			if f.Select = pointSelectOf(stmt); f.Select == nil {
+				f.Range = rangeSelectOf(stmt)
+			}
 		case *sqlparser.Insert:
 			f.Insert = pointInsertOf(stmt)
 		case *sqlparser.Update, *sqlparser.Delete:

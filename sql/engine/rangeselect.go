@@ -75,7 +75,7 @@ func rangeSelectOf(stmt sqlparser.Statement) *RangeSelect {
 	bare.QueryOpts, bare.OrderBy = sqlparser.QueryOpts{}, nil
 	var sumArg sqlparser.Expr
 	if len(sel.SelectExprs) == 1 {
-		if ae, ok := sel.SelectExprs[0].(*sqlparser.AliasedExpr); ok && ae.As.IsEmpty() && ae.InputExpression != "" {
+		if ae, ok := sel.SelectExprs[0].(*sqlparser.AliasedExpr); ok && (ae.InputExpression != "" || !ae.As.IsEmpty()) {
 			if f, ok := ae.Expr.(*sqlparser.FuncExpr); ok && f.Name.EqualString("sum") && f.Qualifier.IsEmpty() &&
 				!f.Distinct && f.Over == nil && len(f.Exprs) == 1 {
 				arg, ok := f.Exprs[0].(*sqlparser.AliasedExpr)
@@ -83,6 +83,9 @@ func rangeSelectOf(stmt sqlparser.Statement) *RangeSelect {
 					return nil
 				}
 				sumArg, rs.sumName = arg.Expr, ae.InputExpression
+				if !ae.As.IsEmpty() {
+					rs.sumName = ae.As.String()
+				}
 				bare.SelectExprs = sqlparser.SelectExprs{&sqlparser.StarExpr{}}
 			}
 		}
@@ -100,7 +103,15 @@ func rangeSelectOf(stmt sqlparser.Statement) *RangeSelect {
 	ps.terms = nil
 	rs.sel = ps
 	column := columnOf(ps.ref, ps.db, ps.aliased)
-	rc, ok := sel.Where.Expr.(*sqlparser.RangeCond)
+	where := sel.Where.Expr
+	for {
+		p, ok := where.(*sqlparser.ParenExpr)
+		if !ok {
+			break
+		}
+		where = p.Expr
+	}
+	rc, ok := where.(*sqlparser.RangeCond)
 	if !ok || rc.Operator != sqlparser.BetweenStr {
 		return nil
 	}

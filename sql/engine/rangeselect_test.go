@@ -23,6 +23,8 @@ func TestParseRangeSelect(t *testing.T) {
 		"select a, b from t where id between ? and ? order by b asc",
 		"SELECT SUM(k) FROM sbtest1 WHERE id BETWEEN ? AND ?",
 		"SELECT sum( x.k ) FROM t x WHERE x.id BETWEEN ? AND ?",
+		"SELECT sum(`n`) AS `sum` FROM `fp` WHERE (`id` BETWEEN :v1 AND :v2)",
+		"SELECT `name` FROM `fp` WHERE ((`id` BETWEEN :v1 AND :v2)) ORDER BY `name` DESC",
 	} {
 		if ParseRangeSelect(q) == nil {
 			t.Errorf("%q: not recognized", q)
@@ -40,7 +42,6 @@ func TestParseRangeSelect(t *testing.T) {
 		"SELECT DISTINCT c FROM t WHERE id BETWEEN ? AND ? ORDER BY d",
 		"SELECT DISTINCT * FROM t WHERE id BETWEEN ? AND ?",
 		"SELECT SQL_CALC_FOUND_ROWS c FROM t WHERE id BETWEEN ? AND ?",
-		"SELECT SUM(k) AS s FROM t WHERE id BETWEEN ? AND ?",
 		"SELECT SUM(k) FROM t WHERE id BETWEEN ? AND ? ORDER BY k",
 		"SELECT SUM(DISTINCT k) FROM t WHERE id BETWEEN ? AND ?",
 		"SELECT SUM(k), c FROM t WHERE id BETWEEN ? AND ?",
@@ -109,6 +110,7 @@ func TestRangeSelectMatchesAnalyzer(t *testing.T) {
 		"SELECT SUM(k) FROM t WHERE id BETWEEN ? AND ?",
 		"SELECT sum( n ) FROM t WHERE id BETWEEN ? AND ?",
 		"SELECT Sum(x.id) FROM t AS x WHERE x.id BETWEEN ? AND ?",
+		"SELECT SUM(k) AS s FROM t WHERE (id BETWEEN ? AND ?)",
 	}
 	ranges := [][]string{{"1", "10"}, {"-5", "60"}, {"10", "1"}, {"7", "7"}, {"-100", "-4"}, {"55", "1000"}}
 	for i := 0; i < 10; i++ {

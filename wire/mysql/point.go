@@ -43,6 +43,8 @@ func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.P
 			r = res
 			return callback(res)
 		})
+	case fs.Range != nil:
+		handled, err = s.execRangeSelect(sqlCtx, fs.Range, prepare, callback)
 	case fs.Insert != nil:
 		var res engine.InsertResult
 		res, handled, err = s.e.ExecPointInsert(sqlCtx, fs.Insert, arg)
@@ -68,7 +70,7 @@ func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.P
 	} else {
 		c.StatusFlags &^= uint16(vmysql.ServerInTransaction)
 	}
-	if fs.Select == nil {
+	if fs.Select == nil && fs.Range == nil {
 		return true, callback(r)
 	}
 	return true, nil
@@ -85,16 +87,41 @@ func resultFromOK(res types.OkResult) *sqltypes.Result {
 	return r
 }
 
-// execPointSelect runs a point select and sends its result.
-func (s *Server) execPointSelect(sqlCtx *gmssql.Context, ps *engine.PointSelect, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) (bool, error) {
-	res, handled, err := s.e.ExecPointSelect(sqlCtx, ps, func(name string) (any, bool) {
+// intArg returns a parameter's value when it is an integer (the fast
+// selects' key values).
+func intArg(prepare *vmysql.PrepareData) func(name string) (any, bool) {
+	return func(name string) (any, bool) {
 		v, ok := argValue(prepare.BindVars[name])
 		switch v.(type) {
 		case int64, uint64:
 			return v, ok
 		}
 		return nil, false
-	})
+	}
+}
+
+// execRangeSelect runs a range select and sends its result.
+func (s *Server) execRangeSelect(sqlCtx *gmssql.Context, rs *engine.RangeSelect, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) (bool, error) {
+	res, handled, err := s.e.ExecRangeSelect(sqlCtx, rs, intArg(prepare))
+	if !handled || err != nil {
+		return handled, err
+	}
+	r := &sqltypes.Result{Fields: resultFields(sqlCtx, res.Schema), Rows: make([][]sqltypes.Value, 0, len(res.Rows))}
+	for _, row := range res.Rows {
+		// Each row gets its own values: the result is sent after the loop.
+		vals, err := gmsserver.RowToSQL(sqlCtx, res.Schema, row, nil, nil)
+		if err != nil {
+			return true, err
+		}
+		r.Rows = append(r.Rows, vals)
+	}
+	r.RowsAffected = uint64(len(r.Rows))
+	return true, callback(r)
+}
+
+// execPointSelect runs a point select and sends its result.
+func (s *Server) execPointSelect(sqlCtx *gmssql.Context, ps *engine.PointSelect, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) (bool, error) {
+	res, handled, err := s.e.ExecPointSelect(sqlCtx, ps, intArg(prepare))
 	if !handled || err != nil {
 		return handled, err
 	}

@@ -89,6 +89,34 @@ func TestPointSelectWire(t *testing.T) {
 		t.Errorf("the fast path answered %d of %d executions", hits, n)
 	}
 
+	// Range selects (engine.RangeSelect): rows in key order, sorted,
+	// distinct, summed.
+	for _, db := range []*sql.DB{fast, slow} {
+		if _, err := db.Exec("INSERT INTO t (id, c, u) VALUES (3, 'b', 3), (4, 'a', 4), (5, 'b', 5), (6, 'c', 6), (7, 'a', 7)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before = fs.fast.hits.Load()
+	n = 0
+	for _, q := range []string{
+		"SELECT c FROM t WHERE id BETWEEN ? AND ?",
+		"SELECT c, id FROM t WHERE id BETWEEN ? AND ? ORDER BY c",
+		"SELECT DISTINCT c FROM t WHERE id BETWEEN ? AND ? ORDER BY c",
+		"SELECT SUM(u) FROM t WHERE id BETWEEN ? AND ?",
+		"SELECT SUM(id) FROM t WHERE id BETWEEN ? AND ?",
+	} {
+		for _, args := range [][]any{{1, 7}, {3, 6}, {6, 3}, {100, 200}, {int64(-5), uint64(4)}} {
+			got, want := render(fast, q, args...), render(slow, q, args...)
+			if got != want {
+				t.Errorf("%s (%v):\nfast %s\nslow %s", q, args, got, want)
+			}
+			n++
+		}
+	}
+	if hits := fs.fast.hits.Load() - before; hits != uint64(n) {
+		t.Errorf("the fast path answered %d of %d range selects", hits, n)
+	}
+
 	// A string argument is left to the analyzer (MySQL compares it as a
 	// number), and still gives the right row.
 	before = fs.fast.hits.Load()

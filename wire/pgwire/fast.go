@@ -8,7 +8,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
-// fastQuery answers a primary-key point select, a single-row insert of
+// fastQuery answers a primary-key point or range select, a single-row insert of
 // parameters, or a primary-key update or delete without go-mysql-server's
 // analyzer (engine.PointSelect, engine.PointInsert, engine.PointWrite: the
 // same answers, rows, counts and errors). ok is false when
@@ -33,14 +33,15 @@ func (c *conn) fastQuery(ctx *gmssql.Context, query string, params map[int]any) 
 		}
 		return nil, false
 	}
+	intArg := func(name string) (any, bool) {
+		v, ok := arg(name)
+		if _, isInt := v.(int64); !isInt {
+			return nil, false
+		}
+		return v, ok
+	}
 	if f.Select != nil {
-		res, handled, err := c.s.engine.ExecPointSelect(ctx, f.Select, func(name string) (any, bool) {
-			v, ok := arg(name)
-			if _, isInt := v.(int64); !isInt {
-				return nil, false
-			}
-			return v, ok
-		})
+		res, handled, err := c.s.engine.ExecPointSelect(ctx, f.Select, intArg)
 		if !handled || err != nil {
 			return nil, nil, handled, err
 		}
@@ -48,6 +49,13 @@ func (c *conn) fastQuery(ctx *gmssql.Context, query string, params map[int]any) 
 			rows = []gmssql.Row{res.Row}
 		}
 		return res.Schema, rows, true, nil
+	}
+	if f.Range != nil {
+		res, handled, err := c.s.engine.ExecRangeSelect(ctx, f.Range, intArg)
+		if !handled || err != nil {
+			return nil, nil, handled, err
+		}
+		return res.Schema, res.Rows, true, nil
 	}
 	if f.Write != nil {
 		res, handled, err := c.s.engine.ExecPointWrite(ctx, f.Write, arg)

@@ -3,6 +3,7 @@ package pgwire_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -33,8 +34,26 @@ func TestFastPaths(t *testing.T) {
 	if err := c.QueryRow(ctx, "SELECT name FROM fp WHERE id = $1", int64(9)).Scan(&name); err != pgx.ErrNoRows {
 		t.Fatalf("missing row: %v", err)
 	}
-	if hits := s.Engine().FastHits() - before; hits != 6 {
-		t.Errorf("the fast paths answered %d of 6 statements", hits)
+	rows, err := c.Query(ctx, "SELECT name FROM fp WHERE id BETWEEN $1 AND $2 ORDER BY name DESC", int64(1), int64(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for rows.Next() {
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	if rows.Err() != nil || strings.Join(names, ",") != "c,b,a" {
+		t.Fatalf("range select: %v %v", names, rows.Err())
+	}
+	var sum float64
+	if err := c.QueryRow(ctx, "SELECT SUM(n) FROM fp WHERE id BETWEEN $1 AND $2", int64(2), int64(9)).Scan(&sum); err != nil || sum != 30 {
+		t.Fatalf("range sum: %v %v", sum, err)
+	}
+	if hits := s.Engine().FastHits() - before; hits != 8 {
+		t.Errorf("the fast paths answered %d of 8 statements", hits)
 	}
 }
 
