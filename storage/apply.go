@@ -75,32 +75,67 @@ const (
 // Concurrent Applies are serialized for the check and the batch, but share
 // the WAL fsync: pebble groups the syncs of batches queued behind each other.
 func (db *DB) Apply(ws *WriteSet, readSeq uint64, c Commit) (uint64, error) {
-	if db.closed.Load() {
-		return 0, ErrClosed
-	}
-	// Sorting and hashing the write set need no lock: done before taking
-	// the one that serializes commits.
-	sortMutations(ws)
-	var wsHash ledger.Hash
-	if !db.cfg.UnsafeNoLedger {
-		wsHash = hashWriteSet(ws)
-	}
-	b, seq, err := db.applyLocked(ws, readSeq, c, wsHash)
+	p := [1]Proposal{{WS: ws, ReadSeq: readSeq, Commit: c}}
+	out, err := db.ApplyBatch(p[:])
 	if err != nil {
 		return 0, err
+	}
+	return out[0].Seq, out[0].Err
+}
+
+// Proposal is one transaction handed to ApplyBatch.
+type Proposal struct {
+	WS      *WriteSet
+	ReadSeq uint64
+	Commit  Commit
+}
+
+// Outcome is what ApplyBatch decided for one Proposal: its sequence, or
+// the *ConflictError that rejected it.
+type Outcome struct {
+	Seq uint64
+	Err error
+}
+
+// ApplyBatch applies proposals in order, deciding each exactly as Apply
+// would after the ones before it, and writes the commits in one pebble
+// batch (one WAL write, one memtable insert, one sync). A replica applies
+// the transactions of a committed raft batch this way. Conflicts are
+// reported per proposal; err is for failures of the store, after which
+// nothing of the batch is applied.
+func (db *DB) ApplyBatch(ps []Proposal) ([]Outcome, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	// Sorting and hashing the write sets need no lock: done before taking
+	// the one that serializes commits.
+	hashes := make([]ledger.Hash, len(ps))
+	for i := range ps {
+		sortMutations(ps[i].WS)
+		if !db.cfg.UnsafeNoLedger {
+			hashes[i] = hashWriteSet(ps[i].WS)
+		}
+	}
+	out := make([]Outcome, len(ps))
+	b, last, err := db.applyLocked(ps, hashes, out)
+	if err != nil || b == nil {
+		return out, err
 	}
 	defer b.Close()
 	if !db.cfg.NoSync {
 		if err := b.SyncWait(); err != nil {
-			return 0, fmt.Errorf("storage: sync commit %d: %w", seq, err)
+			return nil, fmt.Errorf("storage: sync commit %d: %w", last, err)
 		}
 	}
-	db.publish(seq)
-	db.noteCommit(seq)
-	return seq, nil
+	db.publish(last)
+	db.noteCommit(last)
+	return out, nil
 }
 
-func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit, wsHash ledger.Hash) (*pebble.Batch, uint64, error) {
+// applyLocked decides and writes ps under applyMu, filling out; it returns
+// the applied batch (nil when every proposal conflicted) and the last
+// sequence it holds.
+func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*pebble.Batch, uint64, error) {
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
 	if db.closed.Load() {
@@ -109,54 +144,91 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit, wsHash ledger.
 	if db.stateErr != nil {
 		return nil, 0, fmt.Errorf("storage: opened for verification only: %w", db.stateErr)
 	}
-	if err := db.checkConflicts(ws, readSeq); err != nil {
+	var (
+		b         *pebble.Batch
+		state     = db.ledger
+		seq       = db.applied.Load()
+		raftIndex uint64
+		system    bool
+		key, val  []byte // scratch: the batch copies what it is given
+		// batched holds the keys written by the batch's earlier commits,
+		// which are not in pebble or in the remembered commits yet.
+		batched map[string]uint64
+	)
+	fail := func(err error) (*pebble.Batch, uint64, error) {
+		if b != nil {
+			b.Close()
+		}
 		return nil, 0, err
 	}
-	seq := db.applied.Load() + 1
-	b := db.pdb.NewBatch()
-	system := false
-	var key, val []byte // scratch: the batch copies what it is given
-	for i := range ws.Mutations {
-		m := &ws.Mutations[i]
-		system = system || (len(m.Key) > 0 && m.Key[0] == prefixSystem)
-		// The version, and its copy in the current keyspace (current.go).
-		key = appendVersion(key[:0], m.Key, seq)
-		val = appendCurrentValue(val[:0], seq, m)
-		err := b.Set(key, val[currentHeaderLen:], nil)
-		if err == nil {
-			key = appendCurrentKey(key[:0], m.Key)
-			err = b.Set(key, val, nil)
+	for i := range ps {
+		p := &ps[i]
+		if err := db.checkConflicts(p.WS, p.ReadSeq, batched); err != nil {
+			if !errors.Is(err, ErrConflict) {
+				return fail(err)
+			}
+			out[i].Err = err
+			continue
 		}
-		if err != nil {
-			b.Close()
-			return nil, 0, err
+		if b == nil {
+			b = db.pdb.NewBatch()
+		}
+		seq++
+		out[i].Seq = seq
+		c := p.Commit
+		sys := false
+		for j := range p.WS.Mutations {
+			m := &p.WS.Mutations[j]
+			sys = sys || (len(m.Key) > 0 && m.Key[0] == prefixSystem)
+			// The version, and its copy in the current keyspace (current.go).
+			key = appendVersion(key[:0], m.Key, seq)
+			val = appendCurrentValue(val[:0], seq, m)
+			err := b.Set(key, val[currentHeaderLen:], nil)
+			if err == nil {
+				key = appendCurrentKey(key[:0], m.Key)
+				err = b.Set(key, val, nil)
+			}
+			if err != nil {
+				return fail(err)
+			}
+		}
+		system = system || sys
+		if c.Kind == "" {
+			c.Kind = ledger.KindData
+			if sys {
+				c.Kind = ledger.KindSchema
+			}
+		}
+		if c.Time == 0 {
+			c.Time = time.Now().UnixNano()
+		}
+		if !db.cfg.UnsafeNoLedger {
+			var err error
+			if state, err = appendEntry(b, state, hashes[i], seq, c); err != nil {
+				return fail(err)
+			}
+		}
+		if c.RaftIndex > 0 {
+			raftIndex = c.RaftIndex
+		}
+		if len(ps) > 1 && i < len(ps)-1 {
+			if batched == nil {
+				batched = map[string]uint64{}
+			}
+			for _, m := range p.WS.Mutations {
+				batched[string(m.Key)] = seq
+			}
 		}
 	}
-	if c.Kind == "" {
-		c.Kind = ledger.KindData
-		if system {
-			c.Kind = ledger.KindSchema
-		}
-	}
-	if c.Time == 0 {
-		c.Time = time.Now().UnixNano()
-	}
-	next := db.ledger
-	if !db.cfg.UnsafeNoLedger {
-		var err error
-		if next, err = db.appendEntry(b, wsHash, seq, c); err != nil {
-			b.Close()
-			return nil, 0, err
-		}
+	if b == nil {
+		return nil, 0, nil
 	}
 	if err := b.Set(metaHeadKey, binary.BigEndian.AppendUint64(nil, seq), nil); err != nil {
-		b.Close()
-		return nil, 0, err
+		return fail(err)
 	}
-	if c.RaftIndex > 0 {
-		if err := b.Set(metaRaftKey, binary.BigEndian.AppendUint64(nil, c.RaftIndex), nil); err != nil {
-			b.Close()
-			return nil, 0, err
+	if raftIndex > 0 {
+		if err := b.Set(metaRaftKey, binary.BigEndian.AppendUint64(nil, raftIndex), nil); err != nil {
+			return fail(err)
 		}
 	}
 	var err error
@@ -166,14 +238,17 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit, wsHash ledger.
 		err = db.pdb.ApplyNoSyncWait(b, pebble.Sync)
 	}
 	if err != nil {
-		b.Close()
-		return nil, 0, fmt.Errorf("storage: apply commit %d: %w", seq, err)
+		return fail(fmt.Errorf("storage: apply commit %d: %w", seq, err))
 	}
-	db.ledger = next
-	db.recent.note(seq, ws)
+	db.ledger = state
+	for i := range ps {
+		if out[i].Err == nil {
+			db.recent.note(out[i].Seq, ps[i].WS)
+		}
+	}
 	db.applied.Store(seq)
-	if c.RaftIndex > 0 {
-		db.raftIndex.Store(c.RaftIndex)
+	if raftIndex > 0 {
+		db.raftIndex.Store(raftIndex)
 	}
 	if system {
 		db.system.Store(seq)
@@ -182,8 +257,27 @@ func (db *DB) applyLocked(ws *WriteSet, readSeq uint64, c Commit, wsHash ledger.
 }
 
 // checkConflicts returns a ConflictError if any written or checked key has
-// a version newer than readSeq.
-func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64) error {
+// a version newer than readSeq: in the store, or among batched, the keys
+// written by earlier commits of the batch being built (not in pebble yet).
+func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64, batched map[string]uint64) error {
+	if len(batched) > 0 {
+		check := func(key []byte) error {
+			if s, ok := batched[string(key)]; ok && s > readSeq {
+				return &ConflictError{Key: bytes.Clone(key), ReadSeq: readSeq, Conflict: s}
+			}
+			return nil
+		}
+		for _, m := range ws.Mutations {
+			if err := check(m.Key); err != nil {
+				return err
+			}
+		}
+		for _, k := range ws.Checks {
+			if err := check(k); err != nil {
+				return err
+			}
+		}
+	}
 	applied := db.applied.Load()
 	if readSeq >= applied {
 		return nil // nothing committed since the snapshot

@@ -114,18 +114,19 @@ func hashWriteSet(ws *WriteSet) ledger.Hash {
 	return h.Sum()
 }
 
-// appendEntry adds seq's ledger entry and the Merkle nodes it completes to
-// b, returning the ledger state to keep once b is applied.
-func (db *DB) appendEntry(b *pebble.Batch, wsHash ledger.Hash, seq uint64, c Commit) (ledgerState, error) {
+// appendEntry adds seq's ledger entry, chained onto the ledger state prev,
+// and the Merkle nodes it completes to b, returning the ledger state to
+// keep once b is applied.
+func appendEntry(b *pebble.Batch, prev ledgerState, wsHash ledger.Hash, seq uint64, c Commit) (ledgerState, error) {
 	e := ledger.Entry{
-		Version: ledger.EntryVersion, Seq: seq, PrevHash: db.ledger.lastHash, WriteSetHash: wsHash,
+		Version: ledger.EntryVersion, Seq: seq, PrevHash: prev.lastHash, WriteSetHash: wsHash,
 		Principal: c.Principal, CommittedAt: c.Time, Kind: c.Kind,
 	}
 	enc := e.Encode()
 	if err := b.Set(entryKey(seq), enc, nil); err != nil {
 		return ledgerState{}, err
 	}
-	next := db.ledger
+	next := prev
 	leaf := ledger.LeafHash(enc)
 	var err error
 	next.tree.Append(leaf, func(id ledger.NodeID, hash ledger.Hash) {

@@ -53,9 +53,9 @@ func TestRecentConflictsMatchPebble(t *testing.T) {
 		if db.recent.covers(readSeq, applied) {
 			remembered++
 		}
-		fromRecent := describe(db.checkConflicts(ws, readSeq))
+		fromRecent := describe(db.checkConflicts(ws, readSeq, nil))
 		db.noRecent = true
-		fromPebble := describe(db.checkConflicts(ws, readSeq))
+		fromPebble := describe(db.checkConflicts(ws, readSeq, nil))
 		db.noRecent = false
 		db.applyMu.Unlock()
 		if fromRecent != fromPebble {

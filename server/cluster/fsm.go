@@ -46,7 +46,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 }
 
 // ApplyBatch applies the committed entries raft hands over together (up
-// to MaxAppendEntries), in log order. The applying hook runs once for the
+// to MaxAppendEntries), in log order; each run of commits is one
+// storage.ApplyBatch (one pebble batch, one WAL write), which decides each
+// commit as Apply would after the ones before it. The applying hook runs once for the
 // whole batch, with the union of its commits' write sets: the engine's
 // work there (moving AUTO_INCREMENT counters) has a fixed cost per call
 // that a per-commit call paid for every transaction. Counters then move
@@ -89,8 +91,20 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		}
 	}
 	run := func() error {
-		for i, l := range logs {
-			out[i] = f.apply(l, cmds[i])
+		// Runs of commits go to the store as one batch each; any other
+		// entry (a signature) is applied on its own, in log order.
+		for i := 0; i < len(logs); {
+			if cmds[i] == nil {
+				out[i] = f.apply(logs[i])
+				i++
+				continue
+			}
+			j := i + 1
+			for j < len(logs) && cmds[j] != nil {
+				j++
+			}
+			f.applyCommits(logs[i:j], cmds[i:j], out[i:j])
+			i = j
 		}
 		return nil
 	}
@@ -108,24 +122,34 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	return out
 }
 
-// apply applies one entry; c is its decoded commit command, nil for any
-// other entry and for an entry the store already holds.
-func (f *fsm) apply(l *raft.Log, c *commitCmd) any {
-	if l.Type != raft.LogCommand {
-		return nil
+// applyCommits applies consecutive commit entries as one store batch.
+func (f *fsm) applyCommits(logs []*raft.Log, cmds []*commitCmd, out []any) {
+	ps := make([]storage.Proposal, len(cmds))
+	for i, c := range cmds {
+		ps[i] = storage.Proposal{WS: &c.WS, ReadSeq: c.ReadSeq,
+			Commit: storage.Commit{Principal: c.Principal, Kind: c.Kind, Time: c.Time, RaftIndex: logs[i].Index}}
 	}
-	if c != nil {
-		seq, err := f.db.Apply(&c.WS, c.ReadSeq, storage.Commit{Principal: c.Principal, Kind: c.Kind, Time: c.Time, RaftIndex: l.Index})
-		if errors.Is(err, storage.ErrConflict) {
-			return applyResult{err: err}
-		}
-		if err != nil {
-			f.fatal(l, err)
+	res, err := f.db.ApplyBatch(ps)
+	if err != nil {
+		f.fatal(logs[len(logs)-1], err)
+	}
+	for i, r := range res {
+		if r.Err != nil {
+			out[i] = applyResult{err: r.Err}
+			continue
 		}
 		if f.onApply != nil {
-			f.onApply(&c.WS)
+			f.onApply(&cmds[i].WS)
 		}
-		return applyResult{seq: seq}
+		out[i] = applyResult{seq: r.Seq}
+	}
+}
+
+// apply applies one entry that is not a commit, or a commit the store
+// already holds (commits go through applyCommits).
+func (f *fsm) apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
 	}
 	if l.Index <= f.db.RaftIndex() {
 		return applyResult{} // applied before a restart
