@@ -453,9 +453,12 @@ func (db *DB) hashVersions(head uint64, stop *atomic.Bool) (hashes []ledger.Hash
 			u, seq, vok := splitVersion(it.Key())
 			v := it.Value()
 			if !vok || len(v) == 0 || seq == 0 || seq > head {
+				// The message before Close: pebble reuses a closed
+				// iterator's memory for the next one.
+				err := &VerifyError{Seq: seq, Reason: fmt.Sprintf("stored version %x belongs to no ledger entry", it.Key())}
 				it.Close()
 				_ = cc.done()
-				return nil, nil, &VerifyError{Seq: seq, Reason: fmt.Sprintf("stored version %x belongs to no ledger entry", it.Key())}
+				return nil, nil, err
 			}
 			if current == nil && !db.format2 && (n == 0 || !bytes.Equal(u, last)) {
 				last = append(last[:0], u...)
