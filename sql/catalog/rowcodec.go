@@ -151,6 +151,44 @@ func decodeRow(b []byte, n int) (gmssql.Row, error) {
 	return row, nil
 }
 
+// decodeRowColumns is decodeRow for a reader that uses only the columns
+// need marks (nil: all): a string or binary value of any other column is
+// stepped over without being copied out.
+func decodeRowColumns(b []byte, n int, need []bool) (gmssql.Row, error) {
+	if need == nil {
+		return decodeRow(b, n)
+	}
+	if len(b) < 1 || b[0] != rowFormatV1 {
+		return nil, errCorruptRow
+	}
+	b = b[1:]
+	count, k := binary.Uvarint(b)
+	if k <= 0 {
+		return nil, errCorruptRow
+	}
+	b = b[k:]
+	row := make(gmssql.Row, n)
+	for i := 0; i < int(count); i++ {
+		if (i >= n || !need[i]) && len(b) > 0 && (b[0] == rtString || b[0] == rtBytes) {
+			l, k := binary.Uvarint(b[1:])
+			if k <= 0 || uint64(len(b)-1-k) < l {
+				return nil, errCorruptRow
+			}
+			b = b[1+k+int(l):]
+			continue
+		}
+		v, rest, err := decodeValue(b)
+		if err != nil {
+			return nil, err
+		}
+		b = rest
+		if i < n {
+			row[i] = v
+		}
+	}
+	return row, nil
+}
+
 func decodeValue(b []byte) (any, []byte, error) {
 	if len(b) == 0 {
 		return nil, nil, errCorruptRow

@@ -52,3 +52,40 @@ func TestRowCodecRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeRowColumns: decoding only some columns gives those columns'
+// values exactly, whatever is stepped over, and still rejects a truncated
+// row.
+func TestDecodeRowColumns(t *testing.T) {
+	t.Parallel()
+	row := gmssql.Row{int64(7), "skipped string", []byte{9, 9}, "kept", nil, decimal.RequireFromString("1.5"), []byte{}, "", uint64(3)}
+	enc, err := encodeRow(nil, row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := decodeRow(enc, len(row))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for mask := 0; mask < 1<<len(row); mask++ {
+		need := make([]bool, len(row))
+		for i := range need {
+			need[i] = mask&(1<<i) != 0
+		}
+		got, err := decodeRowColumns(enc, len(row), need)
+		if err != nil {
+			t.Fatalf("mask %b: %v", mask, err)
+		}
+		for i := range row {
+			if need[i] && !reflect.DeepEqual(got[i], full[i]) {
+				t.Fatalf("mask %b col %d: %#v, want %#v", mask, i, got[i], full[i])
+			}
+		}
+	}
+	need := make([]bool, len(row))
+	for cut := 0; cut < len(enc)-1; cut++ {
+		if _, err := decodeRowColumns(enc[:cut], len(row), need); err == nil {
+			t.Fatalf("truncated row (%d of %d bytes) decoded", cut, len(enc))
+		}
+	}
+}

@@ -14,8 +14,9 @@ import (
 // type), in key order, as ctx's transaction sees the table and as the row
 // policies let ctx's principal see it: sql/engine's prepared range-select
 // path reads what an index range lookup through the analyzer would. The
-// row passed to fn is fn's to keep.
-func (t *Table) ScanKeyRange(ctx *gmssql.Context, lo, hi any, fn func(gmssql.Row) error) error {
+// row passed to fn is fn's to keep. need marks the columns fn reads (nil:
+// all); the others may be left NULL.
+func (t *Table) ScanKeyRange(ctx *gmssql.Context, lo, hi any, need []bool, fn func(gmssql.Row) error) error {
 	if len(t.desc.PKOrdinals) != 1 {
 		return fmt.Errorf("catalog: table %s: a range scan needs a one-column primary key", t.desc.Name)
 	}
@@ -55,8 +56,11 @@ func (t *Table) ScanKeyRange(ctx *gmssql.Context, lo, hi any, fn func(gmssql.Row
 	}
 	defer it.Close()
 	width := len(t.sch.Schema)
+	if pol != nil || len(need) != width {
+		need = nil // a row policy may read any column
+	}
 	for ok := it.First(); ok; ok = it.Next() {
-		row, err := decodeRow(it.Value(), width)
+		row, err := decodeRowColumns(it.Value(), width, need)
 		if err != nil {
 			return err
 		}

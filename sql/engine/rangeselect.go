@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"sort"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -50,7 +50,8 @@ type rangePlan struct {
 	order   int // schema ordinal of the ORDER BY column, -1 none
 	// orderType is the ORDER BY column's type.
 	orderType gmssql.Type
-	sum       int // schema ordinal of SUM's column, -1 none
+	sum       int    // schema ordinal of SUM's column, -1 none
+	need      []bool // the columns the statement reads, by schema ordinal
 }
 
 // ParseRangeSelect returns query as a RangeSelect, or nil when it does
@@ -200,7 +201,7 @@ func (e *Engine) ExecRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(
 	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
 	gmssql.IncrementStatusVariable(ctx, "Com_select", 1)
 	var rows []gmssql.Row
-	err = t.ScanKeyRange(ctx, bounds[0], bounds[1], func(r gmssql.Row) error {
+	err = t.ScanKeyRange(ctx, bounds[0], bounds[1], p.need, func(r gmssql.Row) error {
 		rows = append(rows, r)
 		return nil
 	})
@@ -280,8 +281,8 @@ func seen(ctx *gmssql.Context, out []gmssql.Row, v any, typ gmssql.Type) bool {
 func (p *rangePlan) sort(ctx *gmssql.Context, rows []gmssql.Row, desc bool) ([]gmssql.Row, error) {
 	typ, o := p.orderType, p.order
 	var cerr error
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i][o], rows[j][o]
+	slices.SortStableFunc(rows, func(x, y gmssql.Row) int {
+		a, b := x[o], y[o]
 		if desc {
 			a, b = b, a
 		}
@@ -289,7 +290,7 @@ func (p *rangePlan) sort(ctx *gmssql.Context, rows []gmssql.Row, desc bool) ([]g
 		if err != nil && cerr == nil {
 			cerr = err
 		}
-		return c < 0
+		return c
 	})
 	return rows, cerr
 }
@@ -312,6 +313,8 @@ func (rs *RangeSelect) planFor(t *catalog.Table) *rangePlan {
 			return nil
 		}
 		p.schema = gmssql.Schema{{Name: rs.sumName, Type: types.Float64}}
+		p.need = make([]bool, len(sch))
+		p.need[p.sum] = true
 		rs.plan.Store(p)
 		return p
 	}
@@ -330,6 +333,13 @@ func (rs *RangeSelect) planFor(t *catalog.Table) *rangePlan {
 		if c.Nullable || !byteComparable(c.Type) {
 			return nil
 		}
+	}
+	p.need = make([]bool, len(sch))
+	for _, o := range p.proj {
+		p.need[o] = true
+	}
+	if p.order >= 0 {
+		p.need[p.order] = true
 	}
 	rs.plan.Store(p)
 	return p
