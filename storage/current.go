@@ -134,9 +134,8 @@ var versionedSpaces = []byte{prefixIndex, prefixSystem, prefixTable}
 // that the first (newest) version of every user key equals its current
 // entry and that no current entry lacks versions.
 type currentChecker struct {
-	it  *pebble.Iterator
-	ok  bool
-	err error
+	it *pebble.Iterator
+	ok bool
 }
 
 func (db *DB) newCurrentChecker(space byte) (*currentChecker, error) {
