@@ -296,38 +296,45 @@ func (ps *PointSelect) planFor(t *catalog.Table) *pointPlan {
 	}
 	sch := t.Schema()
 	p := &pointPlan{version: t.Version()}
+	var ok bool
+	if p.proj, p.schema, ok = ps.projection(sch); !ok {
+		return nil
+	}
+	if p.keyPlan, ok = keyPlanFor(t, ps.terms); !ok {
+		return nil
+	}
+	ps.plan.Store(p)
+	return p
+}
+
+// projection returns the schema ordinals and the output columns of ps's
+// select list on a table of schema sch, described as go-mysql-server's
+// projection describes them: named as the statement wrote them, from the
+// table as the statement calls it (lower case), without key flags.
+func (ps *PointSelect) projection(sch gmssql.Schema) (proj []int, out gmssql.Schema, ok bool) {
 	if ps.star {
 		for i := range sch {
-			p.proj = append(p.proj, i)
+			proj = append(proj, i)
 		}
 	}
 	for _, c := range ps.cols {
 		o := sch.IndexOfColName(c)
 		if o < 0 {
-			return nil
+			return nil, nil, false
 		}
-		p.proj = append(p.proj, o)
+		proj = append(proj, o)
 	}
-	// Output columns as go-mysql-server's projection describes them: named
-	// as the statement wrote them, from the table as the statement calls it
-	// (lower case), without key flags.
 	source := strings.ToLower(ps.ref)
-	for i, o := range p.proj {
+	for i, o := range proj {
 		c := *sch[o]
 		if !ps.star {
 			c.Name, c.Source, c.PrimaryKey, c.AutoIncrement = ps.cols[i], source, false, false
 		} else if ps.aliased {
 			c.Source = source
 		}
-		p.schema = append(p.schema, &c)
+		out = append(out, &c)
 	}
-	kp, ok := keyPlanFor(t, ps.terms)
-	if !ok {
-		return nil
-	}
-	p.keyPlan = kp
-	ps.plan.Store(p)
-	return p
+	return proj, out, true
 }
 
 func indexOf(s []int, v int) int {

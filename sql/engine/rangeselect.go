@@ -361,33 +361,3 @@ func byteComparable(typ gmssql.Type) bool {
 	}
 	return false
 }
-
-// projection returns the schema ordinals and the output columns of ps's
-// select list on a table of schema sch, described as go-mysql-server's
-// projection describes them: named as the statement wrote them, from the
-// table as the statement calls it (lower case), without key flags.
-func (ps *PointSelect) projection(sch gmssql.Schema) (proj []int, out gmssql.Schema, ok bool) {
-	if ps.star {
-		for i := range sch {
-			proj = append(proj, i)
-		}
-	}
-	for _, c := range ps.cols {
-		o := sch.IndexOfColName(c)
-		if o < 0 {
-			return nil, nil, false
-		}
-		proj = append(proj, o)
-	}
-	source := strings.ToLower(ps.ref)
-	for i, o := range proj {
-		c := *sch[o]
-		if !ps.star {
-			c.Name, c.Source, c.PrimaryKey, c.AutoIncrement = ps.cols[i], source, false, false
-		} else if ps.aliased {
-			c.Source = source
-		}
-		out = append(out, &c)
-	}
-	return proj, out, true
-}
