@@ -21,17 +21,22 @@ import (
 
 // conn is one client connection and its session.
 type conn struct {
-	s      *Server
-	nc     net.Conn
-	id     uint32
-	secret uint32
-	be     *pgproto3.Backend
-	w      *bufio.Writer
-	tls    bool
-	host   string
-	user   string
-	db     string
-	ctx    context.Context
+	s  *Server
+	nc net.Conn
+	// holdOutput: the last message was an extended-protocol step (Parse,
+	// Bind, Describe, Execute, Close) whose answers wait, as PostgreSQL's
+	// do, for the Sync or Flush the client must send to see them, so the
+	// next receive does not flush them one by one.
+	holdOutput bool
+	id         uint32
+	secret     uint32
+	be         *pgproto3.Backend
+	w          *bufio.Writer
+	tls        bool
+	host       string
+	user       string
+	db         string
+	ctx        context.Context
 
 	sess *txn.Session
 	// inTxn: an explicit transaction is open; failed: a statement in it
@@ -93,9 +98,12 @@ func (c *conn) flush() error {
 
 // receive flushes what was sent and reads the next message.
 func (c *conn) receive() (pgproto3.FrontendMessage, error) {
-	if err := c.flush(); err != nil {
-		return nil, err
+	if !c.holdOutput {
+		if err := c.flush(); err != nil {
+			return nil, err
+		}
 	}
+	c.holdOutput = false
 	return c.be.Receive()
 }
 
@@ -310,6 +318,10 @@ func (c *conn) loop() {
 		if perr != nil {
 			c.sendError(perr)
 			skipToSync = true
+		}
+		switch msg.(type) {
+		case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close:
+			c.holdOutput = true
 		}
 	}
 }
