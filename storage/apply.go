@@ -257,37 +257,20 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 }
 
 // checkConflicts returns a ConflictError if any written or checked key has
-// a version newer than readSeq: in the store, or among batched, the keys
-// written by earlier commits of the batch being built (not in pebble yet).
+// a version newer than readSeq: among batched, the keys written by earlier
+// commits of the batch being built (not in pebble yet), or in the store.
 func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64, batched map[string]uint64) error {
-	if len(batched) > 0 {
-		check := func(key []byte) error {
-			if s, ok := batched[string(key)]; ok && s > readSeq {
-				return &ConflictError{Key: bytes.Clone(key), ReadSeq: readSeq, Conflict: s}
-			}
+	// stored returns the newest commit after readSeq that wrote key: from
+	// the remembered commits when every one since the snapshot is
+	// remembered (recent.go), else from pebble; nil when nothing was
+	// committed since the snapshot.
+	var stored func(key []byte) (uint64, bool)
+	if applied := db.applied.Load(); readSeq >= applied {
+		if len(batched) == 0 {
 			return nil
 		}
-		for _, m := range ws.Mutations {
-			if err := check(m.Key); err != nil {
-				return err
-			}
-		}
-		for _, k := range ws.Checks {
-			if err := check(k); err != nil {
-				return err
-			}
-		}
-	}
-	applied := db.applied.Load()
-	if readSeq >= applied {
-		return nil // nothing committed since the snapshot
-	}
-	// newer returns the newest commit after readSeq that wrote key: from
-	// the remembered commits when every one since the snapshot is
-	// remembered (recent.go), else from pebble.
-	var newer func(key []byte) (uint64, bool)
-	if !db.noRecent && db.recent.covers(readSeq, applied) {
-		newer = func(key []byte) (uint64, bool) {
+	} else if !db.noRecent && db.recent.covers(readSeq, applied) {
+		stored = func(key []byte) (uint64, bool) {
 			s, found, _ := db.recent.newestWrite(key, readSeq, applied)
 			return s, found
 		}
@@ -298,14 +281,18 @@ func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64, batched map[string]ui
 		}
 		defer it.Close()
 		var ck []byte
-		newer = func(key []byte) (uint64, bool) {
+		stored = func(key []byte) (uint64, bool) {
 			ck = appendCurrentKey(ck[:0], key)
 			newest, ok := newestCommit(it, ck)
 			return newest, ok && newest > readSeq
 		}
 	}
 	check := func(key []byte) error {
-		if s, ok := newer(key); ok {
+		s, ok := batched[string(key)]
+		if ok = ok && s > readSeq; !ok && stored != nil {
+			s, ok = stored(key)
+		}
+		if ok {
 			return &ConflictError{Key: bytes.Clone(key), ReadSeq: readSeq, Conflict: s}
 		}
 		return nil
