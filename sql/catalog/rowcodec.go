@@ -127,37 +127,12 @@ func encodeValue(dst []byte, v any) ([]byte, error) {
 // decodeRow decodes a row encoded by encodeRow into a row of width n
 // (missing trailing values are NULL; a row written under a wider schema is
 // cut).
-func decodeRow(b []byte, n int) (gmssql.Row, error) {
-	if len(b) < 1 || b[0] != rowFormatV1 {
-		return nil, errCorruptRow
-	}
-	b = b[1:]
-	count, k := binary.Uvarint(b)
-	if k <= 0 {
-		return nil, errCorruptRow
-	}
-	b = b[k:]
-	row := make(gmssql.Row, n)
-	for i := 0; i < int(count); i++ {
-		v, rest, err := decodeValue(b)
-		if err != nil {
-			return nil, err
-		}
-		b = rest
-		if i < n {
-			row[i] = v
-		}
-	}
-	return row, nil
-}
+func decodeRow(b []byte, n int) (gmssql.Row, error) { return decodeRowColumns(b, n, nil) }
 
 // decodeRowColumns is decodeRow for a reader that uses only the columns
 // need marks (nil: all): a string or binary value of any other column is
 // stepped over without being copied out.
 func decodeRowColumns(b []byte, n int, need []bool) (gmssql.Row, error) {
-	if need == nil {
-		return decodeRow(b, n)
-	}
 	if len(b) < 1 || b[0] != rowFormatV1 {
 		return nil, errCorruptRow
 	}
@@ -169,7 +144,7 @@ func decodeRowColumns(b []byte, n int, need []bool) (gmssql.Row, error) {
 	b = b[k:]
 	row := make(gmssql.Row, n)
 	for i := 0; i < int(count); i++ {
-		if (i >= n || !need[i]) && len(b) > 0 && (b[0] == rtString || b[0] == rtBytes) {
+		if need != nil && (i >= n || !need[i]) && len(b) > 0 && (b[0] == rtString || b[0] == rtBytes) {
 			l, k := binary.Uvarint(b[1:])
 			if k <= 0 || uint64(len(b)-1-k) < l {
 				return nil, errCorruptRow

@@ -101,18 +101,9 @@ func (e *Engine) ExecPointInsert(ctx *gmssql.Context, pi *PointInsert, arg func(
 	if !ok {
 		return res, err != nil, err
 	}
-	sess, db, autocommit, tx, started := st.sess, st.db, st.autocommit, st.tx, st.started
-	endsWithStatement := autocommit && !ctx.GetIgnoreAutoCommit()
-	defer func() {
-		switch {
-		case !handled && started:
-			ctx.SetTransaction(nil)
-		case handled && err != nil && endsWithStatement:
-			// The statement's writes were discarded; the autocommit
-			// transaction ends with nothing to commit.
-			ctx.SetTransaction(nil)
-		}
-	}()
+	sess, db, tx := st.sess, st.db, st.tx
+	endsWithStatement := st.autocommit && !ctx.GetIgnoreAutoCommit()
+	defer func() { st.endWrite(ctx, handled, endsWithStatement, err) }()
 	t, err := e.Provider.StoredTable(ctx, db, pi.table)
 	if err != nil || t == nil {
 		return res, false, nil

@@ -242,20 +242,8 @@ func (e *Engine) ExecPointSelect(ctx *gmssql.Context, ps *PointSelect, arg func(
 	if !ok {
 		return res, err != nil, err
 	}
-	sess, db, autocommit, tx, started := st.sess, st.db, st.autocommit, st.tx, st.started
-	defer func() {
-		switch {
-		case handled && autocommit && !ctx.GetIgnoreAutoCommit():
-			// As go-mysql-server's TransactionCommittingIter does.
-			if cerr := sess.CommitTransaction(ctx, tx); cerr != nil && err == nil {
-				err = cerr
-			}
-			ctx.SetTransaction(nil)
-		case !handled && started:
-			ctx.SetTransaction(nil)
-		}
-	}()
-	t, err := e.Provider.StoredTable(ctx, db, ps.table)
+	defer func() { st.endRead(ctx, handled, &err) }()
+	t, err := e.Provider.StoredTable(ctx, st.db, ps.table)
 	if err != nil || t == nil || !t.PointReadable() {
 		return res, false, nil
 	}
@@ -394,6 +382,35 @@ func (e *Engine) beginFast(ctx *gmssql.Context, db, table string, priv gmssql.Pr
 		st.started = true
 	}
 	return st, true, nil
+}
+
+// endRead ends a fast read statement: one answered in autocommit commits
+// its transaction, as go-mysql-server's TransactionCommittingIter does
+// (a commit error becomes the statement's); one declined leaves no
+// transaction it opened.
+func (st *fastStatement) endRead(ctx *gmssql.Context, handled bool, err *error) {
+	switch {
+	case handled && st.autocommit && !ctx.GetIgnoreAutoCommit():
+		if cerr := st.sess.CommitTransaction(ctx, st.tx); cerr != nil && *err == nil {
+			*err = cerr
+		}
+		ctx.SetTransaction(nil)
+	case !handled && st.started:
+		ctx.SetTransaction(nil)
+	}
+}
+
+// endWrite ends a fast write statement, which commits itself:
+// one declined leaves no transaction it opened; one that failed discarded
+// its writes, so the autocommit transaction it ends (endsWithStatement)
+// ends with nothing to commit.
+func (st *fastStatement) endWrite(ctx *gmssql.Context, handled, endsWithStatement bool, err error) {
+	switch {
+	case !handled && st.started:
+		ctx.SetTransaction(nil)
+	case handled && err != nil && endsWithStatement:
+		ctx.SetTransaction(nil)
+	}
 }
 
 func sessionBool(ctx *gmssql.Context, name string) (bool, error) {

@@ -203,16 +203,7 @@ func (e *Engine) ExecPointWrite(ctx *gmssql.Context, pw *PointWrite, arg func(na
 		return res, err != nil, err
 	}
 	endsWithStatement := st.autocommit && !ctx.GetIgnoreAutoCommit()
-	defer func() {
-		switch {
-		case !handled && st.started:
-			ctx.SetTransaction(nil)
-		case handled && err != nil && endsWithStatement:
-			// The statement's writes were discarded; the autocommit
-			// transaction ends with nothing to commit.
-			ctx.SetTransaction(nil)
-		}
-	}()
+	defer func() { st.endWrite(ctx, handled, endsWithStatement, err) }()
 	t, err := e.Provider.StoredTable(ctx, st.db, pw.table)
 	if err != nil || t == nil {
 		return res, false, nil

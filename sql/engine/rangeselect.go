@@ -165,18 +165,7 @@ func (e *Engine) ExecRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(
 	if !ok {
 		return res, err != nil, err
 	}
-	sess, autocommit, tx, started := st.sess, st.autocommit, st.tx, st.started
-	defer func() {
-		switch {
-		case handled && autocommit && !ctx.GetIgnoreAutoCommit():
-			if cerr := sess.CommitTransaction(ctx, tx); cerr != nil && err == nil {
-				err = cerr
-			}
-			ctx.SetTransaction(nil)
-		case !handled && started:
-			ctx.SetTransaction(nil)
-		}
-	}()
+	defer func() { st.endRead(ctx, handled, &err) }()
 	t, err := e.Provider.StoredTable(ctx, st.db, rs.sel.table)
 	if err != nil || t == nil || !t.PointReadable() {
 		return res, false, nil
@@ -222,15 +211,12 @@ func (e *Engine) ExecRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(
 		for i, o := range p.proj {
 			pr[i] = r[o]
 		}
-		if rs.distinct && len(out) > 0 && p.orderedDistinct(rs) {
-			// Sorted on the one selected column: equal values are adjacent.
-			if c, err := p.schema[0].Type.Compare(ctx, out[len(out)-1][0], pr[0]); err != nil {
+		if rs.distinct {
+			if dup, err := p.duplicate(ctx, out, pr[0]); err != nil {
 				return res, true, err
-			} else if c == 0 {
+			} else if dup {
 				continue
 			}
-		} else if rs.distinct && seen(ctx, out, pr[0], p.schema[0].Type) {
-			continue
 		}
 		out = append(out, pr)
 	}
@@ -262,18 +248,25 @@ func (p *rangePlan) sumOf(ctx *gmssql.Context, rows []gmssql.Row) RangeResult {
 	return RangeResult{Schema: p.schema, Rows: []gmssql.Row{{sum}}, Version: p.version}
 }
 
-// orderedDistinct: DISTINCT over rows sorted on the selected column.
-func (p *rangePlan) orderedDistinct(rs *RangeSelect) bool { return p.order >= 0 && rs.distinct }
-
-// seen reports whether v is among the rows kept so far (DISTINCT without
-// ORDER BY keeps the first of equal values, in key order).
-func seen(ctx *gmssql.Context, out []gmssql.Row, v any, typ gmssql.Type) bool {
+// duplicate reports whether v equals a value DISTINCT already kept: the
+// last one when the rows are sorted on it (equal values are adjacent),
+// else any of them (DISTINCT without ORDER BY keeps the first of equal
+// values, in key order).
+func (p *rangePlan) duplicate(ctx *gmssql.Context, out []gmssql.Row, v any) (bool, error) {
+	typ := p.schema[0].Type
+	if p.order >= 0 {
+		if len(out) == 0 {
+			return false, nil
+		}
+		c, err := typ.Compare(ctx, out[len(out)-1][0], v)
+		return err == nil && c == 0, err
+	}
 	for _, r := range out {
 		if c, err := typ.Compare(ctx, r[0], v); err == nil && c == 0 {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // sort orders rows stably on the ORDER BY column, as go-mysql-server's
