@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -231,26 +230,7 @@ func TestPointInsertWire(t *testing.T) {
 	dump := func(db *sql.DB) string {
 		var b strings.Builder
 		for _, q := range []string{"SELECT id, worker, seq, pad, f, c, CONCAT('[', c, ']') FROM ai ORDER BY id", "SELECT * FROM p ORDER BY k", "SELECT LAST_INSERT_ID()"} {
-			rows, err := db.Query(q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cols, _ := rows.Columns()
-			vals := make([]sql.RawBytes, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			for rows.Next() {
-				if err := rows.Scan(ptrs...); err != nil {
-					t.Fatal(err)
-				}
-				for _, v := range vals {
-					fmt.Fprintf(&b, "%q ", v)
-				}
-				b.WriteString("\n")
-			}
-			rows.Close()
+			appendQuery(t, &b, db, q)
 		}
 		return b.String()
 	}
@@ -407,26 +387,7 @@ func TestPointWriteWire(t *testing.T) {
 			{alice, "SELECT * FROM pol ORDER BY id"},
 			{db, "SELECT LAST_INSERT_ID(), ROW_COUNT()"},
 		} {
-			rows, err := r.db.Query(r.q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cols, _ := rows.Columns()
-			vals := make([]sql.RawBytes, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			for rows.Next() {
-				if err := rows.Scan(ptrs...); err != nil {
-					t.Fatal(err)
-				}
-				for _, v := range vals {
-					fmt.Fprintf(&b, "%q ", v)
-				}
-				b.WriteString("\n")
-			}
-			rows.Close()
+			appendQuery(t, &b, r.db, r.q)
 		}
 		return b.String()
 	}
@@ -471,26 +432,7 @@ func TestPointWriteConflictsAreRetried(t *testing.T) {
 	}
 	const workers, each = 6, 20
 	before := s.fast.hits.Load()
-	var wg sync.WaitGroup
-	errs := make(chan error, workers*each)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				if _, err := db.Exec("UPDATE c SET n = n + 1 WHERE id = ?", 1); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	failed := 0
-	for err := range errs {
-		failed++
-		t.Log(err)
-	}
+	failed := execConcurrently(t, db, workers, each, "UPDATE c SET n = n + 1 WHERE id = ?", 1)
 	if hits := s.fast.hits.Load() - before; hits < workers*each {
 		t.Errorf("the fast path answered %d executions, want at least %d", hits, workers*each)
 	}
@@ -503,5 +445,30 @@ func TestPointWriteConflictsAreRetried(t *testing.T) {
 	}
 	if n+failed != workers*each || failed > workers*each/10 {
 		t.Fatalf("n = %d with %d failed statements, want %d increments", n, failed, workers*each)
+	}
+}
+
+// appendQuery appends the rows q returns to b, each value quoted.
+func appendQuery(t *testing.T, b *strings.Builder, db *sql.DB, q string) {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vals {
+			fmt.Fprintf(b, "%q ", v)
+		}
+		b.WriteString("\n")
 	}
 }

@@ -112,26 +112,7 @@ func TestAutocommitConflictsAreRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	const workers, each = 6, 20
-	var wg sync.WaitGroup
-	errs := make(chan error, workers*each)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				if _, err := db.Exec("UPDATE c SET n = n + 1 WHERE id = 1"); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	failed := 0
-	for err := range errs {
-		failed++
-		t.Log(err)
-	}
+	failed := execConcurrently(t, db, workers, each, "UPDATE c SET n = n + 1 WHERE id = 1")
 	var n int
 	if err := db.QueryRow("SELECT n FROM c WHERE id = 1").Scan(&n); err != nil {
 		t.Fatal(err)
@@ -217,4 +198,31 @@ func TestOversizedStatementRefused(t *testing.T) {
 	if err := db.QueryRow("SELECT 1").Scan(new(int)); err != nil {
 		t.Fatalf("server stopped serving: %v", err)
 	}
+}
+
+// execConcurrently runs q each times on each of workers goroutines and
+// returns how many executions failed (each failure is logged).
+func execConcurrently(t *testing.T, db *sql.DB, workers, each int, q string, args ...any) int {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if _, err := db.Exec(q, args...); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		failed++
+		t.Log(err)
+	}
+	return failed
 }
