@@ -36,6 +36,11 @@ type Mutation struct {
 	Key    []byte
 	Value  []byte // ignored when Delete
 	Delete bool
+	// Base, when later than the proposal's read sequence, is the sequence
+	// the change was computed from: the transaction locked the key's row
+	// and read its newest version (sql/txn's row locks). The key conflicts
+	// only with commits after Base. 0: the read sequence.
+	Base uint64
 }
 
 // WriteSet is everything one transaction changes, plus keys it read whose
@@ -257,53 +262,62 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 }
 
 // checkConflicts returns a ConflictError if any written or checked key has
-// a version newer than readSeq: among batched, the keys written by earlier
+// a version newer than readSeq (a written key: newer than its Base, if
+// that is later): among batched, the keys written by earlier
 // commits of the batch being built (not in pebble yet), or in the store.
 func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64, batched map[string]uint64) error {
-	// stored returns the newest commit after readSeq that wrote key: from
-	// the remembered commits when every one since the snapshot is
-	// remembered (recent.go), else from pebble; nil when nothing was
-	// committed since the snapshot.
-	var stored func(key []byte) (uint64, bool)
-	if applied := db.applied.Load(); readSeq >= applied {
-		if len(batched) == 0 {
-			return nil
+	applied := db.applied.Load()
+	// newest returns the newest commit after from that wrote key: from the
+	// batch's earlier commits, then from the remembered commits when every
+	// one since from is remembered (recent.go), else from pebble.
+	var it *pebble.Iterator
+	defer func() {
+		if it != nil {
+			it.Close()
 		}
-	} else if !db.noRecent && db.recent.covers(readSeq, applied) {
-		stored = func(key []byte) (uint64, bool) {
-			s, found, _ := db.recent.newestWrite(key, readSeq, applied)
-			return s, found
+	}()
+	var ck []byte
+	newest := func(key []byte, from uint64) (uint64, bool, error) {
+		if s, ok := batched[string(key)]; ok && s > from {
+			return s, true, nil
 		}
-	} else {
-		it, err := db.pdb.NewIter(nil)
+		if from >= applied {
+			return 0, false, nil
+		}
+		if !db.noRecent && db.recent.covers(from, applied) {
+			s, found, _ := db.recent.newestWrite(key, from, applied)
+			return s, found, nil
+		}
+		if it == nil {
+			var err error
+			if it, err = db.pdb.NewIter(nil); err != nil {
+				return 0, false, err
+			}
+		}
+		ck = appendCurrentKey(ck[:0], key)
+		s, ok := newestCommit(it, ck)
+		return s, ok && s > from, nil
+	}
+	check := func(key []byte, from uint64) error {
+		s, ok, err := newest(key, from)
 		if err != nil {
 			return err
 		}
-		defer it.Close()
-		var ck []byte
-		stored = func(key []byte) (uint64, bool) {
-			ck = appendCurrentKey(ck[:0], key)
-			newest, ok := newestCommit(it, ck)
-			return newest, ok && newest > readSeq
-		}
-	}
-	check := func(key []byte) error {
-		s, ok := batched[string(key)]
-		if ok = ok && s > readSeq; !ok && stored != nil {
-			s, ok = stored(key)
-		}
 		if ok {
-			return &ConflictError{Key: bytes.Clone(key), ReadSeq: readSeq, Conflict: s}
+			return &ConflictError{Key: bytes.Clone(key), ReadSeq: from, Conflict: s}
 		}
 		return nil
 	}
+	if readSeq >= applied && len(batched) == 0 {
+		return nil // nothing committed since the snapshot
+	}
 	for _, m := range ws.Mutations {
-		if err := check(m.Key); err != nil {
+		if err := check(m.Key, max(readSeq, m.Base)); err != nil {
 			return err
 		}
 	}
 	for _, k := range ws.Checks {
-		if err := check(k); err != nil {
+		if err := check(k, readSeq); err != nil {
 			return err
 		}
 	}
