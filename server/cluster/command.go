@@ -10,9 +10,13 @@ import (
 )
 
 // Replicated log commands. Each raft log entry of type LogCommand holds one:
-// a version byte, a type byte, then the body.
+// a version byte, a type byte, then the body. Version 2 adds a mutation
+// flag (based) followed by the mutation's base sequence; a commit is
+// written as version 2 only when one of its mutations has a base, so
+// builds that read version 1 only still read every other entry.
 const (
 	cmdVersion   = 1
+	cmdVersion2  = 2
 	cmdCommit    = 1 // a transaction's write set: storage.Apply on every node
 	cmdSignature = 2 // a signed Merkle root: storage.StoreSignature on every node
 )
@@ -27,6 +31,12 @@ type commitCmd struct {
 	WS        storage.WriteSet
 }
 
+// Mutation flags in a commit command.
+const (
+	mutDelete = 1 << 0
+	mutBased  = 1 << 1 // version 2: a base sequence follows
+)
+
 var errBadCommand = errors.New("cluster: malformed log command")
 
 func encodeCommit(c *commitCmd) []byte {
@@ -37,21 +47,36 @@ func encodeCommit(c *commitCmd) []byte {
 	for _, k := range c.WS.Checks {
 		n += len(k) + 6
 	}
+	version := byte(cmdVersion)
+	for _, m := range c.WS.Mutations {
+		if m.Base != 0 {
+			version = cmdVersion2
+			n += 10 * len(c.WS.Mutations)
+			break
+		}
+	}
 	b := make([]byte, 0, n)
-	b = append(b, cmdVersion, cmdCommit)
+	b = append(b, version, cmdCommit)
 	b = binary.AppendUvarint(b, c.ReadSeq)
 	b = binary.AppendVarint(b, c.Time)
 	b = appendBytes(b, []byte(c.Principal))
 	b = appendBytes(b, []byte(c.Kind))
 	b = binary.AppendUvarint(b, uint64(len(c.WS.Mutations)))
 	for _, m := range c.WS.Mutations {
+		var flags byte
 		if m.Delete {
-			b = append(b, 1)
-			b = appendBytes(b, m.Key)
-		} else {
-			b = append(b, 0)
-			b = appendBytes(b, m.Key)
+			flags |= mutDelete
+		}
+		if m.Base != 0 {
+			flags |= mutBased
+		}
+		b = append(b, flags)
+		b = appendBytes(b, m.Key)
+		if !m.Delete {
 			b = appendBytes(b, m.Value)
+		}
+		if m.Base != 0 {
+			b = binary.AppendUvarint(b, m.Base)
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.WS.Checks)))
@@ -75,8 +100,8 @@ func commandType(b []byte) (byte, []byte, error) {
 	if len(b) < 2 {
 		return 0, nil, errBadCommand
 	}
-	if b[0] != cmdVersion {
-		return 0, nil, fmt.Errorf("%w: version %d (this build reads %d)", errBadCommand, b[0], cmdVersion)
+	if b[0] != cmdVersion && b[0] != cmdVersion2 {
+		return 0, nil, fmt.Errorf("%w: version %d (this build reads %d and %d)", errBadCommand, b[0], cmdVersion, cmdVersion2)
 	}
 	return b[1], b[2:], nil
 }
@@ -149,10 +174,17 @@ func decodeCommit(body []byte) (*commitCmd, error) {
 	}
 	c.WS.Mutations = make([]storage.Mutation, 0, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		del := d.byte() == 1
-		m := storage.Mutation{Key: d.bytes(), Delete: del}
-		if !del {
+		flags := d.byte()
+		if flags&^(mutDelete|mutBased) != 0 {
+			d.err = errBadCommand
+			break
+		}
+		m := storage.Mutation{Key: d.bytes(), Delete: flags&mutDelete != 0}
+		if !m.Delete {
 			m.Value = d.bytes()
+		}
+		if flags&mutBased != 0 {
+			m.Base = d.uvarint()
 		}
 		c.WS.Mutations = append(c.WS.Mutations, m)
 	}
