@@ -87,6 +87,25 @@ func (t *Table) PlainUpdates(ctx *gmssql.Context) bool {
 // columns, in key order.
 func (t *Table) PrimaryKeyOrdinals() []int { return t.desc.PKOrdinals }
 
+// RowKey returns the storage key of the row whose primary key is key (as
+// GetRow takes it); ok=false when a key value is NULL, which matches no
+// row.
+func (t *Table) RowKey(key ...any) (k []byte, ok bool, err error) {
+	if len(key) != len(t.desc.PKOrdinals) {
+		return nil, false, fmt.Errorf("catalog: table %s: %d key values for a %d-column primary key", t.desc.Name, len(key), len(t.desc.PKOrdinals))
+	}
+	k = storage.TablePrefix(t.desc.ID)
+	for i, o := range t.desc.PKOrdinals {
+		if key[i] == nil {
+			return nil, false, nil
+		}
+		if k, err = appendKeyColumn(k, newKeyColumn(t.sch.Schema, o, 0), key[i]); err != nil {
+			return nil, false, err
+		}
+	}
+	return k, true, nil
+}
+
 // GetRow returns the row whose primary key is key (one value per key
 // column, each already converted to its column's type), as ctx's
 // transaction sees it and as the row policies let ctx's principal see it;
@@ -106,14 +125,9 @@ func (t *Table) GetRow(ctx *gmssql.Context, key ...any) (gmssql.Row, error) {
 	if pol.DeniesAll() {
 		return nil, nil
 	}
-	k := storage.TablePrefix(t.desc.ID)
-	for i, o := range t.desc.PKOrdinals {
-		if key[i] == nil {
-			return nil, nil // = NULL matches nothing
-		}
-		if k, err = appendKeyColumn(k, newKeyColumn(t.sch.Schema, o, 0), key[i]); err != nil {
-			return nil, err
-		}
+	k, ok, err := t.RowKey(key...)
+	if err != nil || !ok {
+		return nil, err // = NULL matches nothing
 	}
 	v, ok, err := r.Get(k)
 	if err != nil || !ok {

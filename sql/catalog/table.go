@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -297,7 +298,14 @@ func (t *Table) lookupRows(ctx *gmssql.Context, r reader, l *gmssql.IndexLookup,
 		}
 		w.filter = f
 	}
-	return &lookupIter{t: t, r: r, ix: ix, windows: windows, policy: pol}, nil
+	li := &lookupIter{t: t, r: r, ix: ix, windows: windows, policy: pol}
+	switch r := r.(type) {
+	case txnReader:
+		li.recheck = r.t.HasLatestWrites()
+	case liveReader:
+		li.recheck = r.t.HasLatestWrites()
+	}
+	return li, nil
 }
 
 // keyWindow is the key range of one index range; filter (nil when the
@@ -316,6 +324,9 @@ type lookupIter struct {
 	cur     rowSource
 	next    int            // index of the next window to open; next-1 is current
 	policy  *policy.Filter // rows the principal may see (nil: all)
+	// recheck: the transaction wrote rows from versions newer than its
+	// snapshot, so an entry may be stale (txn.HasLatestWrites).
+	recheck bool
 }
 
 func (l *lookupIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
@@ -370,18 +381,31 @@ func (l *lookupIter) Next(ctx *gmssql.Context) (gmssql.Row, error) {
 }
 
 // row returns the row at the current index entry (nil if the entry is
-// stale, which a consistent snapshot never has).
+// stale: a consistent snapshot has none, a transaction that wrote rows
+// from newer versions may, see recheck).
 func (l *lookupIter) row() (gmssql.Row, error) {
 	width := len(l.t.sch.Schema)
 	if l.ix.id == 0 {
 		return decodeRow(l.cur.Value(), width)
 	}
-	rowKey := append(storage.TablePrefix(l.t.desc.ID), l.cur.Value()...)
+	pk := l.cur.Value()
+	rowKey := append(storage.TablePrefix(l.t.desc.ID), pk...)
 	v, ok, err := l.r.Get(rowKey)
 	if err != nil || !ok {
 		return nil, err
 	}
-	return decodeRow(v, width)
+	row, err := decodeRow(v, width)
+	if err != nil || !l.recheck {
+		return row, err
+	}
+	k, _, err := l.ix.entryKey(row, pk)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(k, l.cur.Key()) {
+		return nil, nil // the row no longer has this entry
+	}
+	return row, nil
 }
 
 func (l *lookupIter) Close(*gmssql.Context) error {

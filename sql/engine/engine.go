@@ -74,6 +74,8 @@ type Engine struct {
 	// store, or "" when the store already had users.
 	GenesisPassword string
 	fast            fastForms
+	// locks are the row locks of this node's transactions (txn/locks.go).
+	locks *txn.LockTable
 }
 
 // gmsNewMu serializes gms.New, which (re)initializes go-mysql-server's
@@ -108,7 +110,7 @@ func New(cfg Config) (*Engine, error) {
 	gmsNewMu.Lock()
 	e := gms.New(a, &gms.Config{})
 	gmsNewMu.Unlock()
-	eng := &Engine{Engine: e, Provider: pro, cfg: cfg}
+	eng := &Engine{Engine: e, Provider: pro, cfg: cfg, locks: txn.NewLockTable()}
 	eng.proposer = reloadingProposer{Proposer: cfg.Proposer, e: eng}
 	registerVariables()
 	eng.registerFunctions()

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
@@ -13,6 +15,7 @@ import (
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/cofferdb/coffer/sql/catalog"
+	"github.com/cofferdb/coffer/sql/txn"
 )
 
 // Prepared single-row updates and deletes by primary key skip the
@@ -227,6 +230,22 @@ func (e *Engine) ExecPointWrite(ctx *gmssql.Context, pw *PointWrite, arg func(na
 	if !ok {
 		return res, false, nil
 	}
+	// The row's lock, then its newest committed version: a concurrent
+	// writer of the row is waited for instead of failing one of the two
+	// at commit (txn/locks.go).
+	rowKey, keyed, err := t.RowKey(key...)
+	if err != nil {
+		return res, false, nil
+	}
+	endLatest := func() {}
+	if keyed {
+		tx := st.tx.(*txn.Transaction)
+		if err := e.locks.Lock(ctx, tx, rowKey, LockWaitTimeout); err != nil {
+			return res, true, lockError(ctx, err)
+		}
+		endLatest = tx.BeginLatestWrite(rowKey, e.cfg.DB.ReadSeq())
+	}
+	defer func() { endLatest() }()
 	// A read error declines too: nothing is written yet, and the
 	// ordinary path meets the error again and reports it.
 	old, err := t.GetRow(ctx, key...)
@@ -250,6 +269,8 @@ func (e *Engine) ExecPointWrite(ctx *gmssql.Context, pw *PointWrite, arg func(na
 		gmssql.IncrementStatusVariable(ctx, "Com_update", 1)
 		res, err = updateRow(ctx, t, p.schema, old, row)
 	}
+	endLatest()
+	endLatest = func() {}
 	if err != nil {
 		return res, true, err
 	}
@@ -529,3 +550,26 @@ func (e *Engine) writePlanFor(ctx *gmssql.Context, pw *PointWrite, db string, t 
 	p.ok = true
 	return p
 }
+
+// LockWaitTimeout bounds how long a statement waits for a row lock
+// (MySQL's innodb_lock_wait_timeout default).
+var LockWaitTimeout = 50 * time.Second
+
+// lockError turns a failure to take a row lock into the statement's
+// error. A deadlock rolls the whole transaction back, as MySQL does; a
+// timeout fails the statement only.
+func lockError(ctx *gmssql.Context, err error) error {
+	switch {
+	case errors.Is(err, txn.ErrDeadlock):
+		ctx.SetTransaction(nil)
+		ctx.SetIgnoreAutoCommit(false)
+		return gmssql.ErrLockDeadlock.New(err.Error())
+	case errors.Is(err, txn.ErrLockWaitTimeout):
+		return vmysql.NewSQLError(vmysql.ERLockWaitTimeout, vmysql.SSUnknownSQLState, "Lock wait timeout exceeded; try restarting transaction")
+	}
+	return err
+}
+
+// RowLocks returns how many row locks this node's transactions hold, and
+// how many transactions wait for one.
+func (e *Engine) RowLocks() (held, waiting int) { return e.locks.Held() }

@@ -10,6 +10,7 @@ import (
 type bufEntry struct {
 	value  []byte
 	delete bool
+	base   uint64 // storage.Mutation.Base
 }
 
 // buffer holds a transaction's uncommitted writes in key order. Clone is

@@ -136,6 +136,9 @@ func (s *Session) CommitTransaction(ctx *gmssql.Context, tx gmssql.Transaction) 
 		pctx = WithCommitKind(ctx, t.kind)
 	}
 	seq, err := s.proposer.Propose(pctx, t.WriteSet(), t.readSeq, s.principal)
+	// The commit is visible (or failed): a waiter for t's row locks now
+	// reads the row's newest version, t's if it committed.
+	t.ReleaseLocks()
 	if err != nil {
 		ctx.SetTransaction(nil)
 		ctx.SetIgnoreAutoCommit(false)
@@ -153,8 +156,24 @@ func (s *Session) CommitTransaction(ctx *gmssql.Context, tx gmssql.Transaction) 
 	return nil
 }
 
-// Rollback implements sql.TransactionSession: the buffer is dropped.
-func (s *Session) Rollback(*gmssql.Context, gmssql.Transaction) error { return nil }
+// Rollback implements sql.TransactionSession: the buffer is dropped and
+// the row locks released.
+func (s *Session) Rollback(_ *gmssql.Context, tx gmssql.Transaction) error {
+	if t, ok := tx.(*Transaction); ok && t != nil {
+		t.ReleaseLocks()
+	}
+	return nil
+}
+
+// SetTransaction overrides the base session's: a transaction the session
+// lets go of (committed, rolled back, failed, or the session ended)
+// releases its row locks, whichever path dropped it.
+func (s *Session) SetTransaction(tx gmssql.Transaction) {
+	if old, ok := s.BaseSession.GetTransaction().(*Transaction); ok && old != nil && gmssql.Transaction(old) != tx {
+		old.ReleaseLocks()
+	}
+	s.BaseSession.SetTransaction(tx)
+}
 
 // CreateSavepoint implements sql.TransactionSession.
 func (s *Session) CreateSavepoint(_ *gmssql.Context, tx gmssql.Transaction, name string) error {

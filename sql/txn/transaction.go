@@ -29,6 +29,19 @@ type Transaction struct {
 	cacheEpoch   uint64
 
 	kind string // ledger kind of the commit; "" derives it from the write set
+
+	// Row locks (locks.go): the keys of the locks t holds, the table
+	// holding them, and the lock t waits for (guarded by the table's mutex).
+	locks     []string
+	lockTable *LockTable
+	waitingOn *rowLock
+	// pins are keys read at a newer sequence than readSeq while a row is
+	// written from its newest version; writeBase is that sequence, which
+	// the keys written meanwhile are based on; based records that some
+	// buffered write has a base.
+	pins      map[string]uint64
+	writeBase uint64
+	based     bool
 }
 
 // SetKind sets the ledger kind the transaction commits as
@@ -91,6 +104,9 @@ func (t *Transaction) Get(key []byte) ([]byte, bool, error) {
 }
 
 func (t *Transaction) snapshotGet(key []byte) ([]byte, bool, error) {
+	if seq, ok := t.pins[string(key)]; ok {
+		return t.reader.Get(key, seq)
+	}
 	return t.reader.Get(key, t.readSeq)
 }
 
@@ -98,13 +114,29 @@ func (t *Transaction) snapshotGet(key []byte) ([]byte, bool, error) {
 // from here on.
 func (t *Transaction) Put(key, value []byte) {
 	t.noteWrite(key)
-	t.buf.put(key, bufEntry{value: value})
+	t.buf.put(key, bufEntry{value: value, base: t.baseOf(key)})
 }
 
 // Delete buffers the deletion of key.
 func (t *Transaction) Delete(key []byte) {
 	t.noteWrite(key)
-	t.buf.put(key, bufEntry{delete: true})
+	t.buf.put(key, bufEntry{delete: true, base: t.baseOf(key)})
+}
+
+// baseOf returns the base of a new write of key: a key keeps the base of
+// its first write in the transaction (what it was computed from then is
+// what later writes build on).
+func (t *Transaction) baseOf(key []byte) uint64 {
+	if !t.based && t.writeBase == 0 {
+		return 0
+	}
+	if e, ok := t.buf.get(key); ok {
+		return e.base
+	}
+	if t.writeBase != 0 {
+		t.based = true
+	}
+	return t.writeBase
 }
 
 // Check records that the transaction depends on key not changing after its
@@ -170,7 +202,7 @@ func (t *Transaction) ReadGet(key []byte) ([]byte, bool, error) {
 func (t *Transaction) WriteSet() *storage.WriteSet {
 	ws := &storage.WriteSet{Mutations: make([]storage.Mutation, 0, t.buf.len())}
 	t.buf.m.AscendFunc(minKey(), maxKey(), func(k []byte, e bufEntry) bool {
-		ws.Mutations = append(ws.Mutations, storage.Mutation{Key: k, Value: e.value, Delete: e.delete})
+		ws.Mutations = append(ws.Mutations, storage.Mutation{Key: k, Value: e.value, Delete: e.delete, Base: e.base})
 		return true
 	})
 	for k := range t.checks {

@@ -1,0 +1,258 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	vmysql "github.com/dolthub/vitess/go/mysql"
+
+	"github.com/cofferdb/coffer/sql/txn"
+)
+
+// rowLockEnv is an engine with table t (id, k indexed, c) and sessions.
+type rowLockEnv struct {
+	t *testing.T
+	e *Engine
+}
+
+func newRowLockEnv(t *testing.T) *rowLockEnv {
+	e, _ := newTestEngine(t, t.TempDir())
+	env := &rowLockEnv{t: t, e: e}
+	a := env.session()
+	query(t, e, a, "CREATE TABLE t (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(10), KEY (k))")
+	query(t, e, a, "INSERT INTO t VALUES (1, 10, 'a'), (2, 20, 'b')")
+	return env
+}
+
+func (env *rowLockEnv) session() *gmssql.Context {
+	return env.e.NewContext(context.Background(), txn.Principal{Name: "admin", Host: "localhost"})
+}
+
+// write runs a point write through the fast path.
+func (env *rowLockEnv) write(ctx *gmssql.Context, q string, args ...any) error {
+	env.t.Helper()
+	_, handled, err := fastWrite(env.e, ctx, q, args)
+	if !handled {
+		env.t.Fatalf("%s %v: not handled", q, args)
+	}
+	return err
+}
+
+// start runs a point write in another goroutine and waits until it
+// waits for a row lock; the returned channel yields its error.
+func (env *rowLockEnv) start(ctx *gmssql.Context, q string, args ...any) <-chan error {
+	env.t.Helper()
+	_, waiting0 := env.e.RowLocks()
+	done := make(chan error, 1)
+	go func() {
+		_, handled, err := fastWrite(env.e, ctx, q, args)
+		if !handled && err == nil {
+			err = fmt.Errorf("%s: not handled", q)
+		}
+		done <- err
+	}()
+	for {
+		select {
+		case err := <-done:
+			env.t.Fatalf("%s %v returned without waiting for a lock: %v", q, args, err)
+		default:
+		}
+		if _, waiting := env.e.RowLocks(); waiting > waiting0 {
+			return done
+		}
+		time.Sleep(time.Millisecond) // polling a condition, not a timed wait
+	}
+}
+
+func (env *rowLockEnv) rows(ctx *gmssql.Context, q string) string {
+	env.t.Helper()
+	return fmt.Sprint(query(env.t, env.e, ctx, q))
+}
+
+const incK = "UPDATE t SET k = k + 1 WHERE id = ?"
+
+// TestRowLockWaitsAndBuildsOnTheNewestVersion: a second writer of a row
+// waits for the first transaction instead of failing at commit, and then
+// writes on top of what the first committed (or of the old row if it
+// rolled back) — in autocommit and inside an explicit transaction whose
+// snapshot is older than the first writer's commit.
+func TestRowLockWaitsAndBuildsOnTheNewestVersion(t *testing.T) {
+	env := newRowLockEnv(t)
+	a, b := env.session(), env.session()
+
+	// Autocommit waiter; the holder commits.
+	query(t, env.e, a, "BEGIN")
+	if err := env.write(a, incK, 1); err != nil {
+		t.Fatal(err)
+	}
+	done := env.start(b, incK, 1)
+	query(t, env.e, a, "COMMIT")
+	if err := <-done; err != nil {
+		t.Fatalf("the waiting write failed: %v", err)
+	}
+	if got := env.rows(a, "SELECT k FROM t WHERE id = 1"); got != "[[12]]" {
+		t.Fatalf("after two increments: %s", got)
+	}
+
+	// Autocommit waiter; the holder rolls back.
+	query(t, env.e, a, "BEGIN")
+	if err := env.write(a, "UPDATE t SET k = ? WHERE id = ?", 100, 1); err != nil {
+		t.Fatal(err)
+	}
+	done = env.start(b, incK, 1)
+	query(t, env.e, a, "ROLLBACK")
+	if err := <-done; err != nil {
+		t.Fatalf("the waiting write failed: %v", err)
+	}
+	if got := env.rows(a, "SELECT k FROM t WHERE id = 1"); got != "[[13]]" {
+		t.Fatalf("after a rolled back write and an increment: %s", got)
+	}
+
+	// An explicit transaction whose snapshot predates the holder's commit:
+	// its update reads the newest version, and it commits without a
+	// conflict. Its other reads stay at its snapshot.
+	query(t, env.e, b, "BEGIN")
+	if got := env.rows(b, "SELECT id, k FROM t ORDER BY id"); got != "[[1 13] [2 20]]" {
+		t.Fatalf("b's snapshot: %s", got)
+	}
+	query(t, env.e, a, "BEGIN")
+	if err := env.write(a, incK, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.write(a, incK, 2); err != nil {
+		t.Fatal(err)
+	}
+	done = env.start(b, incK, 1)
+	query(t, env.e, a, "COMMIT")
+	if err := <-done; err != nil {
+		t.Fatalf("the waiting write failed: %v", err)
+	}
+	if got := env.rows(b, "SELECT id, k FROM t ORDER BY id"); got != "[[1 15] [2 20]]" {
+		t.Fatalf("b sees its write on the newest row 1 and its snapshot of row 2: %s", got)
+	}
+	query(t, env.e, b, "COMMIT")
+	if got := env.rows(a, "SELECT id, k FROM t ORDER BY id"); got != "[[1 15] [2 21]]" {
+		t.Fatalf("after both commits: %s", got)
+	}
+	if held, waiting := env.e.RowLocks(); held != 0 || waiting != 0 {
+		t.Fatalf("%d locks held, %d waiting after every transaction ended", held, waiting)
+	}
+}
+
+// TestRowLockIndexReadsSkipStaleEntries: after writing a row from a
+// version newer than its snapshot, a transaction's index reads do not
+// return the row under the indexed value its snapshot had.
+func TestRowLockIndexReadsSkipStaleEntries(t *testing.T) {
+	env := newRowLockEnv(t)
+	a, b := env.session(), env.session()
+	query(t, env.e, a, "BEGIN")
+	if got := env.rows(a, "SELECT id FROM t WHERE k = 10"); got != "[[1]]" {
+		t.Fatalf("snapshot: %s", got)
+	}
+	if err := env.write(b, "UPDATE t SET k = ? WHERE id = ?", 50, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.write(a, incK, 1); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{
+		"SELECT id FROM t WHERE k = 10":        "[]",
+		"SELECT id FROM t WHERE k = 51":        "[[1]]",
+		"SELECT id, k FROM t WHERE k >= 0":     "[[2 20] [1 51]]",
+		"SELECT id FROM t WHERE k = 50":        "[]",
+		"SELECT id, k FROM t ORDER BY id DESC": "[[2 20] [1 51]]",
+	} {
+		if got := env.rows(a, q); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+	query(t, env.e, a, "COMMIT")
+	if got := env.rows(b, "SELECT id, k FROM t WHERE k = 51"); got != "[[1 51]]" {
+		t.Fatalf("after commit: %s", got)
+	}
+}
+
+// TestRowLockDeadlock: two transactions that each wait for the other's
+// row: the one that would close the cycle fails with MySQL's 1213 and is
+// rolled back, which lets the other go on.
+func TestRowLockDeadlock(t *testing.T) {
+	env := newRowLockEnv(t)
+	a, b := env.session(), env.session()
+	query(t, env.e, a, "BEGIN")
+	query(t, env.e, b, "BEGIN")
+	if err := env.write(a, incK, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.write(b, incK, 2); err != nil {
+		t.Fatal(err)
+	}
+	done := env.start(a, incK, 2)
+	err := env.write(b, incK, 1)
+	if se := gmssql.CastSQLError(err); err == nil || se.Num != vmysql.ERLockDeadlock || se.State != "40001" {
+		t.Fatalf("closing a cycle: %v", err)
+	}
+	if b.GetTransaction() != nil {
+		t.Fatal("the deadlock victim's transaction is still open")
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the survivor's write failed: %v", err)
+	}
+	query(t, env.e, a, "COMMIT")
+	if got := env.rows(b, "SELECT id, k FROM t ORDER BY id"); got != "[[1 11] [2 21]]" {
+		t.Fatalf("after the deadlock: %s (the victim's writes must be gone)", got)
+	}
+}
+
+// TestRowLockWaitTimeout: a holder that does not finish fails the waiting
+// statement with MySQL's 1205; the waiter's transaction stays open.
+func TestRowLockWaitTimeout(t *testing.T) {
+	defer func(d time.Duration) { LockWaitTimeout = d }(LockWaitTimeout)
+	LockWaitTimeout = 20 * time.Millisecond
+	env := newRowLockEnv(t)
+	a, b := env.session(), env.session()
+	query(t, env.e, a, "BEGIN")
+	if err := env.write(a, incK, 1); err != nil {
+		t.Fatal(err)
+	}
+	query(t, env.e, b, "BEGIN")
+	if err := env.write(b, incK, 2); err != nil {
+		t.Fatal(err)
+	}
+	err := env.write(b, incK, 1)
+	if se := gmssql.CastSQLError(err); err == nil || se.Num != vmysql.ERLockWaitTimeout {
+		t.Fatalf("waiting past the timeout: %v", err)
+	}
+	if b.GetTransaction() == nil {
+		t.Fatal("a lock wait timeout ended the transaction")
+	}
+	query(t, env.e, a, "ROLLBACK")
+	query(t, env.e, b, "COMMIT")
+	if got := env.rows(a, "SELECT id, k FROM t ORDER BY id"); got != "[[1 10] [2 21]]" {
+		t.Fatalf("after the timeout: %s", got)
+	}
+}
+
+// TestRowLocksReleasedWhenTheSessionEnds: a session that goes away with a
+// transaction open releases its locks.
+func TestRowLocksReleasedWhenTheSessionEnds(t *testing.T) {
+	env := newRowLockEnv(t)
+	a, b := env.session(), env.session()
+	query(t, env.e, a, "BEGIN")
+	if err := env.write(a, incK, 1); err != nil {
+		t.Fatal(err)
+	}
+	done := env.start(b, incK, 1)
+	a.Session.(*txn.Session).SessionEnd()
+	if err := <-done; err != nil {
+		t.Fatalf("the waiting write failed: %v", err)
+	}
+	if got := env.rows(b, "SELECT k FROM t WHERE id = 1"); got != "[[11]]" {
+		t.Fatalf("the ended session's write survived or the waiter's is lost: %s", got)
+	}
+	if held, waiting := env.e.RowLocks(); held != 0 || waiting != 0 {
+		t.Fatalf("%d locks held, %d waiting", held, waiting)
+	}
+}
