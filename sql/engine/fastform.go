@@ -1,9 +1,12 @@
 package engine
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
@@ -60,4 +63,67 @@ func (e *Engine) FastForm(query string) FastForm {
 		}
 	}
 	return f
+}
+
+// maxNormalizedLen bounds the statement texts NormalizeLiterals parses:
+// the fast forms are short, and a long text is parsed once more for
+// nothing when it has none.
+const maxNormalizedLen = 512
+
+// NormalizeLiterals turns a statement sent as text with its values
+// written in (COM_QUERY, PostgreSQL's simple query protocol, drivers that
+// interpolate parameters client-side) into the text of the same statement
+// with parameters, and those parameters' values, so that the fast forms —
+// and their row locks — serve it as they serve a prepared statement. Only
+// integer and quoted string literals become parameters (a decimal or
+// float literal is typed differently from any parameter); ok is false
+// when the text does not parse, has other literals or parameters of its
+// own, or is not a short SELECT, INSERT, UPDATE or DELETE. Running the
+// normalized text with the values must mean the same as running the text;
+// the fast paths, which decline whatever they cannot answer exactly as
+// go-mysql-server would, ensure that for the statements they take, and
+// everything else runs as the original text.
+func NormalizeLiterals(query string) (normalized string, vals map[string]*querypb.BindVariable, ok bool) {
+	if len(query) > maxNormalizedLen || !fastCandidate(query) {
+		return "", nil, false
+	}
+	stmt, err := sqlparser.Parse(query)
+	if err != nil {
+		return "", nil, false
+	}
+	switch stmt.(type) {
+	case *sqlparser.Select, *sqlparser.Insert, *sqlparser.Update, *sqlparser.Delete:
+	default:
+		return "", nil, false
+	}
+	if len(sqlparser.GetBindvars(stmt)) > 0 {
+		return "", nil, false // parameters of its own
+	}
+	vals = make(map[string]*querypb.BindVariable)
+	sqlparser.Normalize(stmt, vals, "v")
+	if len(vals) == 0 {
+		return "", nil, false
+	}
+	for _, bv := range vals {
+		switch bv.Type {
+		case sqltypes.Int64, sqltypes.Uint64, sqltypes.VarBinary:
+		default:
+			return "", nil, false
+		}
+	}
+	return sqlparser.String(stmt), vals, true
+}
+
+// fastCandidate reports whether query starts with a keyword a fast form
+// can start with.
+func fastCandidate(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	if len(q) < 6 {
+		return false
+	}
+	switch strings.ToUpper(q[:6]) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE":
+		return true
+	}
+	return false
 }

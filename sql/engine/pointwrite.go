@@ -50,12 +50,15 @@ type PointWrite struct {
 	plan      atomic.Pointer[writePlan]
 }
 
-// pointSet is one assignment: `col = ?` (param set) or `col = col ± n`.
+// pointSet is one assignment: `col = ?` (param set) or `col = col ± n`,
+// n a literal or (litParam) a parameter holding an integer, which counts as
+// the literal it was in the text NormalizeLiterals made it from.
 type pointSet struct {
-	col   string
-	param string
-	minus bool
-	lit   string // n as written
+	col      string
+	param    string
+	minus    bool
+	lit      string // n as written
+	litParam string
 }
 
 // writePlan is what a PointWrite needs of one table definition.
@@ -79,6 +82,9 @@ type setPlan struct {
 	litUint     uint64
 	litInt      int64
 	litIsInt64  bool
+	// litParam names the parameter holding the literal (pointSet.litParam);
+	// params resolves it for each execution.
+	litParam string
 }
 
 // ParsePointWrite returns query as a PointWrite, or nil when it does not
@@ -177,11 +183,18 @@ func parseSet(a *sqlparser.AssignmentExpr, column func(sqlparser.Expr) (string, 
 		return pointSet{}, false
 	}
 	operand, ok := column(b.Left)
-	lit, isVal := b.Right.(*sqlparser.SQLVal)
-	if !ok || !strings.EqualFold(operand, name) || !isVal || lit.Type != sqlparser.IntVal {
+	if !ok || !strings.EqualFold(operand, name) {
 		return pointSet{}, false
 	}
-	return pointSet{col: name, minus: b.Operator == sqlparser.MinusStr, lit: string(lit.Val)}, true
+	minus := b.Operator == sqlparser.MinusStr
+	if param, ok := paramName(b.Right); ok {
+		return pointSet{col: name, minus: minus, litParam: param}, true
+	}
+	lit, isVal := b.Right.(*sqlparser.SQLVal)
+	if !isVal || lit.Type != sqlparser.IntVal {
+		return pointSet{}, false
+	}
+	return pointSet{col: name, minus: minus, lit: string(lit.Val)}, true
 }
 
 // ExecPointWrite runs pw for ctx's session and returns the OK result
@@ -349,6 +362,27 @@ func edit(ctx *gmssql.Context, ed rowEditor, write func() error) error {
 func (p *writePlan) params(ctx *gmssql.Context, arg func(name string) (any, bool)) ([]any, bool) {
 	vals := make([]any, len(p.sets))
 	for i, s := range p.sets {
+		if s.litParam != "" {
+			// The literal the parameter stands for, typed as
+			// go-mysql-server types a literal (intLiteral).
+			v, ok := arg(s.litParam)
+			var text string
+			switch n := v.(type) {
+			case int64:
+				text = strconv.FormatInt(n, 10)
+			case uint64:
+				text = strconv.FormatUint(n, 10)
+			default:
+				return nil, false
+			}
+			lit, litOK := intLiteral(text)
+			if !ok || !litOK {
+				return nil, false
+			}
+			lit.ord, lit.minus = s.ord, s.minus
+			vals[i] = lit
+			continue
+		}
 		if s.param == "" {
 			continue
 		}
@@ -386,6 +420,9 @@ func (p *writePlan) apply(ctx *gmssql.Context, old gmssql.Row, vals []any) (gmss
 		}
 		if row[s.ord] == nil {
 			continue // NULL ± n is NULL
+		}
+		if s.litParam != "" {
+			s = vals[i].(setPlan)
 		}
 		v, ok := s.arith(ctx, p.schema[s.ord].Type, row[s.ord])
 		if !ok {
@@ -533,8 +570,11 @@ func (e *Engine) writePlanFor(ctx *gmssql.Context, pw *PointWrite, db string, t 
 			return p
 		}
 		assigned[o] = true
-		sp := setPlan{ord: o, param: s.param}
-		if s.param == "" {
+		sp := setPlan{ord: o, param: s.param, litParam: s.litParam, minus: s.minus}
+		if s.litParam != "" && !types.IsInteger(sch[o].Type) {
+			return p
+		}
+		if s.param == "" && s.litParam == "" {
 			if !types.IsInteger(sch[o].Type) {
 				return p
 			}

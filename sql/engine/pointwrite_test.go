@@ -27,6 +27,8 @@ func TestParsePointWrite(t *testing.T) {
 		"UPDATE t SET k = k + 18446744073709551615 WHERE id = ?",
 		"UPDATE t SET k = k + -1 WHERE id = ?",
 		"UPDATE `t` SET `k` = (`k` + 1) WHERE (`id` = :v1)",
+		"UPDATE t SET k = k + ? WHERE id = ?",
+		"update pgbench_accounts set abalance = (abalance + :v1) where aid = :v2",
 	} {
 		if ParsePointWrite(q) == nil {
 			t.Errorf("%q: not recognized", q)
@@ -45,7 +47,6 @@ func TestParsePointWrite(t *testing.T) {
 		"UPDATE t, u SET t.k = ? WHERE t.id = ?",
 		"UPDATE t JOIN u ON t.id = u.id SET t.k = ? WHERE t.id = ?",
 		"UPDATE t SET k = k * 2 WHERE id = ?",
-		"UPDATE t SET k = k + ? WHERE id = ?",
 		"UPDATE t SET k = j + 1 WHERE id = ?",
 		"UPDATE t SET k = 1 + k WHERE id = ?",
 		"UPDATE t SET k = k + 1.5 WHERE id = ?",
@@ -354,6 +355,17 @@ func TestPointWriteMatchesAnalyzer(t *testing.T) {
 		{"admin", "UPDATE nums SET f = ? WHERE id = ?", []any{2.25, 1}, true},
 		{"admin", "UPDATE nums SET f = ? WHERE id = ?", []any{nil, 3}, true},
 		{"admin", "UPDATE nums SET f = ? WHERE id = ?", []any{7, 3}, false}, // an integer for a DOUBLE
+		// `col ± ?`: the parameter counts as the integer literal it holds
+		// (the form NormalizeLiterals makes of `col + 5` sent as text).
+		{"admin", "UPDATE sb SET k = k + ? WHERE id = ?", []any{5, 1}, true},
+		{"admin", "UPDATE sb SET k = k - ? WHERE id = ?", []any{int64(-3), 1}, true},
+		{"admin", "UPDATE sb SET k = k + ? WHERE id = ?", []any{"5", 1}, false}, // a string
+		{"admin", "UPDATE sb SET k = k + ? WHERE id = ?", []any{nil, 1}, false}, // NULL
+		{"admin", "UPDATE sb SET k = k + ? WHERE id = ?", []any{1.5, 1}, false}, // a float
+		{"admin", "UPDATE nums SET u = u + ? WHERE id = ?", []any{200, 3}, true},
+		{"admin", "UPDATE nums SET u = u - ? WHERE id = ?", []any{uint64(1) << 40, 3}, false}, // below zero
+		{"admin", "UPDATE nums SET i = i + ? WHERE id = ?", []any{1, 2}, false},               // past MaxInt64
+		{"admin", "UPDATE nums SET f = f + ? WHERE id = ?", []any{1, 1}, false},               // not an integer column
 
 		// Collations decide what counts as changed.
 		{"admin", "UPDATE ci SET s = ? WHERE id = ?", []any{"ABC", 1}, true}, // equal: not written

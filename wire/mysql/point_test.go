@@ -1,11 +1,13 @@
 package mysql
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 )
@@ -470,5 +472,121 @@ func appendQuery(t *testing.T, b *strings.Builder, db *sql.DB, q string) {
 			fmt.Fprintf(b, "%q ", v)
 		}
 		b.WriteString("\n")
+	}
+}
+
+// TestTextQueriesTakeFastPaths: statements sent as text with their
+// values written in (COM_QUERY: the mysql client, PyMySQL and other
+// drivers that interpolate parameters) are answered by the fast paths
+// through engine.NormalizeLiterals, with the same results, errors and
+// tables as a server without fast paths; and a text UPDATE by primary key
+// waits for another transaction's row lock.
+func TestTextQueriesTakeFastPaths(t *testing.T) {
+	fast, fs := startServerWith(t, nil)
+	slow, _ := startServerWith(t, func(c *Config) { c.NoFastPaths = true })
+	for _, db := range []*sql.DB{fast, slow} {
+		db.SetMaxOpenConns(1)
+		for _, q := range []string{
+			"CREATE TABLE t (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(20) NOT NULL, UNIQUE KEY (c), KEY (k))",
+			"INSERT INTO t VALUES (1, 10, 'a'), (2, 20, 'b'), (3, 30, 'c'), (4, 40, 'd')",
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	before := fs.fast.hits.Load()
+	for _, q := range []string{
+		"SELECT c, k FROM t WHERE id = 2",
+		"SELECT c FROM t WHERE id = 99",
+		"SELECT id, c FROM t WHERE id BETWEEN 1 AND 3 ORDER BY c",
+		"SELECT SUM(k) FROM t WHERE id BETWEEN 2 AND 4",
+		"UPDATE t SET k = k + 5 WHERE id = 1",
+		"UPDATE t SET k = k - -3 WHERE id = 1",
+		"UPDATE t SET c = 'it''s' WHERE id = 2",
+		"UPDATE t SET c = 'ünï' WHERE id = 3",
+		"UPDATE t SET c = 'a' WHERE id = 4", // duplicate: 1062
+		"UPDATE t SET k = 1.5 WHERE id = 4", // not normalized: the analyzer
+		"DELETE FROM t WHERE id = 3",
+		"INSERT INTO t VALUES (5, 50, 'e')",
+		"INSERT INTO t VALUES (5, 51, 'f')", // duplicate: 1062
+		"SELECT id, k, c FROM t WHERE id = 1",
+	} {
+		var got, want strings.Builder
+		for i, db := range []*sql.DB{fast, slow} {
+			b := &got
+			if i == 1 {
+				b = &want
+			}
+			if strings.HasPrefix(q, "SELECT") {
+				appendQuery(t, b, db, q)
+				continue
+			}
+			res, err := db.Exec(q)
+			if err != nil {
+				var me *gomysql.MySQLError
+				if !errors.As(err, &me) {
+					t.Fatalf("%s: %v", q, err)
+				}
+				fmt.Fprintf(b, "error %d %s", me.Number, me.SQLState)
+				continue
+			}
+			n, _ := res.RowsAffected()
+			id, _ := res.LastInsertId()
+			fmt.Fprintf(b, "%d %d", n, id)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s:\n fast %s\n slow %s", q, got.String(), want.String())
+		}
+	}
+	if hits := fs.fast.hits.Load() - before; hits < 10 {
+		t.Errorf("the fast paths answered %d text statements, want at least 10", hits)
+	}
+	var got, want strings.Builder
+	appendQuery(t, &got, fast, "SELECT * FROM t ORDER BY id")
+	appendQuery(t, &want, slow, "SELECT * FROM t ORDER BY id")
+	if got.String() != want.String() {
+		t.Errorf("tables differ:\nfast\n%s\nslow\n%s", got.String(), want.String())
+	}
+
+	// A text update waits for the row lock of an open transaction.
+	fast.SetMaxOpenConns(4)
+	ctx := context.Background()
+	holder, err := fast.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	for _, q := range []string{"BEGIN", "UPDATE t SET k = k + 1 WHERE id = 1"} {
+		if _, err := holder.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, waiting0 := fs.e.RowLocks()
+	done := make(chan error, 1)
+	go func() {
+		_, err := fast.Exec("UPDATE t SET k = k + 1 WHERE id = 1")
+		done <- err
+	}()
+	for {
+		if _, waiting := fs.e.RowLocks(); waiting > waiting0 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the second update did not wait: %v", err)
+		default:
+		}
+		time.Sleep(time.Millisecond) // polling a condition
+	}
+	if _, err := holder.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var k int
+	if err := fast.QueryRow("SELECT k FROM t WHERE id = 1").Scan(&k); err != nil || k != 20 {
+		t.Fatalf("k = %d, %v; want 20 (10 + 5 + 3 + 1 + 1)", k, err)
 	}
 }

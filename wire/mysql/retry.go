@@ -8,6 +8,8 @@ import (
 	vmysql "github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+
+	"github.com/cofferdb/coffer/sql/engine"
 )
 
 // retryHandler gives errors their MySQL numbers and SQLSTATEs, and runs
@@ -28,12 +30,29 @@ func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query strin
 	defer done()
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()
+	// A statement with its values written in takes the fast paths as
+	// its prepared form would (engine.NormalizeLiterals).
+	var prep *vmysql.PrepareData
+	if h.s.fast != nil {
+		if norm, vals, ok := engine.NormalizeLiterals(query); ok {
+			prep = &vmysql.PrepareData{PrepareStmt: norm, BindVars: vals}
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		sent := false
-		err := h.Handler.ComQuery(ctx, c, query, func(r *sqltypes.Result, more bool) error {
-			sent = true
-			return callback(r, more)
-		})
+		handled, err := false, error(nil)
+		if prep != nil {
+			handled, err = h.s.execFast(ctx, c, prep, func(r *sqltypes.Result) error {
+				sent = true
+				return callback(r, false)
+			})
+		}
+		if !handled {
+			err = h.Handler.ComQuery(ctx, c, query, func(r *sqltypes.Result, more bool) error {
+				sent = true
+				return callback(r, more)
+			})
+		}
 		if !h.retry(c, err, sent, attempt) {
 			return fixSQLError(err)
 		}

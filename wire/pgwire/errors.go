@@ -91,7 +91,7 @@ var mysqlStates = map[int]string{
 	1146: codeUndefinedTable,
 	1149: codeSyntaxError,
 	1213: codeSerialization,
-	1205: codeSerialization,
+	1205: "55P03", // lock_not_available: a row lock wait timed out
 	1216: codeForeignKeyViolation,
 	1217: codeForeignKeyViolation,
 	1227: codeInsufficientPriv,

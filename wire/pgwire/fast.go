@@ -6,6 +6,9 @@ import (
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/sqltypes"
+
+	"github.com/cofferdb/coffer/sql/engine"
 )
 
 // fastQuery answers a primary-key point or range select, a single-row insert of
@@ -14,6 +17,34 @@ import (
 // same answers, rows, counts and errors). ok is false when
 // the statement has no fast form or the engine declines it.
 func (c *conn) fastQuery(ctx *gmssql.Context, query string, params map[int]any) (sch gmssql.Schema, rows []gmssql.Row, ok bool, err error) {
+	if len(params) == 0 {
+		// A simple query, or a prepared one without parameters: its
+		// values are written in. The fast paths take it as its prepared
+		// form (engine.NormalizeLiterals).
+		norm, vals, ok := engine.NormalizeLiterals(query)
+		if !ok {
+			return nil, nil, false, nil
+		}
+		query, params = norm, make(map[int]any, len(vals))
+		for name, bv := range vals {
+			i, err := strconv.Atoi(strings.TrimPrefix(name, "v"))
+			if err != nil {
+				return nil, nil, false, nil
+			}
+			switch {
+			case sqltypes.IsSigned(bv.Type):
+				n, err := strconv.ParseInt(string(bv.Value), 10, 64)
+				if err != nil {
+					return nil, nil, false, nil
+				}
+				params[i] = n
+			case sqltypes.IsQuoted(bv.Type):
+				params[i] = string(bv.Value)
+			default:
+				return nil, nil, false, nil // not a value the Postgres wire binds
+			}
+		}
+	}
 	f := c.s.engine.FastForm(query)
 	if f.IsZero() {
 		return nil, nil, false, nil
