@@ -48,6 +48,29 @@ func (db *DB) Get(userKey []byte, seq uint64) (value []byte, ok bool, err error)
 	return bytes.Clone(v[1:]), true, nil
 }
 
+// NewestSeq returns the sequence of userKey's newest committed version
+// (a deletion included); ok is false when it has none.
+func (db *DB) NewestSeq(userKey []byte) (seq uint64, ok bool, err error) {
+	if db.closed.Load() {
+		return 0, false, ErrClosed
+	}
+	pi, err := db.getIter(db.visible.Load())
+	if err != nil {
+		return 0, false, err
+	}
+	defer db.putIter(pi)
+	var buf [64]byte
+	ck := appendCurrentKey(buf[:0], userKey)
+	if !pi.it.SeekGE(ck) || !bytes.Equal(pi.it.Key(), ck) {
+		return 0, false, pi.it.Error()
+	}
+	seq, _, ok = splitCurrent(pi.it.Value())
+	if !ok {
+		return 0, false, fmt.Errorf("storage: malformed current entry of key %x", userKey)
+	}
+	return seq, true, nil
+}
+
 // Iter walks the newest visible version of each user key in [lo, hi) as of
 // a sequence number, skipping deleted keys. It reads the current keyspace
 // (current.go) and, for a key changed after its sequence, the version its

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/cofferdb/coffer/sql/catalog"
 	"github.com/cofferdb/coffer/sql/txn"
+	"github.com/cofferdb/coffer/storage"
 )
 
 // Prepared single-row updates and deletes by primary key skip the
@@ -256,7 +258,11 @@ func (e *Engine) ExecPointWrite(ctx *gmssql.Context, pw *PointWrite, arg func(na
 		if err := e.locks.Lock(ctx, tx, rowKey, LockWaitTimeout); err != nil {
 			return res, true, lockError(ctx, err)
 		}
-		endLatest = tx.BeginLatestWrite(rowKey, e.cfg.DB.ReadSeq())
+		if tx.LatestWrites() {
+			endLatest = tx.BeginLatestWrite(rowKey, e.cfg.DB.ReadSeq())
+		} else if err := e.unchangedSince(ctx, st.sess, tx, rowKey); err != nil {
+			return res, true, err
+		}
 	}
 	defer func() { endLatest() }()
 	// A read error declines too: nothing is written yet, and the
@@ -589,6 +595,23 @@ func (e *Engine) writePlanFor(ctx *gmssql.Context, pw *PointWrite, db string, t 
 	}
 	p.ok = true
 	return p
+}
+
+// unchangedSince fails the statement — and the transaction, as its
+// commit would fail — when the row at key, which tx has locked, changed
+// after tx's snapshot and tx has not written it: under snapshot isolation
+// tx would lose the conflict at commit (first committer wins), so it is
+// told now rather than after more work. In autocommit the server runs the
+// statement again from a new snapshot.
+func (e *Engine) unchangedSince(ctx *gmssql.Context, sess *txn.Session, tx *txn.Transaction, key []byte) error {
+	if tx.Wrote(key) {
+		return nil
+	}
+	seq, ok, err := e.cfg.DB.NewestSeq(key)
+	if err != nil || !ok || seq <= tx.ReadSeq() {
+		return err
+	}
+	return sess.Conflict(ctx, &storage.ConflictError{Key: bytes.Clone(key), ReadSeq: tx.ReadSeq(), Conflict: seq})
 }
 
 // LockWaitTimeout bounds how long a statement waits for a row lock

@@ -31,6 +31,14 @@ func (env *rowLockEnv) session() *gmssql.Context {
 	return env.e.NewContext(context.Background(), txn.Principal{Name: "admin", Host: "localhost"})
 }
 
+// readCommitted is a session at READ COMMITTED: locked writes build on
+// the newest version.
+func (env *rowLockEnv) readCommitted() *gmssql.Context {
+	ctx := env.session()
+	query(env.t, env.e, ctx, "SET SESSION transaction_isolation = 'READ-COMMITTED'")
+	return ctx
+}
+
 // write runs a point write through the fast path.
 func (env *rowLockEnv) write(ctx *gmssql.Context, q string, args ...any) error {
 	env.t.Helper()
@@ -74,14 +82,15 @@ func (env *rowLockEnv) rows(ctx *gmssql.Context, q string) string {
 
 const incK = "UPDATE t SET k = k + 1 WHERE id = ?"
 
-// TestRowLockWaitsAndBuildsOnTheNewestVersion: a second writer of a row
-// waits for the first transaction instead of failing at commit, and then
-// writes on top of what the first committed (or of the old row if it
-// rolled back) — in autocommit and inside an explicit transaction whose
-// snapshot is older than the first writer's commit.
+// TestRowLockWaitsAndBuildsOnTheNewestVersion: at READ COMMITTED a
+// second writer of a row waits for the first transaction instead of
+// failing at commit, and then writes on top of what the first committed
+// (or of the old row if it rolled back) — in autocommit and inside an
+// explicit transaction whose snapshot is older than the first writer's
+// commit.
 func TestRowLockWaitsAndBuildsOnTheNewestVersion(t *testing.T) {
 	env := newRowLockEnv(t)
-	a, b := env.session(), env.session()
+	a, b := env.readCommitted(), env.readCommitted()
 
 	// Autocommit waiter; the holder commits.
 	query(t, env.e, a, "BEGIN")
@@ -143,11 +152,11 @@ func TestRowLockWaitsAndBuildsOnTheNewestVersion(t *testing.T) {
 }
 
 // TestRowLockIndexReadsSkipStaleEntries: after writing a row from a
-// version newer than its snapshot, a transaction's index reads do not
+// version newer than its snapshot (READ COMMITTED), a transaction's index reads do not
 // return the row under the indexed value its snapshot had.
 func TestRowLockIndexReadsSkipStaleEntries(t *testing.T) {
 	env := newRowLockEnv(t)
-	a, b := env.session(), env.session()
+	a, b := env.readCommitted(), env.session()
 	query(t, env.e, a, "BEGIN")
 	if got := env.rows(a, "SELECT id FROM t WHERE k = 10"); got != "[[1]]" {
 		t.Fatalf("snapshot: %s", got)
@@ -251,6 +260,69 @@ func TestRowLocksReleasedWhenTheSessionEnds(t *testing.T) {
 	}
 	if got := env.rows(b, "SELECT k FROM t WHERE id = 1"); got != "[[11]]" {
 		t.Fatalf("the ended session's write survived or the waiter's is lost: %s", got)
+	}
+	if held, waiting := env.e.RowLocks(); held != 0 || waiting != 0 {
+		t.Fatalf("%d locks held, %d waiting", held, waiting)
+	}
+}
+
+// TestRowLockSnapshotIsolation: at the default level the second writer
+// still waits for the lock, but a row changed after its snapshot fails
+// its statement at once with 1213 and ends its transaction, as its
+// commit would have (first committer wins, without a lost update); an
+// autocommit statement is marked for the server to run again. If the
+// holder rolls back, the waiter goes on.
+func TestRowLockSnapshotIsolation(t *testing.T) {
+	env := newRowLockEnv(t)
+	a, b := env.session(), env.session()
+	conflict := func(err error) bool {
+		se := gmssql.CastSQLError(err)
+		return err != nil && se.Num == vmysql.ERLockDeadlock && se.State == "40001"
+	}
+
+	query(t, env.e, a, "BEGIN")
+	if err := env.write(a, incK, 1); err != nil {
+		t.Fatal(err)
+	}
+	done := env.start(b, incK, 1)
+	query(t, env.e, a, "COMMIT")
+	if err := <-done; !conflict(err) {
+		t.Fatalf("autocommit writer after the holder committed: %v, want 1213", err)
+	}
+	if !b.Session.(*txn.Session).TakeRetryable() {
+		t.Fatal("the autocommit statement was not marked to run again")
+	}
+	if err := env.write(b, incK, 1); err != nil {
+		t.Fatalf("run again: %v", err)
+	}
+
+	// An explicit transaction with an older snapshot.
+	query(t, env.e, b, "BEGIN")
+	if got := env.rows(b, "SELECT k FROM t WHERE id = 1"); got != "[[12]]" {
+		t.Fatalf("b's snapshot: %s", got)
+	}
+	if err := env.write(a, incK, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.write(b, incK, 1); !conflict(err) {
+		t.Fatalf("a row changed after the snapshot: %v, want 1213", err)
+	}
+	if b.GetTransaction() != nil {
+		t.Fatal("the transaction that lost is still open")
+	}
+
+	// The holder rolls back: the waiter writes.
+	query(t, env.e, a, "BEGIN")
+	if err := env.write(a, incK, 1); err != nil {
+		t.Fatal(err)
+	}
+	done = env.start(b, incK, 1)
+	query(t, env.e, a, "ROLLBACK")
+	if err := <-done; err != nil {
+		t.Fatalf("after the holder rolled back: %v", err)
+	}
+	if got := env.rows(a, "SELECT k FROM t WHERE id = 1"); got != "[[14]]" {
+		t.Fatalf("k = %s, want 14", got)
 	}
 	if held, waiting := env.e.RowLocks(); held != 0 || waiting != 0 {
 		t.Fatalf("%d locks held, %d waiting", held, waiting)

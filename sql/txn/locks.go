@@ -163,6 +163,12 @@ func (t *Transaction) BeginLatestWrite(key []byte, seq uint64) (end func()) {
 	}
 }
 
+// Wrote reports whether t has a buffered write of key.
+func (t *Transaction) Wrote(key []byte) bool {
+	_, ok := t.buf.get(key)
+	return ok
+}
+
 // HasLatestWrites reports whether t wrote a row from a version newer than
 // its snapshot. Its snapshot may then hold index entries of that row's
 // older version that its own write does not replace (another transaction

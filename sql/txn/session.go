@@ -95,7 +95,14 @@ func (s *Session) StartTransaction(ctx *gmssql.Context, c gmssql.TransactionChar
 		}
 		readSeq = seq
 	}
-	return newTransaction(txnIDs.Add(1), s.reader, readSeq, c == gmssql.ReadOnly), nil
+	t := newTransaction(txnIDs.Add(1), s.reader, readSeq, c == gmssql.ReadOnly)
+	if v, err := s.GetSessionVariable(ctx, "transaction_isolation"); err == nil {
+		switch fmt.Sprint(v) {
+		case "READ-COMMITTED", "READ-UNCOMMITTED":
+			t.latestWrites = true
+		}
+	}
+	return t, nil
 }
 
 // awaitConflict waits, briefly, until the commit that beat this session's
@@ -123,7 +130,6 @@ func (s *Session) CommitTransaction(ctx *gmssql.Context, tx gmssql.Transaction) 
 	if !t.Dirty() {
 		return nil
 	}
-	autocommit := !ctx.GetIgnoreAutoCommit()
 	if sc, ok := s.reader.(interface{ CheckSpace() error }); ok {
 		if err := sc.CheckSpace(); err != nil {
 			ctx.SetTransaction(nil)
@@ -140,20 +146,32 @@ func (s *Session) CommitTransaction(ctx *gmssql.Context, tx gmssql.Transaction) 
 	// reads the row's newest version, t's if it committed.
 	t.ReleaseLocks()
 	if err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return s.Conflict(ctx, err)
+		}
 		ctx.SetTransaction(nil)
 		ctx.SetIgnoreAutoCommit(false)
-		if errors.Is(err, storage.ErrConflict) {
-			s.retryable = autocommit
-			var ce *storage.ConflictError
-			if errors.As(err, &ce) {
-				s.waitFor = ce.Conflict
-			}
-			return gmssql.ErrLockDeadlock.New(err.Error())
-		}
 		return err
 	}
 	s.lastCommit.Store(seq)
 	return nil
+}
+
+// Conflict ends the session's transaction, which lost a write conflict
+// (err wraps storage.ErrConflict) at its commit or at a statement that
+// found a row it locked changed after its snapshot, and returns the error
+// the client gets: MySQL's 1213 / SQLSTATE 40001. A single autocommit
+// statement may then be run again from a new snapshot.
+func (s *Session) Conflict(ctx *gmssql.Context, err error) error {
+	autocommit := !ctx.GetIgnoreAutoCommit()
+	ctx.SetTransaction(nil)
+	ctx.SetIgnoreAutoCommit(false)
+	s.retryable = autocommit
+	var ce *storage.ConflictError
+	if errors.As(err, &ce) {
+		s.waitFor = ce.Conflict
+	}
+	return gmssql.ErrLockDeadlock.New(err.Error())
 }
 
 // Rollback implements sql.TransactionSession: the buffer is dropped and

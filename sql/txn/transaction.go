@@ -42,7 +42,17 @@ type Transaction struct {
 	pins      map[string]uint64
 	writeBase uint64
 	based     bool
+	// latestWrites: the transaction runs at READ COMMITTED (or READ
+	// UNCOMMITTED): a locked row write reads the row's newest version
+	// instead of failing when the row changed after the snapshot.
+	latestWrites bool
 }
+
+// LatestWrites reports whether a row write under a row lock reads the
+// row's newest committed version (READ COMMITTED) rather than requiring
+// that the row did not change after the snapshot (snapshot isolation,
+// every other level).
+func (t *Transaction) LatestWrites() bool { return t.latestWrites }
 
 // SetKind sets the ledger kind the transaction commits as
 // (ledger.KindGovernance for charter transactions).
