@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -60,6 +61,12 @@ type Config struct {
 	MinFreeBytes int64 `json:"min_free_bytes"`
 	// MaxConnections limits concurrent MySQL clients (0: unlimited).
 	MaxConnections uint64 `json:"max_connections"`
+	// TransactionIsolation is new sessions' transaction_isolation, as
+	// MySQL's --transaction-isolation: REPEATABLE-READ (the default) and
+	// SERIALIZABLE run snapshot isolation; READ-COMMITTED and
+	// READ-UNCOMMITTED write a locked row from its newest version (see
+	// docs/rfcs/2026-11-25-storage-and-transactions.md, "Row locks").
+	TransactionIsolation string `json:"transaction_isolation"`
 	// ShutdownTimeout bounds how long Close waits for clients to finish.
 	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
 	// UnsafeNoSync skips fsync on commit. Tests only: a crash loses
@@ -111,6 +118,11 @@ func (c *Config) Validate() error {
 	}
 	if c.NodeID == "" {
 		return errors.New("server: node id is required")
+	}
+	switch strings.ToUpper(c.TransactionIsolation) {
+	case "", "READ-UNCOMMITTED", "READ-COMMITTED", "REPEATABLE-READ", "SERIALIZABLE":
+	default:
+		return fmt.Errorf("server: transaction isolation %q: want READ-UNCOMMITTED, READ-COMMITTED, REPEATABLE-READ or SERIALIZABLE", c.TransactionIsolation)
 	}
 	if c.RaftAddr != "" {
 		if _, _, err := net.SplitHostPort(c.RaftAddr); err != nil {

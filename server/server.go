@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	"github.com/cofferdb/coffer/enclave"
@@ -121,6 +122,7 @@ func (s *Server) open(ctx context.Context) error {
 	ecfg := engine.Config{
 		DB: db, Proposer: txn.LocalProposer{DB: db}, Logger: cfg.Logger, AdminPassword: cfg.AdminPassword,
 		GenesisNodes: []string{cfg.NodeID}, Cluster: s.clusterRows,
+		TransactionIsolation: strings.ToUpper(cfg.TransactionIsolation),
 	}
 	if cfg.RaftAddr == "" {
 		if s.service, s.node, err = loadIdentities(cfg.DataDir, cfg.NodeID); err != nil {

@@ -108,6 +108,7 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	pgTLSKey := fs.String("pg-tls-key", "", "PEM private key for --pg-tls-cert")
 	adminAddr := fs.String("admin-addr", "", "HTTP address for /healthz, /readyz and /debug/pprof (default off)")
 	maxConns := fs.Uint64("max-connections", 0, "maximum concurrent clients (0: unlimited)")
+	isolation := fs.String("transaction-isolation", "", "new sessions' isolation: REPEATABLE-READ (default; snapshot isolation), SERIALIZABLE, READ-COMMITTED or READ-UNCOMMITTED")
 	nodeID := fs.String("node-id", "", "this node's id (default n1)")
 	raftAddr := fs.String("raft-addr", "", "raft address host:port: turns replication on (default off: a single node)")
 	join := fs.String("join", "", "raft address of any member, to join its cluster from a fresh data dir")
@@ -174,6 +175,9 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	}
 	if set["max-connections"] {
 		sf.cfg.MaxConnections = *maxConns
+	}
+	if set["transaction-isolation"] {
+		sf.cfg.TransactionIsolation = strings.ToUpper(*isolation)
 	}
 	if set["log-level"] {
 		sf.logLevel = *logLevel
@@ -249,6 +253,9 @@ func applyEnv(sf *serveFlags) error {
 			return fmt.Errorf("COFFER_MAX_CONNECTIONS: %w", err)
 		}
 		sf.cfg.MaxConnections = n
+	}
+	if v, ok := os.LookupEnv("COFFER_TRANSACTION_ISOLATION"); ok {
+		sf.cfg.TransactionIsolation = strings.ToUpper(v)
 	}
 	if v, ok := os.LookupEnv("COFFER_SHUTDOWN_TIMEOUT"); ok {
 		d, err := time.ParseDuration(v)

@@ -21,7 +21,11 @@ func TestServeConfigPrecedence(t *testing.T) {
 	if sf.cfg.DataDir != "from-file" || sf.cfg.MySQLAddr != "127.0.0.1:2222" || sf.cfg.MaxConnections != 9 || sf.logLevel != "debug" {
 		t.Fatalf("got %+v (log %s)", sf.cfg, sf.logLevel)
 	}
+	if sf, err := loadServeConfig([]string{"--transaction-isolation", "read-committed"}); err != nil || sf.cfg.TransactionIsolation != "READ-COMMITTED" {
+		t.Fatalf("--transaction-isolation: %q, %v", sf.cfg.TransactionIsolation, err)
+	}
 	for _, bad := range [][]string{
+		{"--transaction-isolation", "snapshot"},
 		{"--mysql-addr", "nonsense"},
 		{"--config", filepath.Join(dir, "missing.json")},
 		{"extra-arg"},

@@ -49,6 +49,9 @@ type Config struct {
 	// Cluster lists the nodes for SHOW CLUSTER (rows of
 	// governance.ClusterSchema).
 	Cluster func(ctx context.Context) ([]gmssql.Row, error)
+	// TransactionIsolation, if set, is new sessions' transaction_isolation
+	// (server.Config.TransactionIsolation).
+	TransactionIsolation string
 }
 
 // Validate reports a configuration error.
@@ -132,6 +135,12 @@ func (e *Engine) NewSession(base *gmssql.BaseSession, p txn.Principal) *txn.Sess
 	s := txn.NewSession(base, e.cfg.DB, e.proposer, p)
 	if e.cfg.Snapshotter != nil {
 		s.SetSnapshotter(e.cfg.Snapshotter)
+	}
+	if e.cfg.TransactionIsolation != "" {
+		ctx := gmssql.NewContext(context.Background(), gmssql.WithSession(s))
+		if err := s.SetSessionVariable(ctx, "transaction_isolation", e.cfg.TransactionIsolation); err != nil {
+			e.cfg.Logger.Warn("engine: cannot set the session's transaction isolation", "err", err)
+		}
 	}
 	return s
 }

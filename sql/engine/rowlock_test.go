@@ -328,3 +328,42 @@ func TestRowLockSnapshotIsolation(t *testing.T) {
 		t.Fatalf("%d locks held, %d waiting", held, waiting)
 	}
 }
+
+// TestTransactionIsolationConfig: an engine configured for READ COMMITTED
+// (coffer serve --transaction-isolation) gives its sessions newest-version
+// row writes; by default they run snapshot isolation, and a session may
+// change its own level.
+func TestTransactionIsolationConfig(t *testing.T) {
+	_, db := newTestEngine(t, t.TempDir())
+	rc, err := New(Config{DB: db, Proposer: txn.LocalProposer{DB: db}, TransactionIsolation: "READ-COMMITTED"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, err := New(Config{DB: db, Proposer: txn.LocalProposer{DB: db}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := func(e *Engine, set string) bool {
+		ctx := e.NewContext(context.Background(), txn.Principal{Name: "admin", Host: "localhost"})
+		if set != "" {
+			query(t, e, ctx, set)
+		}
+		tx, err := txn.FromContext(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx.LatestWrites()
+	}
+	if !latest(rc, "") {
+		t.Error("a READ-COMMITTED engine's session runs snapshot isolation")
+	}
+	if latest(si, "") {
+		t.Error("the default is not snapshot isolation")
+	}
+	if latest(rc, "SET SESSION transaction_isolation = 'SERIALIZABLE'") {
+		t.Error("a session's own SERIALIZABLE was not honoured")
+	}
+	if !latest(si, "SET SESSION transaction_isolation = 'READ-UNCOMMITTED'") {
+		t.Error("a session's own READ-UNCOMMITTED was not honoured")
+	}
+}
