@@ -94,6 +94,8 @@ type Node struct {
 	pendingMu sync.Mutex
 	pending   map[string]pendingNode // leader: joiners not admitted yet
 
+	batch batcher // group commit on the leader (batch.go)
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -127,6 +129,7 @@ func Open(cfg Config) (*Node, error) {
 		cfg: cfg, log: cfg.Logger.With("component", "cluster", "node", cfg.NodeID), db: cfg.DB,
 		peers: map[string]*peerClient{}, pending: map[string]pendingNode{}, stop: make(chan struct{}),
 	}
+	n.batch.n = n
 	var serviceCert *x509.Certificate
 	if cfg.Service != nil {
 		serviceCert = cfg.Service.Cert
@@ -401,8 +404,19 @@ func (n *Node) retryPause(ctx context.Context, attempt int) error {
 	}
 }
 
-// applyLocal appends cmd on the leader and waits for its result.
+// applyLocal appends cmd on the leader and waits for its result. Commit
+// commands go through the batcher (batch.go).
 func (n *Node) applyLocal(ctx context.Context, cmd []byte) (uint64, error) {
+	if len(cmd) > 1 && cmd[1] == cmdCommit {
+		r, err := n.batch.apply(cmd)
+		if err != nil {
+			if errors.Is(err, raft.ErrNotLeader) {
+				return 0, err
+			}
+			return 0, fmt.Errorf("cluster: the outcome of this commit is unknown (%v); check before retrying", err)
+		}
+		return r.seq, r.err
+	}
 	timeout := 30 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)

@@ -19,6 +19,7 @@ const (
 	cmdVersion2  = 2
 	cmdCommit    = 1 // a transaction's write set: storage.Apply on every node
 	cmdSignature = 2 // a signed Merkle root: storage.StoreSignature on every node
+	cmdBatch     = 3 // commit commands appended together (batch.go)
 )
 
 // commitCmd is a transaction as proposed: everything storage.Apply needs,

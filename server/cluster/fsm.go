@@ -46,23 +46,21 @@ func (f *fsm) Apply(l *raft.Log) any {
 }
 
 // ApplyBatch applies the committed entries raft hands over together (up
-// to MaxAppendEntries), in log order; each run of commits is one
-// storage.ApplyBatch (one pebble batch, one WAL write), which decides each
-// commit as Apply would after the ones before it. The applying hook runs once for the
-// whole batch, with the union of its commits' write sets: the engine's
-// work there (moving AUTO_INCREMENT counters) has a fixed cost per call
-// that a per-commit call paid for every transaction. Counters then move
-// past the values of the whole batch before any commit of it is visible,
-// including values of a commit the conflict check rejects (a gap, as a
-// rolled-back insert leaves one).
+// to MaxAppendEntries), in log order; each run of commit entries (a
+// commit, or a batch of them: batch.go) is one storage.ApplyBatch (one
+// pebble batch, one WAL write), which decides each commit as Apply would
+// after the ones before it. The applying hook runs once for the whole
+// batch, with the union of its commits' write sets: the engine's work
+// there (moving AUTO_INCREMENT counters) has a fixed cost per call that a
+// per-commit call paid for every transaction. Counters then move past the
+// values of the whole batch before any commit of it is visible, including
+// values of a commit the conflict check rejects (a gap, as a rolled-back
+// insert leaves one). A commit entry's result is an applyResult; a batch
+// entry's, one applyResult per commit, in order.
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
-	cmds := make([]*commitCmd, len(logs))
-	var (
-		union   storage.WriteSet
-		first   *commitCmd
-		commits int
-	)
+	cmds := make([][]*commitCmd, len(logs)) // nil: not a commit entry
+	var all []*commitCmd
 	for i, l := range logs {
 		if l.Type != raft.LogCommand || l.Index <= f.db.RaftIndex() {
 			continue // not a command, or applied before a restart
@@ -71,28 +69,25 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		if err != nil {
 			f.fatal(l, err)
 		}
-		if typ != cmdCommit {
+		switch typ {
+		case cmdCommit:
+			c, err := decodeCommit(body)
+			if err != nil {
+				f.fatal(l, err)
+			}
+			cmds[i] = []*commitCmd{c}
+		case cmdBatch:
+			if cmds[i], err = decodeBatch(body); err != nil {
+				f.fatal(l, err)
+			}
+		default:
 			continue
 		}
-		c, err := decodeCommit(body)
-		if err != nil {
-			f.fatal(l, err)
-		}
-		cmds[i] = c
-		if commits++; commits == 1 {
-			first = c
-		} else if f.applying != nil {
-			if commits == 2 {
-				union.Mutations = append(union.Mutations, first.WS.Mutations...)
-				union.Checks = append(union.Checks, first.WS.Checks...)
-			}
-			union.Mutations = append(union.Mutations, c.WS.Mutations...)
-			union.Checks = append(union.Checks, c.WS.Checks...)
-		}
+		all = append(all, cmds[i]...)
 	}
 	run := func() error {
-		// Runs of commits go to the store as one batch each; any other
-		// entry (a signature) is applied on its own, in log order.
+		// Runs of commit entries go to the store as one batch each; any
+		// other entry (a signature) is applied on its own, in log order.
 		for i := 0; i < len(logs); {
 			if cmds[i] == nil {
 				out[i] = f.apply(logs[i])
@@ -108,13 +103,18 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		}
 		return nil
 	}
-	if f.applying == nil || commits == 0 {
+	if f.applying == nil || len(all) == 0 {
 		_ = run()
 		return out
 	}
-	ws := &union
-	if commits == 1 {
-		ws = &first.WS
+	ws := &all[0].WS
+	if len(all) > 1 {
+		var union storage.WriteSet
+		for _, c := range all {
+			union.Mutations = append(union.Mutations, c.WS.Mutations...)
+			union.Checks = append(union.Checks, c.WS.Checks...)
+		}
+		ws = &union
 	}
 	if err := f.applying(ws, run); err != nil {
 		f.fatal(logs[len(logs)-1], err)
@@ -122,26 +122,40 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	return out
 }
 
-// applyCommits applies consecutive commit entries as one store batch.
-func (f *fsm) applyCommits(logs []*raft.Log, cmds []*commitCmd, out []any) {
-	ps := make([]storage.Proposal, len(cmds))
-	for i, c := range cmds {
-		ps[i] = storage.Proposal{WS: &c.WS, ReadSeq: c.ReadSeq,
-			Commit: storage.Commit{Principal: c.Principal, Kind: c.Kind, Time: c.Time, RaftIndex: logs[i].Index}}
+// applyCommits applies the commits of consecutive commit entries as one
+// store batch; each commit carries its entry's log index.
+func (f *fsm) applyCommits(logs []*raft.Log, cmds [][]*commitCmd, out []any) {
+	var ps []storage.Proposal
+	for i, cs := range cmds {
+		for _, c := range cs {
+			ps = append(ps, storage.Proposal{WS: &c.WS, ReadSeq: c.ReadSeq,
+				Commit: storage.Commit{Principal: c.Principal, Kind: c.Kind, Time: c.Time, RaftIndex: logs[i].Index}})
+		}
 	}
 	res, err := f.db.ApplyBatch(ps)
 	if err != nil {
 		f.fatal(logs[len(logs)-1], err)
 	}
-	for i, r := range res {
-		if r.Err != nil {
-			out[i] = applyResult{err: r.Err}
-			continue
+	k := 0
+	for i, cs := range cmds {
+		rs := make([]applyResult, len(cs))
+		for j, c := range cs {
+			r := res[k]
+			k++
+			if r.Err != nil {
+				rs[j] = applyResult{err: r.Err}
+				continue
+			}
+			if f.onApply != nil {
+				f.onApply(&c.WS)
+			}
+			rs[j] = applyResult{seq: r.Seq}
 		}
-		if f.onApply != nil {
-			f.onApply(&cmds[i].WS)
+		if logs[i].Data[1] == cmdBatch {
+			out[i] = rs
+		} else {
+			out[i] = rs[0]
 		}
-		out[i] = applyResult{seq: r.Seq}
 	}
 }
 

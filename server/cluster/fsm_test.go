@@ -69,3 +69,69 @@ func TestFSMApplyBatch(t *testing.T) {
 		t.Fatalf("hook calls = %v; want one with 1 mutation", hooked)
 	}
 }
+
+// A batch entry's commits are decided in order as separate commits —
+// one conflicting with an earlier commit of the same entry — and carry
+// the entry's log index; the entry answers one result per commit, a plain
+// commit entry after it one result. Replayed, the batch entry is skipped
+// whole.
+func TestFSMApplyBatchEntry(t *testing.T) {
+	db := openStore(t)
+	f := &fsm{db: db, log: slog.New(slog.DiscardHandler)}
+	put := func(readSeq uint64, key string) []byte {
+		c := &commitCmd{ReadSeq: readSeq, Time: 1, Principal: "p"}
+		c.WS.Mutations = []storage.Mutation{{Key: []byte(key), Value: []byte("v")}}
+		return encodeCommit(c)
+	}
+	batch := encodeBatch([][]byte{put(0, "t/a"), put(0, "t/a"), put(0, "t/b")})
+	logs := []*raft.Log{
+		{Index: 1, Type: raft.LogCommand, Data: batch},
+		{Index: 2, Type: raft.LogCommand, Data: put(0, "t/c")},
+	}
+	out := f.ApplyBatch(logs)
+	rs, ok := out[0].([]applyResult)
+	if !ok || len(rs) != 3 {
+		t.Fatalf("batch entry answered %#v; want 3 results", out[0])
+	}
+	if rs[0].seq != 1 || rs[0].err != nil || !errors.Is(rs[1].err, storage.ErrConflict) || rs[2].seq != 2 {
+		t.Fatalf("batch results %+v; want seq 1, a conflict, seq 2", rs)
+	}
+	if r := out[1].(applyResult); r.seq != 3 {
+		t.Fatalf("commit entry after the batch: %+v; want seq 3", r)
+	}
+	if db.RaftIndex() != 2 {
+		t.Fatalf("raft index %d; want 2", db.RaftIndex())
+	}
+	out = f.ApplyBatch(logs[:1])
+	if r, ok := out[0].(applyResult); !ok || r.seq != 0 || db.ReadSeq() != 3 {
+		t.Fatalf("replayed batch entry: %#v, store at seq %d; want skipped", out[0], db.ReadSeq())
+	}
+}
+
+// TestBatchCommandRoundTrip: a batch entry holds whole commit commands;
+// truncated or foreign contents fail to decode.
+func TestBatchCommandRoundTrip(t *testing.T) {
+	c1 := encodeCommit(&commitCmd{ReadSeq: 1, Principal: "a", WS: storage.WriteSet{Mutations: []storage.Mutation{{Key: []byte("t1"), Value: []byte("x")}}}})
+	c2 := encodeCommit(&commitCmd{ReadSeq: 2, Principal: "b", WS: storage.WriteSet{Mutations: []storage.Mutation{{Key: []byte("t2"), Delete: true, Base: 5}}}})
+	b := encodeBatch([][]byte{c1, c2})
+	typ, body, err := commandType(b)
+	if err != nil || typ != cmdBatch {
+		t.Fatalf("commandType = %d, %v", typ, err)
+	}
+	cs, err := decodeBatch(body)
+	if err != nil || len(cs) != 2 || cs[0].Principal != "a" || cs[1].WS.Mutations[0].Base != 5 {
+		t.Fatalf("decoded %+v, %v", cs, err)
+	}
+	for i := 0; i < len(body); i++ {
+		if _, err := decodeBatch(body[:i]); err == nil {
+			t.Fatalf("truncated batch (%d of %d bytes) decoded", i, len(body))
+		}
+	}
+	sig := append([]byte{cmdVersion, cmdSignature}, "not a commit"...)
+	if _, err := decodeBatch(encodeBatch([][]byte{c1, sig})[2:]); err == nil {
+		t.Fatal("a batch holding a signature decoded")
+	}
+	if _, err := decodeBatch(encodeBatch([][]byte{c1})[2:]); err == nil {
+		t.Fatal("a batch of one decoded (one commit is a plain commit entry)")
+	}
+}

@@ -1,0 +1,164 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Group commit across raft. Every raft log entry costs the leader and
+// each follower a fixed amount beyond its bytes: a msgpack-encoded
+// raft.Log in every AppendEntries message, a key in every log store, a
+// future on the leader, a dispatch to the FSM. Commits proposed on the
+// leader while earlier ones are still in flight are therefore appended as
+// one entry (cmdBatch): at most maxInflightBatches entries are in flight,
+// and the commits that arrive meanwhile wait for the next. A commit that
+// arrives alone goes at once, as a plain commit entry. Every node applies
+// a batch entry's commits in order through one storage.ApplyBatch, with
+// the entry's log index, so a batch is applied whole or not at all.
+
+const (
+	maxInflightBatches = 2
+	maxBatchCommits    = 256
+	maxBatchBytes      = 4 << 20
+	batchApplyTimeout  = 30 * time.Second
+)
+
+// proposal is one commit waiting for its batch.
+type proposal struct {
+	cmd  []byte
+	res  applyResult
+	err  error // the raft append failed (raft.ErrNotLeader …)
+	done chan struct{}
+}
+
+type batcher struct {
+	n        *Node
+	mu       sync.Mutex
+	pending  []*proposal
+	inflight int
+}
+
+// apply appends the commit command cmd, in a batch with others if they
+// are waiting, and returns its result.
+func (b *batcher) apply(cmd []byte) (applyResult, error) {
+	p := &proposal{cmd: cmd, done: make(chan struct{})}
+	b.mu.Lock()
+	b.pending = append(b.pending, p)
+	b.flushLocked()
+	b.mu.Unlock()
+	<-p.done
+	return p.res, p.err
+}
+
+// flushLocked starts batches while there is room in flight.
+func (b *batcher) flushLocked() {
+	for b.inflight < maxInflightBatches && len(b.pending) > 0 {
+		n, size := 0, 0
+		for n < len(b.pending) && n < maxBatchCommits && (n == 0 || size+len(b.pending[n].cmd) <= maxBatchBytes) {
+			size += len(b.pending[n].cmd)
+			n++
+		}
+		batch := append([]*proposal(nil), b.pending[:n]...)
+		b.pending = append(b.pending[:0], b.pending[n:]...)
+		b.inflight++
+		go b.run(batch)
+	}
+}
+
+// run appends one batch and hands each proposal its result.
+func (b *batcher) run(batch []*proposal) {
+	defer func() {
+		b.mu.Lock()
+		b.inflight--
+		b.flushLocked()
+		b.mu.Unlock()
+	}()
+	data := batch[0].cmd
+	if len(batch) > 1 {
+		cmds := make([][]byte, len(batch))
+		for i, p := range batch {
+			cmds[i] = p.cmd
+		}
+		data = encodeBatch(cmds)
+	}
+	r := b.n.r()
+	var err error
+	var resp any
+	if r == nil {
+		err = raft.ErrNotLeader
+	} else {
+		f := r.Apply(data, batchApplyTimeout)
+		if err = f.Error(); err == nil {
+			resp = f.Response()
+		}
+	}
+	for i, p := range batch {
+		switch {
+		case err != nil:
+			p.err = err
+		case len(batch) == 1:
+			p.res, _ = resp.(applyResult)
+		default:
+			rs, _ := resp.([]applyResult)
+			if i < len(rs) {
+				p.res = rs[i]
+			} else {
+				p.err = fmt.Errorf("cluster: batch entry answered %d results for %d commits", len(rs), len(batch))
+			}
+		}
+		close(p.done)
+	}
+}
+
+// encodeBatch is a cmdBatch command: the commit commands, each whole.
+func encodeBatch(cmds [][]byte) []byte {
+	n := 2 + binary.MaxVarintLen64
+	for _, c := range cmds {
+		n += len(c) + binary.MaxVarintLen64
+	}
+	b := make([]byte, 0, n)
+	b = append(b, cmdVersion, cmdBatch)
+	b = binary.AppendUvarint(b, uint64(len(cmds)))
+	for _, c := range cmds {
+		b = appendBytes(b, c)
+	}
+	return b
+}
+
+// decodeBatch returns the commit commands of a cmdBatch body.
+func decodeBatch(body []byte) ([]*commitCmd, error) {
+	d := &decoder{b: body}
+	n := d.uvarint()
+	if d.err == nil && (n < 2 || n > uint64(len(body))) {
+		return nil, errBadCommand
+	}
+	out := make([]*commitCmd, 0, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		typ, cbody, err := commandType(d.bytes())
+		if d.err != nil {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if typ != cmdCommit {
+			return nil, fmt.Errorf("%w: command type %d inside a batch", errBadCommand, typ)
+		}
+		c, err := decodeCommit(cbody)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errBadCommand
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return out, nil
+}
