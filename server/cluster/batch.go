@@ -16,12 +16,14 @@ import (
 // leader while earlier ones are still in flight are therefore appended as
 // one entry (cmdBatch): at most maxInflightBatches entries are in flight,
 // and the commits that arrive meanwhile wait for the next. A commit that
-// arrives alone goes at once, as a plain commit entry. Every node applies
+// arrives alone goes at once, as a plain commit entry. One batch in
+// flight beat two here (3 nodes, 16 connections: 4,108-4,767 against
+// 3,328-3,786 tx/s; 64 connections alike within noise, p99 lower). Every node applies
 // a batch entry's commits in order through one storage.ApplyBatch, with
 // the entry's log index, so a batch is applied whole or not at all.
 
 const (
-	maxInflightBatches = 2
+	maxInflightBatches = 1
 	maxBatchCommits    = 256
 	maxBatchBytes      = 4 << 20
 	batchApplyTimeout  = 30 * time.Second
