@@ -9,14 +9,19 @@ import (
 
 // Row locks. Under snapshot isolation alone, two transactions that update
 // the same row both run to their commit and the second fails there (first
-// committer wins): on a hot row most of the work of a busy server is
-// thrown away, and clients see a serialization failure where MySQL and
-// PostgreSQL would have waited. A statement that writes a row by its
-// primary key therefore first takes the row's lock, waiting while another
-// transaction of this node holds it, and then computes its change from the
-// row's newest committed version rather than from its snapshot (as
-// InnoDB's locking reads and PostgreSQL's READ COMMITTED updates do). The
-// lock is held until the transaction ends.
+// committer wins): on a hot row much of a busy server's work is thrown
+// away. A statement that writes a row by its primary key therefore first
+// takes the row's lock, waiting while another transaction of this node
+// holds it. The lock is held until the transaction ends. Then:
+//
+//   - under snapshot isolation (the default), if the row changed after the
+//     transaction's snapshot the statement fails at once, as the commit
+//     would have (the engine's unchangedSince); if the holder rolled back,
+//     the waiter goes on;
+//   - at READ COMMITTED (LatestWrites) the statement computes its change
+//     from the row's newest committed version instead of its snapshot, as
+//     InnoDB's locking reads and PostgreSQL's READ COMMITTED updates do
+//     (BeginLatestWrite).
 //
 // Locks only order the transactions of one node; they are not needed for
 // correctness. The commit's conflict check still decides: a write carries
