@@ -245,9 +245,10 @@ func (e *Engine) ExecPointWrite(ctx *gmssql.Context, pw *PointWrite, arg func(na
 	if !ok {
 		return res, false, nil
 	}
-	// The row's lock, then its newest committed version: a concurrent
-	// writer of the row is waited for instead of failing one of the two
-	// at commit (txn/locks.go).
+	// The row's lock: a concurrent writer of the row is waited for. Then,
+	// under snapshot isolation, a row changed after the snapshot fails the
+	// statement now, as the commit would; at READ COMMITTED the change is
+	// computed from the newest committed version (txn/locks.go).
 	rowKey, keyed, err := t.RowKey(key...)
 	if err != nil {
 		return res, false, nil
