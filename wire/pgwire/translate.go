@@ -449,6 +449,17 @@ func (t *translator) setList(targets []*pg.Node) string {
 		if p := rt.Val.GetParamRef(); p != nil {
 			t.hints[int(p.Number)] = paramHint{table: t.scope, column: rt.Name}
 		}
+		if e := rt.Val.GetAExpr(); e != nil && len(e.Name) == 1 && e.Lexpr != nil && e.Rexpr != nil {
+			// `col = col ± $n`: $n has the column's type, as the
+			// fast path's arithmetic needs it (an integer, not text).
+			op := stringList(e.Name)
+			cr := e.Lexpr.GetColumnRef()
+			if p := e.Rexpr.GetParamRef(); p != nil && cr != nil && len(op) == 1 && (op[0] == "+" || op[0] == "-") {
+				if f := stringList(cr.Fields); len(f) > 0 && equalFold(f[len(f)-1], rt.Name) {
+					t.hints[int(p.Number)] = paramHint{table: t.scope, column: rt.Name}
+				}
+			}
+		}
 		parts = append(parts, quoteIdent(rt.Name)+" = "+t.valueFor(t.scope, rt.Name, rt.Val))
 	}
 	return strings.Join(parts, ", ")
