@@ -267,9 +267,13 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 // commits of the batch being built (not in pebble yet), or in the store.
 func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64, batched map[string]uint64) error {
 	applied := db.applied.Load()
-	// newest returns the newest commit after from that wrote key: from the
-	// batch's earlier commits, then from the remembered commits when every
-	// one since from is remembered (recent.go), else from pebble.
+	if readSeq >= applied && len(batched) == 0 {
+		return nil // nothing committed since the snapshot
+	}
+	// Whether every commit since the snapshot is remembered (recent.go),
+	// asked once: a key's base is never older than the snapshot, so the
+	// same answer covers it.
+	remembered := !db.noRecent && db.recent.covers(readSeq, applied)
 	var it *pebble.Iterator
 	defer func() {
 		if it != nil {
@@ -277,39 +281,31 @@ func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64, batched map[string]ui
 		}
 	}()
 	var ck []byte
-	newest := func(key []byte, from uint64) (uint64, bool, error) {
-		if s, ok := batched[string(key)]; ok && s > from {
-			return s, true, nil
-		}
-		if from >= applied {
-			return 0, false, nil
-		}
-		if !db.noRecent && db.recent.covers(from, applied) {
-			s, found, _ := db.recent.newestWrite(key, from, applied)
-			return s, found, nil
-		}
-		if it == nil {
-			var err error
-			if it, err = db.pdb.NewIter(nil); err != nil {
-				return 0, false, err
-			}
-		}
-		ck = appendCurrentKey(ck[:0], key)
-		s, ok := newestCommit(it, ck)
-		return s, ok && s > from, nil
-	}
+	// check reports a conflict if a commit after from wrote key: one of
+	// the batch's earlier commits, else a remembered commit when every one
+	// since from is remembered, else pebble's newest version.
 	check := func(key []byte, from uint64) error {
-		s, ok, err := newest(key, from)
-		if err != nil {
-			return err
+		s, ok := batched[string(key)]
+		ok = ok && s > from
+		switch {
+		case ok, from >= applied:
+		case remembered || (from > readSeq && !db.noRecent && db.recent.covers(from, applied)):
+			s, ok, _ = db.recent.newestWrite(key, from, applied)
+		default:
+			if it == nil {
+				var err error
+				if it, err = db.pdb.NewIter(nil); err != nil {
+					return err
+				}
+			}
+			ck = appendCurrentKey(ck[:0], key)
+			s, ok = newestCommit(it, ck)
+			ok = ok && s > from
 		}
 		if ok {
 			return &ConflictError{Key: bytes.Clone(key), ReadSeq: from, Conflict: s}
 		}
 		return nil
-	}
-	if readSeq >= applied && len(batched) == 0 {
-		return nil // nothing committed since the snapshot
 	}
 	for _, m := range ws.Mutations {
 		if err := check(m.Key, max(readSeq, m.Base)); err != nil {

@@ -20,13 +20,9 @@ func (db *DB) Get(userKey []byte, seq uint64) (value []byte, ok bool, err error)
 	}
 	defer db.putIter(pi)
 	var buf [64]byte
-	ck := appendCurrentKey(buf[:0], userKey)
-	if !pi.it.SeekGE(ck) || !bytes.Equal(pi.it.Key(), ck) {
-		return nil, false, pi.it.Error() // no version at all
-	}
-	cseq, v, cok := splitCurrent(pi.it.Value())
-	if !cok {
-		return nil, false, fmt.Errorf("storage: malformed current entry of key %x", userKey)
+	cseq, v, found, err := currentEntry(pi.it, buf[:0], userKey)
+	if !found {
+		return nil, false, err // no version at all
 	}
 	if cseq > seq {
 		// Changed after the snapshot: versions sort newest first, so the
@@ -60,15 +56,23 @@ func (db *DB) NewestSeq(userKey []byte) (seq uint64, ok bool, err error) {
 	}
 	defer db.putIter(pi)
 	var buf [64]byte
-	ck := appendCurrentKey(buf[:0], userKey)
-	if !pi.it.SeekGE(ck) || !bytes.Equal(pi.it.Key(), ck) {
-		return 0, false, pi.it.Error()
+	seq, _, ok, err = currentEntry(pi.it, buf[:0], userKey)
+	return seq, ok, err
+}
+
+// currentEntry seeks it (an iterator without bounds) to userKey's current
+// entry and returns its sequence and stored version; found is false when
+// the key has none. buf is scratch for the entry's key.
+func currentEntry(it *pebble.Iterator, buf, userKey []byte) (seq uint64, version []byte, found bool, err error) {
+	ck := appendCurrentKey(buf, userKey)
+	if !it.SeekGE(ck) || !bytes.Equal(it.Key(), ck) {
+		return 0, nil, false, it.Error()
 	}
-	seq, _, ok = splitCurrent(pi.it.Value())
+	seq, version, ok := splitCurrent(it.Value())
 	if !ok {
-		return 0, false, fmt.Errorf("storage: malformed current entry of key %x", userKey)
+		return 0, nil, false, fmt.Errorf("storage: malformed current entry of key %x", userKey)
 	}
-	return seq, true, nil
+	return seq, version, true, nil
 }
 
 // Iter walks the newest visible version of each user key in [lo, hi) as of

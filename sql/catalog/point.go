@@ -111,9 +111,15 @@ func (t *Table) RowKey(key ...any) (k []byte, ok bool, err error) {
 // transaction sees it and as the row policies let ctx's principal see it;
 // nil when there is no such row.
 func (t *Table) GetRow(ctx *gmssql.Context, key ...any) (gmssql.Row, error) {
-	if len(key) != len(t.desc.PKOrdinals) {
-		return nil, fmt.Errorf("catalog: table %s: %d key values for a %d-column primary key", t.desc.Name, len(key), len(t.desc.PKOrdinals))
+	k, ok, err := t.RowKey(key...)
+	if err != nil || !ok {
+		return nil, err // = NULL matches nothing
 	}
+	return t.GetRowAt(ctx, k)
+}
+
+// GetRowAt is GetRow for the row stored at k (RowKey's key).
+func (t *Table) GetRowAt(ctx *gmssql.Context, k []byte) (gmssql.Row, error) {
 	r, err := t.reader(ctx)
 	if err != nil {
 		return nil, err
@@ -124,10 +130,6 @@ func (t *Table) GetRow(ctx *gmssql.Context, key ...any) (gmssql.Row, error) {
 	}
 	if pol.DeniesAll() {
 		return nil, nil
-	}
-	k, ok, err := t.RowKey(key...)
-	if err != nil || !ok {
-		return nil, err // = NULL matches nothing
 	}
 	v, ok, err := r.Get(k)
 	if err != nil || !ok {

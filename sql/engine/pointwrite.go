@@ -1,13 +1,10 @@
 package engine
 
 import (
-	"bytes"
-	"errors"
 	"math"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
@@ -17,7 +14,6 @@ import (
 
 	"github.com/cofferdb/coffer/sql/catalog"
 	"github.com/cofferdb/coffer/sql/txn"
-	"github.com/cofferdb/coffer/storage"
 )
 
 // Prepared single-row updates and deletes by primary key skip the
@@ -267,10 +263,13 @@ func (e *Engine) ExecPointWrite(ctx *gmssql.Context, pw *PointWrite, arg func(na
 	}
 	defer func() { endLatest() }()
 	// A read error declines too: nothing is written yet, and the
-	// ordinary path meets the error again and reports it.
-	old, err := t.GetRow(ctx, key...)
-	if err != nil {
-		return res, false, nil
+	// ordinary path meets the error again and reports it. A NULL key
+	// (not keyed) matches no row.
+	var old gmssql.Row
+	if keyed {
+		if old, err = t.GetRowAt(ctx, rowKey); err != nil {
+			return res, false, nil
+		}
 	}
 	var row gmssql.Row
 	if old != nil && !pw.delete {
@@ -597,43 +596,3 @@ func (e *Engine) writePlanFor(ctx *gmssql.Context, pw *PointWrite, db string, t 
 	p.ok = true
 	return p
 }
-
-// unchangedSince fails the statement — and the transaction, as its
-// commit would fail — when the row at key, which tx has locked, changed
-// after tx's snapshot and tx has not written it: under snapshot isolation
-// tx would lose the conflict at commit (first committer wins), so it is
-// told now rather than after more work. In autocommit the server runs the
-// statement again from a new snapshot.
-func (e *Engine) unchangedSince(ctx *gmssql.Context, sess *txn.Session, tx *txn.Transaction, key []byte) error {
-	if tx.Wrote(key) {
-		return nil
-	}
-	seq, ok, err := e.cfg.DB.NewestSeq(key)
-	if err != nil || !ok || seq <= tx.ReadSeq() {
-		return err
-	}
-	return sess.Conflict(ctx, &storage.ConflictError{Key: bytes.Clone(key), ReadSeq: tx.ReadSeq(), Conflict: seq})
-}
-
-// LockWaitTimeout bounds how long a statement waits for a row lock
-// (MySQL's innodb_lock_wait_timeout default).
-var LockWaitTimeout = 50 * time.Second
-
-// lockError turns a failure to take a row lock into the statement's
-// error. A deadlock rolls the whole transaction back, as MySQL does; a
-// timeout fails the statement only.
-func lockError(ctx *gmssql.Context, err error) error {
-	switch {
-	case errors.Is(err, txn.ErrDeadlock):
-		ctx.SetTransaction(nil)
-		ctx.SetIgnoreAutoCommit(false)
-		return gmssql.ErrLockDeadlock.New(err.Error())
-	case errors.Is(err, txn.ErrLockWaitTimeout):
-		return vmysql.NewSQLError(vmysql.ERLockWaitTimeout, vmysql.SSUnknownSQLState, "Lock wait timeout exceeded; try restarting transaction")
-	}
-	return err
-}
-
-// RowLocks returns how many row locks this node's transactions hold, and
-// how many transactions wait for one.
-func (e *Engine) RowLocks() (held, waiting int) { return e.locks.Held() }
