@@ -161,6 +161,8 @@ func Open(cfg Config) (*DB, error) {
 	}
 	if cfg.InMemory {
 		opts.FS = vfs.NewMem()
+	} else {
+		opts.FS = WALFS(vfs.Default)
 	}
 	opts.MemTableSize = cfg.MemTableSize
 	opts.DisableAutomaticCompactions = cfg.VerifyOnly

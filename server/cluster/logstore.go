@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/hashicorp/raft"
+
+	"github.com/cofferdb/coffer/storage"
 )
 
 // ErrKeyNotFound is returned by LogStore.Get and GetUint64 for a key never
@@ -62,7 +65,9 @@ func OpenLogStore(dir string, noSync bool) (*LogStore, error) {
 	// Larger memtables than pebble's 4 MiB: the log is written at the
 	// commit rate and truncated after snapshots, so most entries are
 	// deleted before they would be worth compacting.
-	opts := &pebble.Options{Logger: pebbleLogger{slog.Default()}, MemTableSize: 32 << 20}
+	// Appends are fsynced one by one: zero-filled WAL files
+	// (storage.WALFS) keep those syncs to one device flush each.
+	opts := &pebble.Options{Logger: pebbleLogger{slog.Default()}, MemTableSize: 32 << 20, FS: storage.WALFS(vfs.Default)}
 	opts.EnsureDefaults()
 	pdb, err := pebble.Open(dir, opts)
 	if err != nil {

@@ -1,0 +1,84 @@
+package storage
+
+import (
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// WALFS returns fs with pebble's write-ahead logs zero-filled ahead of
+// their write offset, so that a commit's fdatasync flushes only the
+// commit's own bytes.
+//
+// Pebble appends to a new WAL file: every commit grows the file, and on
+// ext4 an fdatasync after a write past the end of the file (or into blocks
+// pebble preallocated with fallocate(KEEP_SIZE), which are unwritten
+// extents) must also commit the file's new size or extent state through
+// the journal — a second device flush for each commit. Writing zeros a
+// chunk ahead makes the blocks ordinary written blocks inside the file's
+// size, so the journal is touched once per chunk instead of once per
+// commit. InnoDB does the same for its redo log. On this machine a 300-byte
+// write and fdatasync took 218 µs appending and 175 µs inside zero-filled
+// blocks.
+//
+// A zero tail is what pebble already meets in preallocated and recycled
+// WAL files: replay stops at the first zeroed chunk of the newest log. A
+// recycled WAL (pebble's ReuseForWrite) keeps its old size and needs no
+// filling until it outgrows it.
+func WALFS(fs vfs.FS) vfs.FS { return walFS{fs} }
+
+// walFillChunk is how far ahead of the write offset a WAL is zero-filled.
+const walFillChunk = 1 << 20
+
+// walCategory is the DiskWriteCategory pebble creates WAL files with.
+const walCategory vfs.DiskWriteCategory = "pebble-wal"
+
+type walFS struct{ vfs.FS }
+
+func (fs walFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.Create(name, category)
+	if err != nil || category != walCategory {
+		return f, err
+	}
+	return &zeroAheadFile{File: f}, nil
+}
+
+func (fs walFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.ReuseForWrite(oldname, newname, category)
+	if err != nil || category != walCategory {
+		return f, err
+	}
+	zf := &zeroAheadFile{File: f}
+	if st, err := f.Stat(); err == nil {
+		zf.filled = st.Size()
+	}
+	return zf, nil
+}
+
+// zeroAheadFile is a WAL file written sequentially from offset 0 (as
+// pebble's log writer does) whose bytes past filled are zero-written a
+// chunk at a time before a write reaches them.
+type zeroAheadFile struct {
+	vfs.File
+	off    int64 // where the next Write lands
+	filled int64 // bytes [0, filled) exist as written blocks
+}
+
+var zeroChunk = sync.OnceValue(func() []byte { return make([]byte, walFillChunk) })
+
+func (f *zeroAheadFile) Write(p []byte) (int, error) {
+	if end := f.off + int64(len(p)); end > f.filled {
+		// Best effort: if filling fails (a full disk), the write below
+		// meets the same condition and reports it.
+		zeros := zeroChunk()
+		for f.filled < end+walFillChunk {
+			if _, err := f.File.WriteAt(zeros, f.filled); err != nil {
+				break
+			}
+			f.filled += walFillChunk
+		}
+	}
+	n, err := f.File.Write(p)
+	f.off += int64(n)
+	return n, err
+}
