@@ -185,17 +185,19 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		for j := range p.WS.Mutations {
 			m := &p.WS.Mutations[j]
 			sys = sys || (len(m.Key) > 0 && m.Key[0] == prefixSystem)
-			// The version, and its copy in the current keyspace (current.go).
+			// The version; its current entry goes to the overlay
+			// (overlay.go) once the batch is applied.
 			key = appendVersion(key[:0], m.Key, seq)
 			val = appendCurrentValue(val[:0], seq, m)
-			err := b.Set(key, val[currentHeaderLen:], nil)
-			if err == nil {
-				key = appendCurrentKey(key[:0], m.Key)
-				err = b.Set(key, val, nil)
-			}
-			if err != nil {
+			if err := b.Set(key, val[currentHeaderLen:], nil); err != nil {
 				return fail(err)
 			}
+		}
+		// The dirty log lists the keys whose current entries the
+		// current keyspace does not have yet.
+		val = appendDirtyRecord(val[:0], p.WS.Mutations)
+		if err := b.Set(dirtyKey(seq), val, nil); err != nil {
+			return fail(err)
 		}
 		system = system || sys
 		if c.Kind == "" {
@@ -249,8 +251,10 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 	for i := range ps {
 		if out[i].Err == nil {
 			db.recent.note(out[i].Seq, ps[i].WS)
+			db.ov.put(out[i].Seq, ps[i].WS.Mutations)
 		}
 	}
+	db.maybeCheckpointCurrent()
 	db.applied.Store(seq)
 	if raftIndex > 0 {
 		db.raftIndex.Store(raftIndex)
@@ -298,8 +302,15 @@ func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64, batched map[string]ui
 					return err
 				}
 			}
-			ck = appendCurrentKey(ck[:0], key)
-			s, ok = newestCommit(it, ck)
+			// A checkpoint drops overlay entries only under applyMu, so
+			// a key missing from the overlay has its newest entry in
+			// pebble's current keyspace.
+			if e, found := db.ov.get(key); found {
+				s, ok = e.seq, true
+			} else {
+				ck = appendCurrentKey(ck[:0], key)
+				s, ok = newestCommit(it, ck)
+			}
 			ok = ok && s > from
 		}
 		if ok {

@@ -18,8 +18,10 @@ import (
 // of the versioned keyspace steps over all of them. Readers scan the
 // current keyspace instead: one entry per row, and only a row changed
 // after the reader's snapshot costs a seek into the versioned keyspace for
-// the version the snapshot sees. Apply writes both copies in the same
-// batch; the versioned keyspace stays complete (AS OF, history, the
+// the version the snapshot sees. Apply writes the versions; the current
+// entries reach this keyspace through the overlay's checkpoints
+// (overlay.go), and readers merge the overlay over it. The versioned
+// keyspace stays complete (AS OF, history, the
 // ledger's write set hashes read it), and verification checks that every
 // current entry equals its key's newest version (verify.go). Deleted keys
 // keep a tombstone entry, so a reader whose snapshot predates the delete
@@ -129,52 +131,49 @@ func (db *DB) buildCurrent() error {
 // key order.
 var versionedSpaces = []byte{prefixIndex, prefixSystem, prefixTable}
 
-// currentChecker walks the current keyspace of one versioned keyspace in
-// step with verification's walk over its versions (hashVersions), checking
-// that the first (newest) version of every user key equals its current
-// entry and that no current entry lacks versions.
+// currentChecker walks the current entries of one versioned keyspace
+// (pebble's current keyspace under the overlay) in step with
+// verification's walk over its versions (hashVersions), checking that the
+// first (newest) version of every user key equals its current entry and
+// that no current entry lacks versions.
 type currentChecker struct {
-	it *pebble.Iterator
+	c  curIter
 	ok bool
 }
 
 func (db *DB) newCurrentChecker(space byte) (*currentChecker, error) {
-	it, err := db.pdb.NewIter(&pebble.IterOptions{
-		LowerBound: []byte{prefixCurrent, space},
-		UpperBound: []byte{prefixCurrent, space + 1},
-	})
-	if err != nil {
+	cc := &currentChecker{}
+	if err := db.openCurIter(&cc.c, []byte{space}, []byte{space + 1}); err != nil {
 		return nil, err
 	}
-	return &currentChecker{it: it, ok: it.First()}, nil
+	cc.ok = cc.c.first()
+	return cc, nil
 }
 
 // newest is called with each user key's newest version, in key order.
 func (c *currentChecker) newest(u []byte, seq uint64, version []byte) error {
-	if c.ok && bytes.Compare(c.it.Key()[1:], u) < 0 {
+	if c.ok && bytes.Compare(c.c.key, u) < 0 {
 		return c.orphan()
 	}
-	if !c.ok || !bytes.Equal(c.it.Key()[1:], u) {
+	if !c.ok || !bytes.Equal(c.c.key, u) {
 		return &VerifyError{Seq: seq, Reason: fmt.Sprintf("key %x has no current entry", u)}
 	}
-	cseq, cver, ok := splitCurrent(c.it.Value())
-	if !ok || cseq != seq || !bytes.Equal(cver, version) {
+	if c.c.seq != seq || !bytes.Equal(c.c.version, version) {
 		return &VerifyError{Seq: seq, Reason: fmt.Sprintf("the current entry of key %x differs from its newest version", u)}
 	}
-	c.ok = c.it.Next()
+	c.ok = c.c.next()
 	return nil
 }
 
 // done reports a current entry left over after the last user key.
 func (c *currentChecker) done() error {
-	defer c.it.Close()
+	defer c.c.close()
 	if c.ok {
 		return c.orphan()
 	}
-	return c.it.Error()
+	return c.c.error()
 }
 
 func (c *currentChecker) orphan() error {
-	seq, _, _ := splitCurrent(c.it.Value())
-	return &VerifyError{Seq: seq, Reason: fmt.Sprintf("current entry %x has no stored versions", c.it.Key())}
+	return &VerifyError{Seq: c.c.seq, Reason: fmt.Sprintf("current entry %x has no stored versions", appendCurrentKey(nil, c.c.key))}
 }

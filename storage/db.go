@@ -20,7 +20,9 @@ import (
 //	2  + ledger entries, Merkle nodes, signatures
 //	3  + the current keyspace (current.go); a format 2 store is upgraded
 //	     on open by copying each key's newest version into it
-const FormatVersion = 3
+//	4  + the dirty log (overlay.go): the current keyspace may lag the
+//	     versions by the keys it lists; a format 3 store has an empty one
+const FormatVersion = 4
 
 // minFormatVersion is the oldest format this build opens.
 const minFormatVersion = 2
@@ -134,8 +136,17 @@ type DB struct {
 	// only); commits are refused while it is set.
 	stateErr error
 
-	iters iterPool   // for Get (getpool.go)
-	space spaceGuard // for CheckSpace (space.go)
+	iters iterPool // for Get (getpool.go)
+	// ov holds the current entries not yet in pebble (overlay.go);
+	// frozenThrough is the sequence its frozen generation is complete to
+	// (set under applyMu when it is frozen). ckptMu is held by a running
+	// checkpoint and by Restore; ckptWG counts checkpoint goroutines.
+	ov            overlay
+	frozenThrough uint64
+	ckptMu        sync.Mutex
+	ckptWG        sync.WaitGroup
+	ckptBytes     int        // overlayCheckpointBytes; smaller in tests
+	space         spaceGuard // for CheckSpace (space.go)
 	// recent remembers the keys of the last commits for the conflict
 	// check (recent.go), guarded by applyMu; noRecent turns it off (tests).
 	recent   recentWrites
@@ -172,6 +183,8 @@ func Open(cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", cfg.Dir, err)
 	}
 	db := &DB{cfg: cfg, pdb: pdb, log: cfg.Logger}
+	db.ov.reset()
+	db.ckptBytes = overlayCheckpointBytes
 	db.visibleCond = sync.NewCond(&db.visibleMu)
 	db.sigCond = sync.NewCond(&db.sigMu)
 	if err := db.wipeIncompleteRestore(); err != nil {
@@ -212,6 +225,9 @@ func (db *DB) loadState() error {
 	db.signed = signed
 	db.sigCond.Broadcast()
 	db.sigMu.Unlock()
+	if err := db.loadDirty(); err != nil {
+		return err
+	}
 	db.raftIndex.Store(ri)
 	db.applied.Store(head)
 	db.system.Store(head)
@@ -253,6 +269,9 @@ func (db *DB) checkFormat() error {
 			return err
 		}
 		return db.setFormat()
+	}
+	if got < FormatVersion && !db.cfg.VerifyOnly {
+		return db.setFormat() // format 3: the dirty log starts empty
 	}
 	return nil
 }
@@ -308,6 +327,25 @@ func (db *DB) Close() error {
 	db.visibleMu.Lock()
 	db.visibleCond.Broadcast()
 	db.visibleMu.Unlock()
+	// Let an Apply that began before closed was set finish (it may start
+	// a checkpoint), then wait for checkpoints, which take applyMu last.
+	db.applyMu.Lock()
+	//lint:ignore SA2001 waiting for the Apply in progress is the point
+	db.applyMu.Unlock()
+	db.ckptWG.Wait()
+	// A last checkpoint, so that the next Open finds the dirty log
+	// empty (after a crash it reads it back instead).
+	db.applyMu.Lock()
+	final := db.ov.active.Len() > 0 && !db.cfg.VerifyOnly && db.stateErr == nil
+	if final {
+		db.freezeOverlay()
+	}
+	db.applyMu.Unlock()
+	if final {
+		if err := db.writeFrozen(); err != nil {
+			db.log.Warn("storage: final current-keyspace checkpoint failed; the next open reads the dirty log", "err", err)
+		}
+	}
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
 	db.drainIters(true)

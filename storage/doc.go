@@ -9,7 +9,8 @@
 // sequence is at most S. Versions are never garbage collected: they are the
 // history that AS OF reads and the ledger refer to. Each key's newest
 // version is also kept under an unversioned key in the current keyspace
-// (current.go), which scans and point reads use.
+// (current.go) or, until a checkpoint writes it there, in the in-memory
+// overlay (overlay.go); scans and point reads use the two merged.
 //
 // The package must never import the SQL engine or any wire protocol; it
 // speaks in user keys, encoded values and write sets. See keys.go for the key

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/tidwall/btree"
 )
 
 // Get returns the value of userKey as of seq. ok is false when the key has
@@ -14,14 +15,22 @@ func (db *DB) Get(userKey []byte, seq uint64) (value []byte, ok bool, err error)
 	if db.closed.Load() {
 		return nil, false, ErrClosed
 	}
+	// The overlay first, then an iterator drawn after it (overlay.go).
+	e, inOverlay := db.ov.get(userKey)
 	pi, err := db.getIter(seq)
 	if err != nil {
 		return nil, false, err
 	}
 	defer db.putIter(pi)
 	var buf [64]byte
-	cseq, v, found, err := currentEntry(pi.it, buf[:0], userKey)
-	if !found {
+	var (
+		cseq  uint64
+		v     []byte
+		found = inOverlay
+	)
+	if inOverlay {
+		cseq, v = e.seq, e.version
+	} else if cseq, v, found, err = currentEntry(pi.it, buf[:0], userKey); !found {
 		return nil, false, err // no version at all
 	}
 	if cseq > seq {
@@ -50,6 +59,9 @@ func (db *DB) NewestSeq(userKey []byte) (seq uint64, ok bool, err error) {
 	if db.closed.Load() {
 		return 0, false, ErrClosed
 	}
+	if e, ok := db.ov.get(userKey); ok {
+		return e.seq, true, nil
+	}
 	pi, err := db.getIter(db.visible.Load())
 	if err != nil {
 		return 0, false, err
@@ -76,12 +88,13 @@ func currentEntry(it *pebble.Iterator, buf, userKey []byte) (seq uint64, version
 }
 
 // Iter walks the newest visible version of each user key in [lo, hi) as of
-// a sequence number, skipping deleted keys. It reads the current keyspace
-// (current.go) and, for a key changed after its sequence, the version its
-// sequence sees. Key and Value are valid until the next positioning call.
+// a sequence number, skipping deleted keys. It reads the current entries
+// (pebble's current keyspace under the overlay: curIter) and, for a key
+// changed after its sequence, the version its sequence sees. Key and
+// Value are valid until the next positioning call.
 type Iter struct {
 	db    *DB
-	it    *pebble.Iterator // current keyspace within the bounds
+	cur   curIter
 	hist  *pebble.Iterator // versioned keyspace, opened on first need
 	seq   uint64
 	key   []byte
@@ -96,29 +109,25 @@ func (db *DB) NewIter(lo, hi []byte, seq uint64) (*Iter, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	clo, chi := currentBounds(lo, hi)
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: clo, UpperBound: chi})
-	if err != nil {
+	i := &Iter{db: db, seq: seq}
+	if err := db.openCurIter(&i.cur, lo, hi); err != nil {
 		return nil, err
 	}
-	return &Iter{db: db, it: it, seq: seq}, nil
+	return i, nil
 }
 
 // First positions at the first visible key.
-func (i *Iter) First() bool { return i.settle(i.it.First()) }
+func (i *Iter) First() bool { return i.settle(i.cur.first()) }
 
 // SeekGE positions at the first visible key >= userKey.
-func (i *Iter) SeekGE(userKey []byte) bool {
-	i.seek = appendCurrentKey(i.seek[:0], userKey)
-	return i.settle(i.it.SeekGE(i.seek))
-}
+func (i *Iter) SeekGE(userKey []byte) bool { return i.settle(i.cur.seekGE(userKey)) }
 
 // Next moves to the next visible key.
 func (i *Iter) Next() bool {
 	if !i.valid {
 		return false
 	}
-	return i.settle(i.it.NextPrefix())
+	return i.settle(i.cur.next())
 }
 
 // Valid reports whether the iterator is positioned at a key.
@@ -135,12 +144,12 @@ func (i *Iter) Error() error {
 	if i.err != nil {
 		return i.err
 	}
-	return i.it.Error()
+	return i.cur.error()
 }
 
 // Close releases the iterator.
 func (i *Iter) Close() error {
-	err := i.it.Close()
+	err := i.cur.close()
 	if i.hist != nil {
 		if herr := i.hist.Close(); err == nil {
 			err = herr
@@ -151,23 +160,10 @@ func (i *Iter) Close() error {
 
 // settle moves forward from the current position to the first user key
 // that has a live version at or before seq.
-//
-// It steps with NextPrefix, not Next: a row updated many times since the
-// last flush has as many internal versions of its current key in pebble's
-// memtable (and in L0 until a compaction merges them), and Next walks
-// every one of them, while NextPrefix seeks past them after a few steps.
-// (Current keys carry no suffix, and the default comparer's Split is the
-// whole key, so a "prefix" is one user key.) With sysbench's hot rows,
-// Next's walk was half the server's CPU on oltp_read_write.
 func (i *Iter) settle(ok bool) bool {
-	for ; ok; ok = i.it.NextPrefix() {
-		cseq, v, cok := splitCurrent(i.it.Value())
-		if !cok {
-			i.err = fmt.Errorf("storage: malformed current entry %x", i.it.Key())
-			break
-		}
-		u := i.it.Key()[1:]
-		if cseq > i.seq {
+	for ; ok; ok = i.cur.next() {
+		u, v := i.cur.key, i.cur.version
+		if i.cur.seq > i.seq {
 			var found bool
 			if v, found = i.versionAt(u); !found {
 				if i.err != nil {
@@ -186,6 +182,135 @@ func (i *Iter) settle(ok bool) bool {
 	}
 	i.valid = false
 	return false
+}
+
+// curIter walks the current entries of the user keys in [lo, hi): the
+// overlay's (active, then frozen) over pebble's current keyspace, the
+// newest source winning for a key present in several. key and version
+// are valid until the next move.
+type curIter struct {
+	it         *pebble.Iterator // current keyspace within the bounds
+	lo, hi     []byte           // user-key bounds (hi nil: none)
+	act, frz   btree.IterG[*curEntry]
+	hasA, hasF bool
+	aOK, fOK   bool
+	pOK        bool
+	probe      curEntry
+	seek       []byte // scratch: a current key
+	err        error
+
+	key     []byte
+	seq     uint64
+	version []byte
+}
+
+// openCurIter opens c over [lo, hi). The overlay is read before the
+// pebble iterator is created (overlay.go).
+func (db *DB) openCurIter(c *curIter, lo, hi []byte) error {
+	active, frozen := db.ov.view()
+	clo, chi := currentBounds(lo, hi)
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: clo, UpperBound: chi})
+	if err != nil {
+		return err
+	}
+	c.it, c.lo, c.hi = it, lo, hi
+	if active != nil {
+		c.act, c.hasA = active.Iter(), true
+	}
+	if frozen != nil {
+		c.frz, c.hasF = frozen.Iter(), true
+	}
+	return nil
+}
+
+func (c *curIter) first() bool { return c.seekGE(c.lo) }
+
+func (c *curIter) seekGE(k []byte) bool {
+	if bytes.Compare(k, c.lo) < 0 {
+		k = c.lo
+	}
+	c.seek = appendCurrentKey(c.seek[:0], k)
+	c.pOK = c.it.SeekGE(c.seek)
+	c.probe.key = k
+	if c.hasA {
+		c.aOK = c.inBounds(&c.act, c.act.Seek(&c.probe))
+	}
+	if c.hasF {
+		c.fOK = c.inBounds(&c.frz, c.frz.Seek(&c.probe))
+	}
+	return c.pick()
+}
+
+func (c *curIter) inBounds(t *btree.IterG[*curEntry], ok bool) bool {
+	return ok && (c.hi == nil || bytes.Compare(t.Item().key, c.hi) < 0)
+}
+
+// next moves every source past the current key.
+func (c *curIter) next() bool {
+	k := c.key
+	if c.aOK && bytes.Equal(c.act.Item().key, k) {
+		c.aOK = c.inBounds(&c.act, c.act.Next())
+	}
+	if c.fOK && bytes.Equal(c.frz.Item().key, k) {
+		c.fOK = c.inBounds(&c.frz, c.frz.Next())
+	}
+	// Last: k may be pebble's memory. NextPrefix, not Next: a key's
+	// current entry may have several internal versions in the memtable
+	// (one per checkpoint), and NextPrefix seeks past them after a few
+	// steps. (Current keys carry no suffix, and the default comparer's
+	// Split is the whole key, so a "prefix" is one user key.)
+	if c.pOK && bytes.Equal(c.it.Key()[1:], k) {
+		c.pOK = c.it.NextPrefix()
+	}
+	return c.pick()
+}
+
+// pick positions at the smallest key among the sources.
+func (c *curIter) pick() bool {
+	var e *curEntry
+	if c.aOK {
+		e = c.act.Item()
+	}
+	if c.fOK {
+		if f := c.frz.Item(); e == nil || bytes.Compare(f.key, e.key) < 0 {
+			e = f
+		}
+	}
+	if c.pOK {
+		pk := c.it.Key()[1:]
+		if e == nil || bytes.Compare(pk, e.key) < 0 {
+			seq, version, ok := splitCurrent(c.it.Value())
+			if !ok {
+				c.err = fmt.Errorf("storage: malformed current entry %x", c.it.Key())
+				c.pOK, c.aOK, c.fOK = false, false, false
+				return false
+			}
+			c.key, c.seq, c.version = pk, seq, version
+			return true
+		}
+	}
+	if e == nil {
+		return false
+	}
+	c.key, c.seq, c.version = e.key, e.seq, e.version
+	return true
+}
+
+func (c *curIter) error() error {
+	if c.err != nil {
+		return c.err
+	}
+	return c.it.Error()
+}
+
+func (c *curIter) close() error {
+	if c.hasA {
+		c.act.Release()
+	}
+	if c.hasF {
+		c.frz.Release()
+	}
+	return c.it.Close()
 }
 
 // versionAt returns the version of userKey that seq sees, for a key whose

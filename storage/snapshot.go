@@ -62,6 +62,10 @@ func (db *DB) Restore(dir string) error {
 		return errors.New("storage: the snapshot is itself an interrupted restore")
 	}
 
+	// A running current-keyspace checkpoint (overlay.go) must not land
+	// on the restored store.
+	db.ckptMu.Lock()
+	defer db.ckptMu.Unlock()
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
 	if db.closed.Load() {

@@ -1,0 +1,284 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/tidwall/btree"
+)
+
+// The current overlay keeps the current keyspace's newest entries in
+// memory and writes them to pebble in checkpoints, not once per commit.
+//
+// Writing a key's current entry on every commit left pebble's memtable
+// holding one internal version of it per update, and every scan stepped
+// over all of them: with 64 MiB memtables a sysbench row updated a few
+// times a minute had tens of versions, and skipping them (NextPrefix's
+// skiplist seeks) was the largest single cost of oltp_read_write. Now a
+// commit writes its versions and a dirty-log record (the keys it wrote,
+// under its sequence) to pebble, and puts the current entries in the
+// overlay. When the overlay grows past overlayCheckpointBytes, a
+// checkpoint writes its entries to the current keyspace, deletes the
+// dirty-log records they cover and advances metaCurrentKey, in one batch.
+//
+// Readers merge the overlay over pebble's current keyspace (newest wins:
+// active, then frozen, then pebble). After a crash, Open reads the
+// dirty log and puts each listed key's newest version back in the
+// overlay; the versions are durable with their commits, so nothing is
+// lost. The checkpoint batch is not synced: if it is lost, the dirty log
+// it would have deleted is still there.
+//
+// Consistency with pebble iterators: the current keyspace changes only in
+// a checkpoint, and a checkpoint drops its frozen generation only after
+// its batch is applied, under applyMu, and after draining pooled
+// iterators. A reader that looks in the overlay first and then uses a
+// pebble iterator created (or drawn from the pool) afterwards therefore
+// sees every entry in one place or the other.
+
+// overlayCheckpointBytes is the size of the active overlay that starts a
+// checkpoint.
+const overlayCheckpointBytes = 32 << 20
+
+// curEntry is one key's newest current entry in the overlay.
+type curEntry struct {
+	key     []byte // user key
+	seq     uint64
+	version []byte // tag byte and value, as in a current entry
+}
+
+func lessEntry(a, b *curEntry) bool { return bytes.Compare(a.key, b.key) < 0 }
+
+type overlayTree = btree.BTreeG[*curEntry]
+
+func newOverlayTree() *overlayTree {
+	return btree.NewBTreeGOptions(lessEntry, btree.Options{NoLocks: true})
+}
+
+// overlay holds the current entries not yet in pebble's current keyspace.
+type overlay struct {
+	mu     sync.RWMutex
+	active *overlayTree // written by commits (under applyMu)
+	frozen *overlayTree // being written by a checkpoint; read-only; or nil
+	size   int          // bytes of active's entries, about
+}
+
+func (o *overlay) reset() {
+	o.mu.Lock()
+	o.active, o.frozen, o.size = newOverlayTree(), nil, 0
+	o.mu.Unlock()
+}
+
+// get returns key's newest overlay entry.
+func (o *overlay) get(key []byte) (*curEntry, bool) {
+	probe := curEntry{key: key}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if e, ok := o.active.Get(&probe); ok {
+		return e, true
+	}
+	if o.frozen != nil {
+		if e, ok := o.frozen.Get(&probe); ok {
+			return e, true
+		}
+	}
+	return nil, false
+}
+
+// view returns the overlay as it is now, for a scan: a copy-on-write copy
+// of active and the frozen generation.
+func (o *overlay) view() (active, frozen *overlayTree) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.active.Len() > 0 {
+		active = o.active.Copy()
+	}
+	return active, o.frozen
+}
+
+// put records the current entries of a commit (called under applyMu).
+// It copies what it keeps.
+func (o *overlay) put(seq uint64, ms []Mutation) {
+	n := 0
+	for i := range ms {
+		n += len(ms[i].Key) + len(ms[i].Value) + 1
+	}
+	buf := make([]byte, 0, n)
+	ents := make([]curEntry, len(ms))
+	for i := range ms {
+		m := &ms[i]
+		start := len(buf)
+		buf = append(buf, m.Key...)
+		ents[i].key = buf[start:len(buf):len(buf)]
+		start = len(buf)
+		if m.Delete {
+			buf = append(buf, valTombstone)
+		} else {
+			buf = append(buf, valPresent)
+			buf = append(buf, m.Value...)
+		}
+		ents[i].version = buf[start:len(buf):len(buf)]
+		ents[i].seq = seq
+	}
+	o.mu.Lock()
+	for i := range ents {
+		o.active.Set(&ents[i])
+	}
+	o.size += n + 64*len(ms)
+	o.mu.Unlock()
+}
+
+// The dirty log: metaDirtyPrefix + seq → the user keys that commit wrote
+// (each uvarint length-prefixed). metaCurrentKey holds the sequence through
+// which the current keyspace is complete.
+var (
+	metaDirtyPrefix = []byte{prefixMeta, 'd'}
+	metaCurrentKey  = []byte{prefixMeta, 'c'}
+)
+
+func dirtyKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(bytes.Clone(metaDirtyPrefix), seq)
+}
+
+func appendDirtyRecord(dst []byte, ms []Mutation) []byte {
+	for i := range ms {
+		dst = binary.AppendUvarint(dst, uint64(len(ms[i].Key)))
+		dst = append(dst, ms[i].Key...)
+	}
+	return dst
+}
+
+// loadDirty puts the newest version of every key in the dirty log into the
+// overlay (Open, Restore): the current entries the last checkpoint did not
+// write.
+func (db *DB) loadDirty() error {
+	db.ov.reset()
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: metaDirtyPrefix, UpperBound: PrefixEnd(metaDirtyPrefix)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	keys := map[string]struct{}{}
+	for ok := it.First(); ok; ok = it.Next() {
+		rec := it.Value()
+		for len(rec) > 0 {
+			n, w := binary.Uvarint(rec)
+			if w <= 0 || uint64(len(rec)-w) < n {
+				return fmt.Errorf("storage: malformed dirty-log record %x", it.Key())
+			}
+			keys[string(rec[w:w+int(n)])] = struct{}{}
+			rec = rec[w+int(n):]
+		}
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	hist, err := db.pdb.NewIter(nil)
+	if err != nil {
+		return err
+	}
+	defer hist.Close()
+	var seek []byte
+	for k := range keys {
+		u := []byte(k)
+		// Versions sort newest first: the first key at or after
+		// (u, newest) is u's newest version.
+		seek = appendVersion(seek[:0], u, ^uint64(0)>>1)
+		if !hist.SeekGE(seek) {
+			if err := hist.Error(); err != nil || !db.cfg.VerifyOnly {
+				return fmt.Errorf("storage: dirty-log key %x has no versions: %w", u, err)
+			}
+			continue
+		}
+		hu, seq, ok := splitVersion(hist.Key())
+		if !ok || !bytes.Equal(hu, u) {
+			if db.cfg.VerifyOnly {
+				continue // verification reports the write set it breaks
+			}
+			return fmt.Errorf("storage: dirty-log key %x has no versions", u)
+		}
+		db.ov.active.Set(&curEntry{key: u, seq: seq, version: bytes.Clone(hist.Value())})
+		db.ov.size += len(u) + len(hist.Value()) + 64
+	}
+	db.log.Info("storage: current entries recovered from the dirty log", "keys", len(keys))
+	return nil
+}
+
+// maybeCheckpointCurrent starts a checkpoint of the overlay when it has
+// grown past overlayCheckpointBytes and none is running (under applyMu).
+func (db *DB) maybeCheckpointCurrent() {
+	if db.ov.size < db.ckptBytes || db.ov.frozen != nil || db.cfg.VerifyOnly {
+		return
+	}
+	db.freezeOverlay()
+	db.ckptWG.Add(1)
+	go func() {
+		defer db.ckptWG.Done()
+		if err := db.writeFrozen(); err != nil {
+			db.log.Error("storage: current-keyspace checkpoint failed; the dirty log keeps its entries", "err", err)
+		}
+	}()
+}
+
+// freezeOverlay makes the active overlay the frozen one (under applyMu,
+// with no checkpoint running), recording the sequence it is complete to.
+func (db *DB) freezeOverlay() {
+	db.ov.mu.Lock()
+	db.ov.frozen, db.ov.active, db.ov.size = db.ov.active, newOverlayTree(), 0
+	db.frozenThrough = db.applied.Load()
+	db.ov.mu.Unlock()
+}
+
+// writeFrozen writes the frozen overlay to the current keyspace, then
+// drops it.
+func (db *DB) writeFrozen() error {
+	db.ckptMu.Lock()
+	defer db.ckptMu.Unlock()
+	frozen, through := db.ov.frozen, db.frozenThrough
+	b := db.pdb.NewBatch()
+	var key, val []byte
+	var err error
+	frozen.Scan(func(e *curEntry) bool {
+		key = appendCurrentKey(key[:0], e.key)
+		val = binary.BigEndian.AppendUint64(val[:0], e.seq)
+		val = append(val, e.version...)
+		err = b.Set(key, val, nil)
+		return err == nil
+	})
+	if err == nil {
+		err = b.DeleteRange(metaDirtyPrefix, dirtyKey(through+1), nil)
+	}
+	if err == nil {
+		err = b.Set(metaCurrentKey, binary.BigEndian.AppendUint64(nil, through), nil)
+	}
+	if err == nil {
+		err = db.pdb.Apply(b, pebble.NoSync)
+	}
+	b.Close()
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+	if err != nil {
+		// Keep serving from the frozen generation: fold it back under
+		// the active one so that a later checkpoint writes it.
+		db.ov.mu.Lock()
+		frozen.Scan(func(e *curEntry) bool {
+			if _, ok := db.ov.active.Get(e); !ok {
+				db.ov.active.Set(e)
+			}
+			return true
+		})
+		db.ov.frozen = nil
+		db.ov.mu.Unlock()
+		return err
+	}
+	db.drainIters(false)
+	db.ov.mu.Lock()
+	db.ov.frozen = nil
+	db.ov.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,209 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// bankKey is account i's key; accounts hold a big-endian uint64 balance.
+func bankKey(i int) []byte { return fmt.Appendf(nil, "tacct%03d", i) }
+
+func balance(v []byte) uint64 { return binary.BigEndian.Uint64(v) }
+
+// TestOverlayCrashRecovery commits without a checkpoint, takes a copy of
+// the open store (what a crash leaves: the current entries only in the
+// dirty log), and checks that the copy reads, scans and verifies the same.
+func TestOverlayCrashRecovery(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, err := Open(DefaultConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := map[string]string{}
+	rng := rand.New(rand.NewSource(7))
+	for i := range 400 {
+		k := fmt.Sprintf("tk%03d", rng.Intn(60))
+		m := put(k, fmt.Sprint(i))
+		if rng.Intn(5) == 0 {
+			m = Mutation{Key: []byte(k), Delete: true}
+			delete(want, k)
+		} else {
+			want[k] = fmt.Sprint(i)
+		}
+		if _, err := db.Apply(&WriteSet{Mutations: []Mutation{m}}, db.ReadSeq(), Commit{}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 200 {
+			// Half of the history reaches the current keyspace.
+			db.applyMu.Lock()
+			db.freezeOverlay()
+			db.applyMu.Unlock()
+			if err := db.writeFrozen(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	head := db.ReadSeq()
+	crash := t.TempDir()
+	copyDir(t, dir, crash)
+	cdb, err := Open(DefaultConfig(crash))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cdb.Close()
+	if cdb.ov.active.Len() == 0 {
+		t.Fatal("the crash image's dirty log was empty: the test checkpointed everything")
+	}
+	for _, d := range []*DB{db, cdb} {
+		got := map[string]string{}
+		it, err := d.NewIter([]byte("t"), []byte("u"), head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			got[string(it.Key())] = string(it.Value())
+		}
+		it.Close()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("scan:\n got %v\nwant %v", got, want)
+		}
+		for i := range 60 {
+			k := fmt.Sprintf("tk%03d", i)
+			v, ok, err := d.Get([]byte(k), head)
+			if err != nil || ok != (want[k] != "") || string(v) != want[k] {
+				t.Fatalf("get %s: %q %v %v, want %q", k, v, ok, err, want[k])
+			}
+		}
+		if _, err := d.VerifyLedger(nil, nil); err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+	}
+	// A clean close checkpoints: the next open has nothing to recover.
+	cdb.Close()
+	cdb, err = Open(DefaultConfig(crash))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cdb.ov.active.Len(); n != 0 {
+		t.Fatalf("%d keys recovered after a clean close", n)
+	}
+	if _, err := cdb.VerifyLedger(nil, nil); err != nil {
+		t.Fatalf("verify after clean close: %v", err)
+	}
+}
+
+// TestOverlayCheckpointsUnderConcurrentReads transfers between accounts
+// while checkpoints run every few commits, and checks that every scan and
+// every point read at a snapshot sees the same total and the same
+// balances.
+func TestOverlayCheckpointsUnderConcurrentReads(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig(t.TempDir())
+	cfg.NoSync = true
+	db, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.ckptBytes = 2 << 10 // a checkpoint every few dozen commits
+	const accounts, start = 40, 1000
+	var ws WriteSet
+	for i := range accounts {
+		ws.Mutations = append(ws.Mutations, Mutation{Key: bankKey(i), Value: binary.BigEndian.AppendUint64(nil, start)})
+	}
+	if _, err := db.Apply(&ws, 0, Commit{}); err != nil {
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	var wg, wgW sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 2 {
+		wgW.Add(1)
+		go func() {
+			defer wgW.Done()
+			rng := rand.New(rand.NewSource(int64(w)))
+			for n := 0; n < 1500; n++ {
+				a, b := rng.Intn(accounts), rng.Intn(accounts)
+				if a == b {
+					continue
+				}
+				seq := db.ReadSeq()
+				va, _, err1 := db.Get(bankKey(a), seq)
+				vb, _, err2 := db.Get(bankKey(b), seq)
+				if err1 != nil || err2 != nil {
+					errs <- fmt.Errorf("get: %v %v", err1, err2)
+					return
+				}
+				if balance(va) == 0 {
+					continue
+				}
+				ws := &WriteSet{Mutations: []Mutation{
+					{Key: bankKey(a), Value: binary.BigEndian.AppendUint64(nil, balance(va)-1)},
+					{Key: bankKey(b), Value: binary.BigEndian.AppendUint64(nil, balance(vb)+1)},
+				}}
+				if _, err := db.Apply(ws, seq, Commit{}); err != nil && !errors.Is(err, ErrConflict) {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				seq := db.ReadSeq()
+				it, err := db.NewIter(bankKey(0), bankKey(accounts), seq)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var sum uint64
+				n := 0
+				scanned := map[int]uint64{}
+				for ok := it.First(); ok; ok = it.Next() {
+					scanned[n] = balance(it.Value())
+					sum += balance(it.Value())
+					n++
+				}
+				if err := it.Close(); err != nil {
+					errs <- err
+					return
+				}
+				if n != accounts || sum != accounts*start {
+					errs <- fmt.Errorf("scan at %d: %d accounts, total %d", seq, n, sum)
+					return
+				}
+				for i := range accounts {
+					v, ok, err := db.Get(bankKey(i), seq)
+					if err != nil || !ok || balance(v) != scanned[i] {
+						errs <- fmt.Errorf("get account %d at %d: %v %v %d, scan saw %d", i, seq, ok, err, balance(v), scanned[i])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wgW.Wait()
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	db.ckptWG.Wait()
+	if through, err := db.readUint64(metaCurrentKey); err != nil || through == 0 {
+		t.Fatalf("no checkpoint ran (current keyspace complete through %d, %v)", through, err)
+	}
+	if _, err := db.VerifyLedger(nil, nil); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+}
