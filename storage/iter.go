@@ -17,6 +17,12 @@ func (db *DB) Get(userKey []byte, seq uint64) (value []byte, ok bool, err error)
 	}
 	// The overlay first, then an iterator drawn after it (overlay.go).
 	e, inOverlay := db.ov.get(userKey)
+	if inOverlay && e.seq <= seq {
+		if len(e.version) == 0 || e.version[0] == valTombstone {
+			return nil, false, nil
+		}
+		return bytes.Clone(e.version[1:]), true, nil
+	}
 	pi, err := db.getIter(seq)
 	if err != nil {
 		return nil, false, err
@@ -254,13 +260,9 @@ func (c *curIter) next() bool {
 	if c.fOK && bytes.Equal(c.frz.Item().key, k) {
 		c.fOK = c.inBounds(&c.frz, c.frz.Next())
 	}
-	// Last: k may be pebble's memory. NextPrefix, not Next: a key's
-	// current entry may have several internal versions in the memtable
-	// (one per checkpoint), and NextPrefix seeks past them after a few
-	// steps. (Current keys carry no suffix, and the default comparer's
-	// Split is the whole key, so a "prefix" is one user key.)
+	// Last: k may be pebble's memory.
 	if c.pOK && bytes.Equal(c.it.Key()[1:], k) {
-		c.pOK = c.it.NextPrefix()
+		c.pOK = c.it.Next()
 	}
 	return c.pick()
 }
