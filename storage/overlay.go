@@ -38,9 +38,20 @@ import (
 // pebble iterator created (or drawn from the pool) afterwards therefore
 // sees every entry in one place or the other.
 
-// overlayCheckpointBytes is the size of the active overlay that starts a
-// checkpoint.
-const overlayCheckpointBytes = 32 << 20
+// A checkpoint starts when the active overlay's entries (one per key:
+// an update replaces the key's entry) pass overlayCheckpointBytes, or
+// when overlayCheckpointCommits commits have added to the dirty log since
+// the last one, which bounds the log that Open reads after a crash.
+const (
+	overlayCheckpointBytes   = 32 << 20
+	overlayCheckpointCommits = 1 << 20
+)
+
+// entryOverhead is what an overlay entry costs beyond its key and
+// version: the struct and its share of the tree's nodes, about.
+const entryOverhead = 64
+
+func (e *curEntry) size() int { return len(e.key) + len(e.version) + entryOverhead }
 
 // curEntry is one key's newest current entry in the overlay.
 type curEntry struct {
@@ -63,11 +74,13 @@ type overlay struct {
 	active *overlayTree // written by commits (under applyMu)
 	frozen *overlayTree // being written by a checkpoint; read-only; or nil
 	size   int          // bytes of active's entries, about
+	// commits counts the commits put since active was last empty.
+	commits int
 }
 
 func (o *overlay) reset() {
 	o.mu.Lock()
-	o.active, o.frozen, o.size = newOverlayTree(), nil, 0
+	o.active, o.frozen, o.size, o.commits = newOverlayTree(), nil, 0, 0
 	o.mu.Unlock()
 }
 
@@ -124,9 +137,12 @@ func (o *overlay) put(seq uint64, ms []Mutation) {
 	}
 	o.mu.Lock()
 	for i := range ents {
-		o.active.Set(&ents[i])
+		if prev, replaced := o.active.Set(&ents[i]); replaced {
+			o.size -= prev.size()
+		}
+		o.size += ents[i].size()
 	}
-	o.size += n + 64*len(ms)
+	o.commits++
 	o.mu.Unlock()
 }
 
@@ -202,8 +218,9 @@ func (db *DB) loadDirty() error {
 			}
 			return fmt.Errorf("storage: dirty-log key %x has no versions", u)
 		}
-		db.ov.active.Set(&curEntry{key: u, seq: seq, version: bytes.Clone(hist.Value())})
-		db.ov.size += len(u) + len(hist.Value()) + 64
+		e := &curEntry{key: u, seq: seq, version: bytes.Clone(hist.Value())}
+		db.ov.active.Set(e)
+		db.ov.size += e.size()
 	}
 	db.log.Info("storage: current entries recovered from the dirty log", "keys", len(keys))
 	return nil
@@ -212,7 +229,7 @@ func (db *DB) loadDirty() error {
 // maybeCheckpointCurrent starts a checkpoint of the overlay when it has
 // grown past overlayCheckpointBytes and none is running (under applyMu).
 func (db *DB) maybeCheckpointCurrent() {
-	if db.ov.size < db.ckptBytes || db.ov.frozen != nil || db.cfg.VerifyOnly {
+	if (db.ov.size < db.ckptBytes && db.ov.commits < overlayCheckpointCommits) || db.ov.frozen != nil || db.cfg.VerifyOnly {
 		return
 	}
 	db.freezeOverlay()
@@ -229,7 +246,7 @@ func (db *DB) maybeCheckpointCurrent() {
 // with no checkpoint running), recording the sequence it is complete to.
 func (db *DB) freezeOverlay() {
 	db.ov.mu.Lock()
-	db.ov.frozen, db.ov.active, db.ov.size = db.ov.active, newOverlayTree(), 0
+	db.ov.frozen, db.ov.active, db.ov.size, db.ov.commits = db.ov.active, newOverlayTree(), 0, 0
 	db.frozenThrough = db.applied.Load()
 	db.ov.mu.Unlock()
 }
@@ -269,6 +286,7 @@ func (db *DB) writeFrozen() error {
 		frozen.Scan(func(e *curEntry) bool {
 			if _, ok := db.ov.active.Get(e); !ok {
 				db.ov.active.Set(e)
+				db.ov.size += e.size()
 			}
 			return true
 		})
