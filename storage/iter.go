@@ -197,11 +197,10 @@ func (i *Iter) settle(ok bool) bool {
 type curIter struct {
 	it         *pebble.Iterator // current keyspace within the bounds
 	lo, hi     []byte           // user-key bounds (hi nil: none)
-	act, frz   btree.IterG[*curEntry]
+	act, frz   btree.IterG[curEntry]
 	hasA, hasF bool
 	aOK, fOK   bool
 	pOK        bool
-	probe      curEntry
 	seek       []byte // scratch: a current key
 	err        error
 
@@ -237,17 +236,17 @@ func (c *curIter) seekGE(k []byte) bool {
 	}
 	c.seek = appendCurrentKey(c.seek[:0], k)
 	c.pOK = c.it.SeekGE(c.seek)
-	c.probe.key = k
+	probe := makeEntry(k, 0, nil)
 	if c.hasA {
-		c.aOK = c.inBounds(&c.act, c.act.Seek(&c.probe))
+		c.aOK = c.inBounds(&c.act, c.act.Seek(probe))
 	}
 	if c.hasF {
-		c.fOK = c.inBounds(&c.frz, c.frz.Seek(&c.probe))
+		c.fOK = c.inBounds(&c.frz, c.frz.Seek(probe))
 	}
 	return c.pick()
 }
 
-func (c *curIter) inBounds(t *btree.IterG[*curEntry], ok bool) bool {
+func (c *curIter) inBounds(t *btree.IterG[curEntry], ok bool) bool {
 	return ok && (c.hi == nil || bytes.Compare(t.Item().key, c.hi) < 0)
 }
 
@@ -270,12 +269,14 @@ func (c *curIter) next() bool {
 // pick positions at the smallest key among the sources.
 func (c *curIter) pick() bool {
 	var e *curEntry
+	var a, f curEntry
 	if c.aOK {
-		e = c.act.Item()
+		a = c.act.Item()
+		e = &a
 	}
 	if c.fOK {
-		if f := c.frz.Item(); e == nil || bytes.Compare(f.key, e.key) < 0 {
-			e = f
+		if f = c.frz.Item(); e == nil || bytes.Compare(f.key, e.key) < 0 {
+			e = &f
 		}
 	}
 	if c.pOK {

@@ -53,19 +53,44 @@ const entryOverhead = 64
 
 func (e *curEntry) size() int { return len(e.key) + len(e.version) + entryOverhead }
 
-// curEntry is one key's newest current entry in the overlay.
+// curEntry is one key's newest current entry in the overlay. Entries are
+// stored in the tree by value, with the key's first 16 bytes inline
+// (big-endian, zero-padded): a search compares those without following
+// the key's pointer, which would be a cache miss per comparison.
 type curEntry struct {
+	p0, p1  uint64 // the key's first 16 bytes
 	key     []byte // user key
 	seq     uint64
 	version []byte // tag byte and value, as in a current entry
 }
 
-func lessEntry(a, b *curEntry) bool { return bytes.Compare(a.key, b.key) < 0 }
+func makeEntry(key []byte, seq uint64, version []byte) curEntry {
+	var pre [16]byte
+	copy(pre[:], key)
+	return curEntry{
+		p0: binary.BigEndian.Uint64(pre[:8]), p1: binary.BigEndian.Uint64(pre[8:]),
+		key: key, seq: seq, version: version,
+	}
+}
 
-type overlayTree = btree.BTreeG[*curEntry]
+func lessEntry(a, b curEntry) bool {
+	if a.p0 != b.p0 {
+		return a.p0 < b.p0
+	}
+	if a.p1 != b.p1 {
+		return a.p1 < b.p1
+	}
+	return bytes.Compare(a.key, b.key) < 0
+}
+
+type overlayTree = btree.BTreeG[curEntry]
+
+// overlayDegree keeps nodes small: a scan's copy-on-write copy makes the
+// next commit copy the nodes on its path.
+const overlayDegree = 32
 
 func newOverlayTree() *overlayTree {
-	return btree.NewBTreeGOptions(lessEntry, btree.Options{NoLocks: true})
+	return btree.NewBTreeGOptions(lessEntry, btree.Options{NoLocks: true, Degree: overlayDegree})
 }
 
 // overlay holds the current entries not yet in pebble's current keyspace.
@@ -85,19 +110,19 @@ func (o *overlay) reset() {
 }
 
 // get returns key's newest overlay entry.
-func (o *overlay) get(key []byte) (*curEntry, bool) {
-	probe := curEntry{key: key}
+func (o *overlay) get(key []byte) (curEntry, bool) {
+	probe := makeEntry(key, 0, nil)
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	if e, ok := o.active.Get(&probe); ok {
+	if e, ok := o.active.Get(probe); ok {
 		return e, true
 	}
 	if o.frozen != nil {
-		if e, ok := o.frozen.Get(&probe); ok {
+		if e, ok := o.frozen.Get(probe); ok {
 			return e, true
 		}
 	}
-	return nil, false
+	return curEntry{}, false
 }
 
 // view returns the overlay as it is now, for a scan: a copy-on-write copy
@@ -124,7 +149,7 @@ func (o *overlay) put(seq uint64, ms []Mutation) {
 		m := &ms[i]
 		start := len(buf)
 		buf = append(buf, m.Key...)
-		ents[i].key = buf[start:len(buf):len(buf)]
+		key := buf[start:len(buf):len(buf)]
 		start = len(buf)
 		if m.Delete {
 			buf = append(buf, valTombstone)
@@ -132,12 +157,11 @@ func (o *overlay) put(seq uint64, ms []Mutation) {
 			buf = append(buf, valPresent)
 			buf = append(buf, m.Value...)
 		}
-		ents[i].version = buf[start:len(buf):len(buf)]
-		ents[i].seq = seq
+		ents[i] = makeEntry(key, seq, buf[start:len(buf):len(buf)])
 	}
 	o.mu.Lock()
 	for i := range ents {
-		if prev, replaced := o.active.Set(&ents[i]); replaced {
+		if prev, replaced := o.active.Set(ents[i]); replaced {
 			o.size -= prev.size()
 		}
 		o.size += ents[i].size()
@@ -218,7 +242,7 @@ func (db *DB) loadDirty() error {
 			}
 			return fmt.Errorf("storage: dirty-log key %x has no versions", u)
 		}
-		e := &curEntry{key: u, seq: seq, version: bytes.Clone(hist.Value())}
+		e := makeEntry(u, seq, bytes.Clone(hist.Value()))
 		db.ov.active.Set(e)
 		db.ov.size += e.size()
 	}
@@ -260,7 +284,7 @@ func (db *DB) writeFrozen() error {
 	b := db.pdb.NewBatch()
 	var key, val []byte
 	var err error
-	frozen.Scan(func(e *curEntry) bool {
+	frozen.Scan(func(e curEntry) bool {
 		key = appendCurrentKey(key[:0], e.key)
 		val = binary.BigEndian.AppendUint64(val[:0], e.seq)
 		val = append(val, e.version...)
@@ -283,7 +307,7 @@ func (db *DB) writeFrozen() error {
 		// Keep serving from the frozen generation: fold it back under
 		// the active one so that a later checkpoint writes it.
 		db.ov.mu.Lock()
-		frozen.Scan(func(e *curEntry) bool {
+		frozen.Scan(func(e curEntry) bool {
 			if _, ok := db.ov.active.Get(e); !ok {
 				db.ov.active.Set(e)
 				db.ov.size += e.size()
