@@ -197,7 +197,7 @@ func (i *Iter) settle(ok bool) bool {
 type curIter struct {
 	it         *pebble.Iterator // current keyspace within the bounds
 	lo, hi     []byte           // user-key bounds (hi nil: none)
-	act, frz   btree.IterG[curEntry]
+	act, frz   btree.IterG[ovItem]
 	hasA, hasF bool
 	aOK, fOK   bool
 	pOK        bool
@@ -236,7 +236,8 @@ func (c *curIter) seekGE(k []byte) bool {
 	}
 	c.seek = appendCurrentKey(c.seek[:0], k)
 	c.pOK = c.it.SeekGE(c.seek)
-	probe := makeEntry(k, 0, nil)
+	pe := curEntry{key: k}
+	probe := makeItem(&pe)
 	if c.hasA {
 		c.aOK = c.inBounds(&c.act, c.act.Seek(probe))
 	}
@@ -246,17 +247,17 @@ func (c *curIter) seekGE(k []byte) bool {
 	return c.pick()
 }
 
-func (c *curIter) inBounds(t *btree.IterG[curEntry], ok bool) bool {
-	return ok && (c.hi == nil || bytes.Compare(t.Item().key, c.hi) < 0)
+func (c *curIter) inBounds(t *btree.IterG[ovItem], ok bool) bool {
+	return ok && (c.hi == nil || bytes.Compare(t.Item().e.key, c.hi) < 0)
 }
 
 // next moves every source past the current key.
 func (c *curIter) next() bool {
 	k := c.key
-	if c.aOK && bytes.Equal(c.act.Item().key, k) {
+	if c.aOK && bytes.Equal(c.act.Item().e.key, k) {
 		c.aOK = c.inBounds(&c.act, c.act.Next())
 	}
-	if c.fOK && bytes.Equal(c.frz.Item().key, k) {
+	if c.fOK && bytes.Equal(c.frz.Item().e.key, k) {
 		c.fOK = c.inBounds(&c.frz, c.frz.Next())
 	}
 	// Last: k may be pebble's memory.
@@ -269,14 +270,12 @@ func (c *curIter) next() bool {
 // pick positions at the smallest key among the sources.
 func (c *curIter) pick() bool {
 	var e *curEntry
-	var a, f curEntry
 	if c.aOK {
-		a = c.act.Item()
-		e = &a
+		e = c.act.Item().e
 	}
 	if c.fOK {
-		if f = c.frz.Item(); e == nil || bytes.Compare(f.key, e.key) < 0 {
-			e = &f
+		if f := c.frz.Item().e; e == nil || bytes.Compare(f.key, e.key) < 0 {
+			e = f
 		}
 	}
 	if c.pOK {
