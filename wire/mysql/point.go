@@ -28,6 +28,9 @@ type fastHits struct{ hits atomic.Uint64 }
 func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) (handled bool, err error) {
 	fs := s.e.FastForm(prepare.PrepareStmt)
 	if fs.IsZero() {
+		if k := s.e.TxnControlOf(prepare.PrepareStmt); k != engine.TxnNone {
+			return s.execTxnControl(ctx, c, k, callback)
+		}
 		return false, nil
 	}
 	sess := s.session(c)
@@ -65,15 +68,42 @@ func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.P
 	if err != nil {
 		return true, gmssql.CastSQLError(err)
 	}
-	if sqlCtx.GetTransaction() != nil {
-		c.StatusFlags |= uint16(vmysql.ServerInTransaction)
-	} else {
-		c.StatusFlags &^= uint16(vmysql.ServerInTransaction)
-	}
+	setInTransaction(c, sqlCtx)
 	if fs.Select == nil && fs.Range == nil {
 		return true, callback(r)
 	}
 	return true, nil
+}
+
+// execTxnControl runs BEGIN, COMMIT or ROLLBACK without go-mysql-server's
+// statement pipeline (engine.ExecTxnControl) and answers with an OK packet
+// whose status flags say whether a transaction is open.
+func (s *Server) execTxnControl(ctx context.Context, c *vmysql.Conn, k engine.TxnControl, callback func(*sqltypes.Result) error) (bool, error) {
+	sess := s.session(c)
+	if sess == nil {
+		return false, nil
+	}
+	sqlCtx := gmssql.NewContext(ctx, gmssql.WithSession(sess))
+	handled, err := s.e.ExecTxnControl(sqlCtx, k)
+	if !handled {
+		return false, nil
+	}
+	s.fast.hits.Add(1)
+	setInTransaction(c, sqlCtx)
+	if err != nil {
+		return true, gmssql.CastSQLError(err)
+	}
+	return true, callback(&sqltypes.Result{})
+}
+
+// setInTransaction sets the status flag that tells the client whether a
+// transaction is open after the statement.
+func setInTransaction(c *vmysql.Conn, ctx *gmssql.Context) {
+	if ctx.GetTransaction() != nil {
+		c.StatusFlags |= uint16(vmysql.ServerInTransaction)
+	} else {
+		c.StatusFlags &^= uint16(vmysql.ServerInTransaction)
+	}
 }
 
 // resultFromOK is the OK packet go-mysql-server's handler sends for an OK
