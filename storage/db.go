@@ -141,12 +141,13 @@ type DB struct {
 	// frozenThrough is the sequence its frozen generation is complete to
 	// (set under applyMu when it is frozen). ckptMu is held by a running
 	// checkpoint and by Restore; ckptWG counts checkpoint goroutines.
-	ov            overlay
-	frozenThrough uint64
-	ckptMu        sync.Mutex
-	ckptWG        sync.WaitGroup
-	ckptBytes     int        // overlayCheckpointBytes; smaller in tests
-	space         spaceGuard // for CheckSpace (space.go)
+	ov             overlay
+	frozenThrough  uint64
+	ckptMu         sync.Mutex
+	ckptWG         sync.WaitGroup
+	ckptBytes      int        // overlayCheckpointBytes; smaller in tests
+	ckptBatchBytes int        // checkpointBatchBytes; smaller in tests
+	space          spaceGuard // for CheckSpace (space.go)
 	// recent remembers the keys of the last commits for the conflict
 	// check (recent.go), guarded by applyMu; noRecent turns it off (tests).
 	recent   recentWrites
@@ -184,7 +185,7 @@ func Open(cfg Config) (*DB, error) {
 	}
 	db := &DB{cfg: cfg, pdb: pdb, log: cfg.Logger}
 	db.ov.reset()
-	db.ckptBytes = overlayCheckpointBytes
+	db.ckptBytes, db.ckptBatchBytes = overlayCheckpointBytes, checkpointBatchBytes
 	db.visibleCond = sync.NewCond(&db.visibleMu)
 	db.sigCond = sync.NewCond(&db.sigMu)
 	if err := db.wipeIncompleteRestore(); err != nil {

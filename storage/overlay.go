@@ -47,6 +47,9 @@ const (
 	overlayCheckpointCommits = 1 << 20
 )
 
+// checkpointBatchBytes is the size of the batches a checkpoint writes.
+const checkpointBatchBytes = 1 << 20
+
 // entryOverhead is what an overlay entry costs beyond its key and
 // version: the struct and its share of the tree's nodes, about.
 const entryOverhead = 64
@@ -241,6 +244,8 @@ func (db *DB) loadDirty() error {
 		return err
 	}
 	defer hist.Close()
+	// Built aside and swapped in: a restore (Restore) may have readers.
+	tree, size := newOverlayTree(), 0
 	var seek []byte
 	for k := range keys {
 		u := []byte(k)
@@ -261,9 +266,12 @@ func (db *DB) loadDirty() error {
 			return fmt.Errorf("storage: dirty-log key %x has no versions", u)
 		}
 		e := &curEntry{key: u, seq: seq, version: bytes.Clone(hist.Value())}
-		db.ov.active.Set(makeItem(e))
-		db.ov.size += e.size()
+		tree.Set(makeItem(e))
+		size += e.size()
 	}
+	db.ov.mu.Lock()
+	db.ov.active, db.ov.size = tree, size
+	db.ov.mu.Unlock()
 	db.log.Info("storage: current entries recovered from the dirty log", "keys", len(keys))
 	return nil
 }
@@ -299,6 +307,12 @@ func (db *DB) writeFrozen() error {
 	db.ckptMu.Lock()
 	defer db.ckptMu.Unlock()
 	frozen, through := db.ov.frozen, db.frozenThrough
+	// The entries go in batches of about checkpointBatchBytes: one batch
+	// of the whole overlay would hold the commit pipeline (and every
+	// commit behind it) while pebble writes it. Only the last batch, with
+	// the dirty log's deletion, makes the checkpoint count; until then a
+	// crash leaves current entries that the dirty log's versions
+	// override, as readers' overlay overrides them now.
 	b := db.pdb.NewBatch()
 	var key, val []byte
 	var err error
@@ -307,7 +321,11 @@ func (db *DB) writeFrozen() error {
 		key = appendCurrentKey(key[:0], e.key)
 		val = binary.BigEndian.AppendUint64(val[:0], e.seq)
 		val = append(val, e.version...)
-		err = b.Set(key, val, nil)
+		if err = b.Set(key, val, nil); err == nil && b.Len() >= db.ckptBatchBytes {
+			err = db.pdb.Apply(b, pebble.NoSync)
+			b.Close()
+			b = db.pdb.NewBatch()
+		}
 		return err == nil
 	})
 	if err == nil {

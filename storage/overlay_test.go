@@ -112,7 +112,8 @@ func TestOverlayCheckpointsUnderConcurrentReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	db.ckptBytes = 2 << 10 // a checkpoint every few dozen commits
+	db.ckptBytes = 2 << 10  // a checkpoint every few dozen commits
+	db.ckptBatchBytes = 200 // written in several batches
 	const accounts, start = 40, 1000
 	var ws WriteSet
 	for i := range accounts {
