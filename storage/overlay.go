@@ -158,31 +158,28 @@ func (o *overlay) view() (active, frozen *overlayTree) {
 }
 
 // put records the current entries of a commit (called under applyMu).
-// It copies what it keeps.
+// It copies what it keeps, each entry's bytes in an allocation of their
+// own: an entry that outlives the commit's others (an index tombstone, a
+// cold row) must not keep their replaced values alive, which the size
+// accounting would not see.
 func (o *overlay) put(seq uint64, ms []Mutation) {
-	n := 0
-	for i := range ms {
-		n += len(ms[i].Key) + len(ms[i].Value) + 1
-	}
-	buf := make([]byte, 0, n)
-	ents := make([]curEntry, len(ms))
+	ents := make([]*curEntry, len(ms))
 	for i := range ms {
 		m := &ms[i]
-		start := len(buf)
+		buf := make([]byte, 0, len(m.Key)+1+len(m.Value))
 		buf = append(buf, m.Key...)
-		key := buf[start:len(buf):len(buf)]
-		start = len(buf)
+		key := buf[:len(m.Key):len(m.Key)]
 		if m.Delete {
 			buf = append(buf, valTombstone)
 		} else {
 			buf = append(buf, valPresent)
 			buf = append(buf, m.Value...)
 		}
-		ents[i] = curEntry{key: key, seq: seq, version: buf[start:len(buf):len(buf)]}
+		ents[i] = &curEntry{key: key, seq: seq, version: buf[len(m.Key):]}
 	}
 	o.mu.Lock()
 	for i := range ents {
-		if prev, replaced := o.active.Set(makeItem(&ents[i])); replaced {
+		if prev, replaced := o.active.Set(makeItem(ents[i])); replaced {
 			o.size -= prev.e.size()
 		}
 		o.size += ents[i].size()
