@@ -195,8 +195,9 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		}
 		// The dirty log lists the keys whose current entries the
 		// current keyspace does not have yet.
+		key = appendDirtyKey(key[:0], seq)
 		val = appendDirtyRecord(val[:0], p.WS.Mutations)
-		if err := b.Set(dirtyKey(seq), val, nil); err != nil {
+		if err := b.Set(key, val, nil); err != nil {
 			return fail(err)
 		}
 		system = system || sys
@@ -284,7 +285,7 @@ func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64, batched map[string]ui
 			it.Close()
 		}
 	}()
-	var ck []byte
+	var ck [64]byte // scratch: a current key
 	// check reports a conflict if a commit after from wrote key: one of
 	// the batch's earlier commits, else a remembered commit when every one
 	// since from is remembered, else pebble's newest version.
@@ -296,20 +297,21 @@ func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64, batched map[string]ui
 		case remembered || (from > readSeq && !db.noRecent && db.recent.covers(from, applied)):
 			s, ok, _ = db.recent.newestWrite(key, from, applied)
 		default:
-			if it == nil {
-				var err error
-				if it, err = db.pdb.NewIter(nil); err != nil {
-					return err
-				}
-			}
 			// A checkpoint drops overlay entries only under applyMu, so
 			// a key missing from the overlay has its newest entry in
 			// pebble's current keyspace.
 			if e, found := db.ov.get(key); found {
 				s, ok = e.seq, true
 			} else {
-				ck = appendCurrentKey(ck[:0], key)
-				s, ok = newestCommit(it, ck)
+				var err error
+				if it == nil {
+					if it, err = db.pdb.NewIter(nil); err != nil {
+						return err
+					}
+				}
+				if s, _, ok, err = currentEntry(it, ck[:0], key); err != nil {
+					return err
+				}
 			}
 			ok = ok && s > from
 		}

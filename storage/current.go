@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/tidwall/btree"
 )
 
 // The current keyspace holds, for every versioned user key, a copy of its
@@ -67,14 +68,19 @@ func appendCurrentValue(dst []byte, seq uint64, m *Mutation) []byte {
 	return append(dst, m.Value...)
 }
 
-// newestCommit returns the sequence of userKey's newest version from its
-// current entry, through it (an iterator without bounds).
-func newestCommit(it *pebble.Iterator, ck []byte) (uint64, bool) {
+// currentEntry seeks it (an iterator without bounds) to userKey's current
+// entry and returns its sequence and stored version; found is false when
+// the key has none. buf is scratch for the entry's key.
+func currentEntry(it *pebble.Iterator, buf, userKey []byte) (seq uint64, version []byte, found bool, err error) {
+	ck := appendCurrentKey(buf, userKey)
 	if !it.SeekGE(ck) || !bytes.Equal(it.Key(), ck) {
-		return 0, false
+		return 0, nil, false, it.Error()
 	}
-	seq, _, ok := splitCurrent(it.Value())
-	return seq, ok
+	seq, version, ok := splitCurrent(it.Value())
+	if !ok {
+		return 0, nil, false, fmt.Errorf("storage: malformed current entry of key %x", userKey)
+	}
+	return seq, version, true, nil
 }
 
 // buildCurrent fills the current keyspace from the versioned keyspaces:
@@ -176,4 +182,129 @@ func (c *currentChecker) done() error {
 
 func (c *currentChecker) orphan() error {
 	return &VerifyError{Seq: c.c.seq, Reason: fmt.Sprintf("current entry %x has no stored versions", appendCurrentKey(nil, c.c.key))}
+}
+
+// curIter walks the current entries of the user keys in [lo, hi): the
+// overlay's (active, then frozen) over pebble's current keyspace, the
+// newest source winning for a key present in several. key and version
+// are valid until the next move.
+type curIter struct {
+	it         *pebble.Iterator // current keyspace within the bounds
+	lo, hi     []byte           // user-key bounds (hi nil: none)
+	act, frz   btree.IterG[ovItem]
+	hasA, hasF bool
+	aOK, fOK   bool
+	pOK        bool
+	seek       []byte // scratch: a current key
+	err        error
+
+	key     []byte
+	seq     uint64
+	version []byte
+}
+
+// openCurIter opens c over [lo, hi). The overlay is read before the
+// pebble iterator is created (overlay.go).
+func (db *DB) openCurIter(c *curIter, lo, hi []byte) error {
+	active, frozen := db.ov.view()
+	clo, chi := currentBounds(lo, hi)
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: clo, UpperBound: chi})
+	if err != nil {
+		return err
+	}
+	c.it, c.lo, c.hi = it, lo, hi
+	if active != nil {
+		c.act, c.hasA = active.Iter(), true
+	}
+	if frozen != nil {
+		c.frz, c.hasF = frozen.Iter(), true
+	}
+	return nil
+}
+
+func (c *curIter) first() bool { return c.seekGE(c.lo) }
+
+func (c *curIter) seekGE(k []byte) bool {
+	if bytes.Compare(k, c.lo) < 0 {
+		k = c.lo
+	}
+	c.seek = appendCurrentKey(c.seek[:0], k)
+	c.pOK = c.it.SeekGE(c.seek)
+	pe := curEntry{key: k}
+	probe := makeItem(&pe)
+	if c.hasA {
+		c.aOK = c.inBounds(&c.act, c.act.Seek(probe))
+	}
+	if c.hasF {
+		c.fOK = c.inBounds(&c.frz, c.frz.Seek(probe))
+	}
+	return c.pick()
+}
+
+func (c *curIter) inBounds(t *btree.IterG[ovItem], ok bool) bool {
+	return ok && (c.hi == nil || bytes.Compare(t.Item().e.key, c.hi) < 0)
+}
+
+// next moves every source past the current key.
+func (c *curIter) next() bool {
+	k := c.key
+	if c.aOK && bytes.Equal(c.act.Item().e.key, k) {
+		c.aOK = c.inBounds(&c.act, c.act.Next())
+	}
+	if c.fOK && bytes.Equal(c.frz.Item().e.key, k) {
+		c.fOK = c.inBounds(&c.frz, c.frz.Next())
+	}
+	// Last: k may be pebble's memory.
+	if c.pOK && bytes.Equal(c.it.Key()[1:], k) {
+		c.pOK = c.it.Next()
+	}
+	return c.pick()
+}
+
+// pick positions at the smallest key among the sources.
+func (c *curIter) pick() bool {
+	var e *curEntry
+	if c.aOK {
+		e = c.act.Item().e
+	}
+	if c.fOK {
+		if f := c.frz.Item().e; e == nil || bytes.Compare(f.key, e.key) < 0 {
+			e = f
+		}
+	}
+	if c.pOK {
+		pk := c.it.Key()[1:]
+		if e == nil || bytes.Compare(pk, e.key) < 0 {
+			seq, version, ok := splitCurrent(c.it.Value())
+			if !ok {
+				c.err = fmt.Errorf("storage: malformed current entry %x", c.it.Key())
+				c.pOK, c.aOK, c.fOK = false, false, false
+				return false
+			}
+			c.key, c.seq, c.version = pk, seq, version
+			return true
+		}
+	}
+	if e == nil {
+		return false
+	}
+	c.key, c.seq, c.version = e.key, e.seq, e.version
+	return true
+}
+
+func (c *curIter) error() error {
+	if c.err != nil {
+		return c.err
+	}
+	return c.it.Error()
+}
+
+func (c *curIter) close() error {
+	if c.hasA {
+		c.act.Release()
+	}
+	if c.hasF {
+		c.frz.Release()
+	}
+	return c.it.Close()
 }

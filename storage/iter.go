@@ -2,11 +2,9 @@ package storage
 
 import (
 	"bytes"
-	"fmt"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/tidwall/btree"
 )
 
 // Get returns the value of userKey as of seq. ok is false when the key has
@@ -16,47 +14,52 @@ func (db *DB) Get(userKey []byte, seq uint64) (value []byte, ok bool, err error)
 		return nil, false, ErrClosed
 	}
 	// The overlay first, then an iterator drawn after it (overlay.go).
+	var cseq uint64
+	var v []byte
 	e, inOverlay := db.ov.get(userKey)
-	if inOverlay && e.seq <= seq {
-		if len(e.version) == 0 || e.version[0] == valTombstone {
-			return nil, false, nil
-		}
-		return bytes.Clone(e.version[1:]), true, nil
-	}
-	pi, err := db.getIter(seq)
-	if err != nil {
-		return nil, false, err
-	}
-	defer db.putIter(pi)
-	var buf [64]byte
-	var (
-		cseq  uint64
-		v     []byte
-		found = inOverlay
-	)
 	if inOverlay {
 		cseq, v = e.seq, e.version
-	} else if cseq, v, found, err = currentEntry(pi.it, buf[:0], userKey); !found {
-		return nil, false, err // no version at all
 	}
-	if cseq > seq {
-		// Changed after the snapshot: versions sort newest first, so the
-		// first key at or after (userKey, seq) is userKey's newest version
-		// at or before seq, if it has one. (No stored user key has another
-		// as a prefix: see keys.go.)
-		if !pi.it.SeekGE(appendVersion(buf[:0], userKey, seq)) {
-			return nil, false, pi.it.Error()
+	if !inOverlay || cseq > seq {
+		pi, err := db.getIter(seq)
+		if err != nil {
+			return nil, false, err
 		}
-		u, _, vok := splitVersion(pi.it.Key())
-		if !vok || string(u) != string(userKey) {
-			return nil, false, nil
+		defer db.putIter(pi)
+		var buf [64]byte
+		var found bool
+		if !inOverlay {
+			if cseq, v, found, err = currentEntry(pi.it, buf[:0], userKey); !found {
+				return nil, false, err // no version at all
+			}
 		}
-		v = pi.it.Value()
+		if cseq > seq {
+			// Changed after the snapshot: the version seq sees, if any.
+			if _, v, found, err = seekVersion(pi.it, appendVersion(buf[:0], userKey, seq), userKey); !found {
+				return nil, false, err
+			}
+		}
 	}
 	if len(v) == 0 || v[0] == valTombstone {
 		return nil, false, nil
 	}
 	return bytes.Clone(v[1:]), true, nil
+}
+
+// seekVersion seeks it (an iterator over the versioned keyspaces) to
+// vkey, userKey's versioned key at some sequence, and returns what it
+// finds there: userKey's newest version at or before that sequence, if
+// it has one. Versions sort newest first, and no stored user key has
+// another as a prefix (keys.go).
+func seekVersion(it *pebble.Iterator, vkey, userKey []byte) (seq uint64, version []byte, found bool, err error) {
+	if !it.SeekGE(vkey) {
+		return 0, nil, false, it.Error()
+	}
+	u, seq, ok := splitVersion(it.Key())
+	if !ok || !bytes.Equal(u, userKey) {
+		return 0, nil, false, nil
+	}
+	return seq, it.Value(), true, nil
 }
 
 // NewestSeq returns the sequence of userKey's newest committed version
@@ -76,21 +79,6 @@ func (db *DB) NewestSeq(userKey []byte) (seq uint64, ok bool, err error) {
 	var buf [64]byte
 	seq, _, ok, err = currentEntry(pi.it, buf[:0], userKey)
 	return seq, ok, err
-}
-
-// currentEntry seeks it (an iterator without bounds) to userKey's current
-// entry and returns its sequence and stored version; found is false when
-// the key has none. buf is scratch for the entry's key.
-func currentEntry(it *pebble.Iterator, buf, userKey []byte) (seq uint64, version []byte, found bool, err error) {
-	ck := appendCurrentKey(buf, userKey)
-	if !it.SeekGE(ck) || !bytes.Equal(it.Key(), ck) {
-		return 0, nil, false, it.Error()
-	}
-	seq, version, ok := splitCurrent(it.Value())
-	if !ok {
-		return 0, nil, false, fmt.Errorf("storage: malformed current entry of key %x", userKey)
-	}
-	return seq, version, true, nil
 }
 
 // Iter walks the newest visible version of each user key in [lo, hi) as of
@@ -190,131 +178,6 @@ func (i *Iter) settle(ok bool) bool {
 	return false
 }
 
-// curIter walks the current entries of the user keys in [lo, hi): the
-// overlay's (active, then frozen) over pebble's current keyspace, the
-// newest source winning for a key present in several. key and version
-// are valid until the next move.
-type curIter struct {
-	it         *pebble.Iterator // current keyspace within the bounds
-	lo, hi     []byte           // user-key bounds (hi nil: none)
-	act, frz   btree.IterG[ovItem]
-	hasA, hasF bool
-	aOK, fOK   bool
-	pOK        bool
-	seek       []byte // scratch: a current key
-	err        error
-
-	key     []byte
-	seq     uint64
-	version []byte
-}
-
-// openCurIter opens c over [lo, hi). The overlay is read before the
-// pebble iterator is created (overlay.go).
-func (db *DB) openCurIter(c *curIter, lo, hi []byte) error {
-	active, frozen := db.ov.view()
-	clo, chi := currentBounds(lo, hi)
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: clo, UpperBound: chi})
-	if err != nil {
-		return err
-	}
-	c.it, c.lo, c.hi = it, lo, hi
-	if active != nil {
-		c.act, c.hasA = active.Iter(), true
-	}
-	if frozen != nil {
-		c.frz, c.hasF = frozen.Iter(), true
-	}
-	return nil
-}
-
-func (c *curIter) first() bool { return c.seekGE(c.lo) }
-
-func (c *curIter) seekGE(k []byte) bool {
-	if bytes.Compare(k, c.lo) < 0 {
-		k = c.lo
-	}
-	c.seek = appendCurrentKey(c.seek[:0], k)
-	c.pOK = c.it.SeekGE(c.seek)
-	pe := curEntry{key: k}
-	probe := makeItem(&pe)
-	if c.hasA {
-		c.aOK = c.inBounds(&c.act, c.act.Seek(probe))
-	}
-	if c.hasF {
-		c.fOK = c.inBounds(&c.frz, c.frz.Seek(probe))
-	}
-	return c.pick()
-}
-
-func (c *curIter) inBounds(t *btree.IterG[ovItem], ok bool) bool {
-	return ok && (c.hi == nil || bytes.Compare(t.Item().e.key, c.hi) < 0)
-}
-
-// next moves every source past the current key.
-func (c *curIter) next() bool {
-	k := c.key
-	if c.aOK && bytes.Equal(c.act.Item().e.key, k) {
-		c.aOK = c.inBounds(&c.act, c.act.Next())
-	}
-	if c.fOK && bytes.Equal(c.frz.Item().e.key, k) {
-		c.fOK = c.inBounds(&c.frz, c.frz.Next())
-	}
-	// Last: k may be pebble's memory.
-	if c.pOK && bytes.Equal(c.it.Key()[1:], k) {
-		c.pOK = c.it.Next()
-	}
-	return c.pick()
-}
-
-// pick positions at the smallest key among the sources.
-func (c *curIter) pick() bool {
-	var e *curEntry
-	if c.aOK {
-		e = c.act.Item().e
-	}
-	if c.fOK {
-		if f := c.frz.Item().e; e == nil || bytes.Compare(f.key, e.key) < 0 {
-			e = f
-		}
-	}
-	if c.pOK {
-		pk := c.it.Key()[1:]
-		if e == nil || bytes.Compare(pk, e.key) < 0 {
-			seq, version, ok := splitCurrent(c.it.Value())
-			if !ok {
-				c.err = fmt.Errorf("storage: malformed current entry %x", c.it.Key())
-				c.pOK, c.aOK, c.fOK = false, false, false
-				return false
-			}
-			c.key, c.seq, c.version = pk, seq, version
-			return true
-		}
-	}
-	if e == nil {
-		return false
-	}
-	c.key, c.seq, c.version = e.key, e.seq, e.version
-	return true
-}
-
-func (c *curIter) error() error {
-	if c.err != nil {
-		return c.err
-	}
-	return c.it.Error()
-}
-
-func (c *curIter) close() error {
-	if c.hasA {
-		c.act.Release()
-	}
-	if c.hasF {
-		c.frz.Release()
-	}
-	return c.it.Close()
-}
-
 // versionAt returns the version of userKey that seq sees, for a key whose
 // newest version is newer than seq.
 func (i *Iter) versionAt(userKey []byte) ([]byte, bool) {
@@ -327,15 +190,11 @@ func (i *Iter) versionAt(userKey []byte) ([]byte, bool) {
 		i.hist = h
 	}
 	i.seek = appendVersion(i.seek[:0], userKey, i.seq)
-	if !i.hist.SeekGE(i.seek) {
-		i.err = i.hist.Error()
-		return nil, false
+	_, v, found, err := seekVersion(i.hist, i.seek, userKey)
+	if err != nil {
+		i.err = err
 	}
-	u, _, ok := splitVersion(i.hist.Key())
-	if !ok || !bytes.Equal(u, userKey) {
-		return nil, false
-	}
-	return i.hist.Value(), true
+	return v, found
 }
 
 // Versions calls fn for every version at or before seq of every user key

@@ -196,8 +196,9 @@ var (
 	metaCurrentKey  = []byte{prefixMeta, 'c'}
 )
 
-func dirtyKey(seq uint64) []byte {
-	return binary.BigEndian.AppendUint64(bytes.Clone(metaDirtyPrefix), seq)
+// appendDirtyKey appends the dirty-log key of commit seq to dst.
+func appendDirtyKey(dst []byte, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, metaDirtyPrefix...), seq)
 }
 
 func appendDirtyRecord(dst []byte, ms []Mutation) []byte {
@@ -248,21 +249,18 @@ func (db *DB) loadDirty() error {
 		u := []byte(k)
 		// Versions sort newest first: the first key at or after
 		// (u, newest) is u's newest version.
+		// The first version at or after (u, newest) is u's newest.
 		seek = appendVersion(seek[:0], u, ^uint64(0)>>1)
-		if !hist.SeekGE(seek) {
-			if err := hist.Error(); err != nil || !db.cfg.VerifyOnly {
-				return fmt.Errorf("storage: dirty-log key %x has no versions: %w", u, err)
-			}
-			continue
-		}
-		hu, seq, ok := splitVersion(hist.Key())
-		if !ok || !bytes.Equal(hu, u) {
-			if db.cfg.VerifyOnly {
-				continue // verification reports the write set it breaks
-			}
+		seq, v, found, err := seekVersion(hist, seek, u)
+		switch {
+		case err != nil:
+			return fmt.Errorf("storage: dirty-log key %x: %w", u, err)
+		case !found && db.cfg.VerifyOnly:
+			continue // verification reports the write set it breaks
+		case !found:
 			return fmt.Errorf("storage: dirty-log key %x has no versions", u)
 		}
-		e := &curEntry{key: u, seq: seq, version: bytes.Clone(hist.Value())}
+		e := &curEntry{key: u, seq: seq, version: bytes.Clone(v)}
 		tree.Set(makeItem(e))
 		size += e.size()
 	}
@@ -326,7 +324,7 @@ func (db *DB) writeFrozen() error {
 		return err == nil
 	})
 	if err == nil {
-		err = b.DeleteRange(metaDirtyPrefix, dirtyKey(through+1), nil)
+		err = b.DeleteRange(metaDirtyPrefix, appendDirtyKey(nil, through+1), nil)
 	}
 	if err == nil {
 		err = b.Set(metaCurrentKey, binary.BigEndian.AppendUint64(nil, through), nil)

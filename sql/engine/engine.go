@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 
 	gms "github.com/dolthub/go-mysql-server"
 	gmssql "github.com/dolthub/go-mysql-server/sql"
@@ -78,9 +77,6 @@ type Engine struct {
 	// store, or "" when the store already had users.
 	GenesisPassword string
 	fast            fastForms
-	// txnForms caches TxnControlOf by statement text (txncontrol.go).
-	txnForms  sync.Map
-	txnFormsN atomic.Int64
 	// locks are the row locks of this node's transactions (txn/locks.go).
 	locks *txn.LockTable
 }

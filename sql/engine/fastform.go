@@ -11,17 +11,19 @@ import (
 )
 
 // FastForm is a statement text's fast form (see PointSelect,
-// RangeSelect, PointInsert and PointWrite): at most one field is set.
+// RangeSelect, PointInsert, PointWrite and TxnControl): at most one field
+// is set.
 type FastForm struct {
 	Select *PointSelect
 	Range  *RangeSelect
 	Insert *PointInsert
 	Write  *PointWrite
+	Txn    TxnControl
 }
 
 // IsZero reports whether the statement has no fast form.
 func (f FastForm) IsZero() bool {
-	return f.Select == nil && f.Range == nil && f.Insert == nil && f.Write == nil
+	return f.Select == nil && f.Range == nil && f.Insert == nil && f.Write == nil && f.Txn == TxnNone
 }
 
 // maxFastForms bounds how many distinct statement texts are remembered.
@@ -55,6 +57,8 @@ func (e *Engine) FastForm(query string) FastForm {
 			f.Insert = pointInsertOf(stmt)
 		case *sqlparser.Update, *sqlparser.Delete:
 			f.Write = pointWriteOf(stmt)
+		case *sqlparser.Begin, *sqlparser.Commit, *sqlparser.Rollback:
+			f.Txn = txnControlOf(stmt)
 		}
 	}
 	if e.fast.n.Load() < maxFastForms {

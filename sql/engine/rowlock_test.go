@@ -78,6 +78,22 @@ func (env *rowLockEnv) start(ctx *gmssql.Context, q string, args ...any) <-chan 
 	}
 }
 
+// mustWrite runs a point write that must succeed.
+func (env *rowLockEnv) mustWrite(ctx *gmssql.Context, q string, args ...any) {
+	env.t.Helper()
+	if err := env.write(ctx, q, args...); err != nil {
+		env.t.Fatal(err)
+	}
+}
+
+// noLocksLeft fails the test if a row lock is held or awaited.
+func (env *rowLockEnv) noLocksLeft() {
+	env.t.Helper()
+	if held, waiting := env.e.RowLocks(); held != 0 || waiting != 0 {
+		env.t.Fatalf("%d locks held, %d waiting", held, waiting)
+	}
+}
+
 func (env *rowLockEnv) rows(ctx *gmssql.Context, q string) string {
 	env.t.Helper()
 	return fmt.Sprint(query(env.t, env.e, ctx, q))
@@ -97,9 +113,7 @@ func TestRowLockWaitsAndBuildsOnTheNewestVersion(t *testing.T) {
 
 	// Autocommit waiter; the holder commits.
 	query(t, env.e, a, "BEGIN")
-	if err := env.write(a, incK, 1); err != nil {
-		t.Fatal(err)
-	}
+	env.mustWrite(a, incK, 1)
 	done := env.start(b, incK, 1)
 	query(t, env.e, a, "COMMIT")
 	if err := <-done; err != nil {
@@ -111,9 +125,7 @@ func TestRowLockWaitsAndBuildsOnTheNewestVersion(t *testing.T) {
 
 	// Autocommit waiter; the holder rolls back.
 	query(t, env.e, a, "BEGIN")
-	if err := env.write(a, "UPDATE t SET k = ? WHERE id = ?", 100, 1); err != nil {
-		t.Fatal(err)
-	}
+	env.mustWrite(a, "UPDATE t SET k = ? WHERE id = ?", 100, 1)
 	done = env.start(b, incK, 1)
 	query(t, env.e, a, "ROLLBACK")
 	if err := <-done; err != nil {
@@ -131,12 +143,8 @@ func TestRowLockWaitsAndBuildsOnTheNewestVersion(t *testing.T) {
 		t.Fatalf("b's snapshot: %s", got)
 	}
 	query(t, env.e, a, "BEGIN")
-	if err := env.write(a, incK, 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.write(a, incK, 2); err != nil {
-		t.Fatal(err)
-	}
+	env.mustWrite(a, incK, 1)
+	env.mustWrite(a, incK, 2)
 	done = env.start(b, incK, 1)
 	query(t, env.e, a, "COMMIT")
 	if err := <-done; err != nil {
@@ -164,12 +172,8 @@ func TestRowLockIndexReadsSkipStaleEntries(t *testing.T) {
 	if got := env.rows(a, "SELECT id FROM t WHERE k = 10"); got != "[[1]]" {
 		t.Fatalf("snapshot: %s", got)
 	}
-	if err := env.write(b, "UPDATE t SET k = ? WHERE id = ?", 50, 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.write(a, incK, 1); err != nil {
-		t.Fatal(err)
-	}
+	env.mustWrite(b, "UPDATE t SET k = ? WHERE id = ?", 50, 1)
+	env.mustWrite(a, incK, 1)
 	for q, want := range map[string]string{
 		"SELECT id FROM t WHERE k = 10":        "[]",
 		"SELECT id FROM t WHERE k = 51":        "[[1]]",
@@ -195,12 +199,8 @@ func TestRowLockDeadlock(t *testing.T) {
 	a, b := env.session(), env.session()
 	query(t, env.e, a, "BEGIN")
 	query(t, env.e, b, "BEGIN")
-	if err := env.write(a, incK, 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.write(b, incK, 2); err != nil {
-		t.Fatal(err)
-	}
+	env.mustWrite(a, incK, 1)
+	env.mustWrite(b, incK, 2)
 	done := env.start(a, incK, 2)
 	err := env.write(b, incK, 1)
 	if se := gmssql.CastSQLError(err); err == nil || se.Num != vmysql.ERLockDeadlock || se.State != "40001" {
@@ -226,13 +226,9 @@ func TestRowLockWaitTimeout(t *testing.T) {
 	env := newRowLockEnv(t)
 	a, b := env.session(), env.session()
 	query(t, env.e, a, "BEGIN")
-	if err := env.write(a, incK, 1); err != nil {
-		t.Fatal(err)
-	}
+	env.mustWrite(a, incK, 1)
 	query(t, env.e, b, "BEGIN")
-	if err := env.write(b, incK, 2); err != nil {
-		t.Fatal(err)
-	}
+	env.mustWrite(b, incK, 2)
 	err := env.write(b, incK, 1)
 	if se := gmssql.CastSQLError(err); err == nil || se.Num != vmysql.ERLockWaitTimeout {
 		t.Fatalf("waiting past the timeout: %v", err)
@@ -253,9 +249,7 @@ func TestRowLocksReleasedWhenTheSessionEnds(t *testing.T) {
 	env := newRowLockEnv(t)
 	a, b := env.session(), env.session()
 	query(t, env.e, a, "BEGIN")
-	if err := env.write(a, incK, 1); err != nil {
-		t.Fatal(err)
-	}
+	env.mustWrite(a, incK, 1)
 	done := env.start(b, incK, 1)
 	a.Session.(*txn.Session).SessionEnd()
 	if err := <-done; err != nil {
@@ -264,9 +258,7 @@ func TestRowLocksReleasedWhenTheSessionEnds(t *testing.T) {
 	if got := env.rows(b, "SELECT k FROM t WHERE id = 1"); got != "[[11]]" {
 		t.Fatalf("the ended session's write survived or the waiter's is lost: %s", got)
 	}
-	if held, waiting := env.e.RowLocks(); held != 0 || waiting != 0 {
-		t.Fatalf("%d locks held, %d waiting", held, waiting)
-	}
+	env.noLocksLeft()
 }
 
 // TestRowLockSnapshotIsolation: at the default level the second writer
@@ -284,9 +276,7 @@ func TestRowLockSnapshotIsolation(t *testing.T) {
 	}
 
 	query(t, env.e, a, "BEGIN")
-	if err := env.write(a, incK, 1); err != nil {
-		t.Fatal(err)
-	}
+	env.mustWrite(a, incK, 1)
 	done := env.start(b, incK, 1)
 	query(t, env.e, a, "COMMIT")
 	if err := <-done; !conflict(err) {
@@ -304,9 +294,7 @@ func TestRowLockSnapshotIsolation(t *testing.T) {
 	if got := env.rows(b, "SELECT k FROM t WHERE id = 1"); got != "[[12]]" {
 		t.Fatalf("b's snapshot: %s", got)
 	}
-	if err := env.write(a, incK, 1); err != nil {
-		t.Fatal(err)
-	}
+	env.mustWrite(a, incK, 1)
 	if err := env.write(b, incK, 1); !conflict(err) {
 		t.Fatalf("a row changed after the snapshot: %v, want 1213", err)
 	}
@@ -316,9 +304,7 @@ func TestRowLockSnapshotIsolation(t *testing.T) {
 
 	// The holder rolls back: the waiter writes.
 	query(t, env.e, a, "BEGIN")
-	if err := env.write(a, incK, 1); err != nil {
-		t.Fatal(err)
-	}
+	env.mustWrite(a, incK, 1)
 	done = env.start(b, incK, 1)
 	query(t, env.e, a, "ROLLBACK")
 	if err := <-done; err != nil {
@@ -327,9 +313,7 @@ func TestRowLockSnapshotIsolation(t *testing.T) {
 	if got := env.rows(a, "SELECT k FROM t WHERE id = 1"); got != "[[14]]" {
 		t.Fatalf("k = %s, want 14", got)
 	}
-	if held, waiting := env.e.RowLocks(); held != 0 || waiting != 0 {
-		t.Fatalf("%d locks held, %d waiting", held, waiting)
-	}
+	env.noLocksLeft()
 }
 
 // TestTransactionIsolationConfig: an engine configured for READ COMMITTED
@@ -443,9 +427,7 @@ func TestRowLockTransfersConserve(t *testing.T) {
 			if got := env.rows(setup, "SELECT SUM(bal) FROM acct"); got != "[[5000]]" {
 				t.Fatalf("total %s after %d transfers (%d failed), want 5000", got, committed.Load(), failed.Load())
 			}
-			if held, waiting := env.e.RowLocks(); held != 0 || waiting != 0 {
-				t.Fatalf("%d locks held, %d waiting", held, waiting)
-			}
+			env.noLocksLeft()
 			if committed.Load() < workers*each/4 {
 				t.Fatalf("only %d of %d transfers committed (%d failed)", committed.Load(), workers*each, failed.Load())
 			}

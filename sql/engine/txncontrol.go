@@ -26,44 +26,35 @@ const (
 	TxnRollback
 )
 
-// maxTxnControlLen bounds the texts TxnControlOf parses: the longest
-// form, "START TRANSACTION READ WRITE;", with room for spaces and a
-// comment.
+// maxTxnControlLen bounds the texts LooksLikeTxnControl accepts: the
+// longest form, "START TRANSACTION READ WRITE;", with room for spaces and
+// a comment.
 const maxTxnControlLen = 64
 
-// TxnControlOf classifies query, remembering the answer per text. Texts
-// that cannot be one (long ones, ones starting with another letter) are
-// answered without parsing.
-func (e *Engine) TxnControlOf(query string) TxnControl {
+// LooksLikeTxnControl reports whether query may be a transaction-control
+// statement, without parsing it: a text sent as such (COM_QUERY) is worth
+// FastForm's parse only then.
+func LooksLikeTxnControl(query string) bool {
 	q := strings.TrimLeft(query, " \t\r\n")
-	if len(q) == 0 || len(q) > maxTxnControlLen || !strings.ContainsRune("bBsScCrR", rune(q[0])) {
-		return TxnNone
-	}
-	if v, ok := e.txnForms.Load(query); ok {
-		return v.(TxnControl)
-	}
-	k := TxnNone
-	if stmt, err := sqlparser.Parse(query); err == nil {
-		switch n := stmt.(type) {
-		case *sqlparser.Begin:
-			switch n.TransactionCharacteristic {
-			case "", sqlparser.TxReadWrite:
-				k = TxnBegin
-			case sqlparser.TxReadOnly:
-				k = TxnBeginReadOnly
-			}
-		case *sqlparser.Commit:
-			k = TxnCommit
-		case *sqlparser.Rollback:
-			k = TxnRollback
+	return len(q) > 0 && len(q) <= maxTxnControlLen && strings.ContainsRune("bBsScCrR", rune(q[0]))
+}
+
+// txnControlOf classifies a parsed BEGIN, COMMIT or ROLLBACK.
+func txnControlOf(stmt sqlparser.Statement) TxnControl {
+	switch n := stmt.(type) {
+	case *sqlparser.Begin:
+		switch n.TransactionCharacteristic {
+		case "", sqlparser.TxReadWrite:
+			return TxnBegin
+		case sqlparser.TxReadOnly:
+			return TxnBeginReadOnly
 		}
+	case *sqlparser.Commit:
+		return TxnCommit
+	case *sqlparser.Rollback:
+		return TxnRollback
 	}
-	if e.txnFormsN.Load() < maxFastForms {
-		if _, loaded := e.txnForms.LoadOrStore(query, k); !loaded {
-			e.txnFormsN.Add(1)
-		}
-	}
-	return k
+	return TxnNone
 }
 
 // ExecTxnControl runs k in ctx's session as go-mysql-server's

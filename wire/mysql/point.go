@@ -28,10 +28,10 @@ type fastHits struct{ hits atomic.Uint64 }
 func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) (handled bool, err error) {
 	fs := s.e.FastForm(prepare.PrepareStmt)
 	if fs.IsZero() {
-		if k := s.e.TxnControlOf(prepare.PrepareStmt); k != engine.TxnNone {
-			return s.execTxnControl(ctx, c, k, callback)
-		}
 		return false, nil
+	}
+	if fs.Txn != engine.TxnNone {
+		return s.execTxnControl(ctx, c, fs.Txn, callback)
 	}
 	sess := s.session(c)
 	if sess == nil {

@@ -31,28 +31,24 @@ func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query strin
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()
 	// A statement with its values written in takes the fast paths as
-	// its prepared form would (engine.NormalizeLiterals).
+	// its prepared form would (engine.NormalizeLiterals), and so does
+	// BEGIN, COMMIT or ROLLBACK (engine.TxnControl).
 	var prep *vmysql.PrepareData
-	txk := engine.TxnNone
 	if h.s.fast != nil {
 		if norm, vals, ok := engine.NormalizeLiterals(query); ok {
 			prep = &vmysql.PrepareData{PrepareStmt: norm, BindVars: vals}
-		} else {
-			txk = h.s.e.TxnControlOf(query)
+		} else if engine.LooksLikeTxnControl(query) {
+			prep = &vmysql.PrepareData{PrepareStmt: query}
 		}
 	}
 	for attempt := 0; ; attempt++ {
 		sent := false
 		handled, err := false, error(nil)
-		send := func(r *sqltypes.Result) error {
-			sent = true
-			return callback(r, false)
-		}
-		switch {
-		case prep != nil:
-			handled, err = h.s.execFast(ctx, c, prep, send)
-		case txk != engine.TxnNone:
-			handled, err = h.s.execTxnControl(ctx, c, txk, send)
+		if prep != nil {
+			handled, err = h.s.execFast(ctx, c, prep, func(r *sqltypes.Result) error {
+				sent = true
+				return callback(r, false)
+			})
 		}
 		if !handled {
 			err = h.Handler.ComQuery(ctx, c, query, func(r *sqltypes.Result, more bool) error {

@@ -46,7 +46,9 @@ func (c *conn) fastQuery(ctx *gmssql.Context, query string, params map[int]any) 
 		}
 	}
 	f := c.s.engine.FastForm(query)
-	if f.IsZero() {
+	if f.IsZero() || f.Txn != engine.TxnNone {
+		// The Postgres wire keeps its own transaction state for BEGIN,
+		// COMMIT and ROLLBACK.
 		return nil, nil, false, nil
 	}
 	arg := func(name string) (any, bool) {
