@@ -7,6 +7,7 @@ import (
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/sqltypes"
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/cofferdb/coffer/sql/catalog"
@@ -52,6 +53,9 @@ type rangePlan struct {
 	orderType gmssql.Type
 	sum       int    // schema ordinal of SUM's column, -1 none
 	need      []bool // the columns the statement reads, by schema ordinal
+	// table is the table's schema; wire the plan's wire form (nil: none).
+	table gmssql.Schema
+	wire  *wirePlan
 }
 
 // ParseRangeSelect returns query as a RangeSelect, or nil when it does
@@ -143,16 +147,30 @@ func rangeSelectOf(stmt sqlparser.Statement) *RangeSelect {
 	return rs
 }
 
-// RangeResult is the answer of a range select.
+// RangeResult is the answer of a range select: Rows, or for
+// ExecRangeSelectWire possibly Values instead.
 type RangeResult struct {
-	Schema  gmssql.Schema
-	Rows    []gmssql.Row
+	Schema gmssql.Schema
+	Rows   []gmssql.Row
+	// Values are the rows as MySQL wire values, as go-mysql-server's
+	// RowToSQL makes them of Rows (wirerows.go).
+	Values  [][]sqltypes.Value
 	Version any // as PointResult.Version
 }
 
 // ExecRangeSelect runs rs for ctx's session; arg and handled are as for
 // ExecPointSelect.
 func (e *Engine) ExecRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(name string) (any, bool)) (res RangeResult, handled bool, err error) {
+	return e.execRangeSelect(ctx, rs, arg, false)
+}
+
+// ExecRangeSelectWire is ExecRangeSelect for the MySQL wire: it answers
+// with Values rather than Rows when the statement's columns allow.
+func (e *Engine) ExecRangeSelectWire(ctx *gmssql.Context, rs *RangeSelect, arg func(name string) (any, bool)) (res RangeResult, handled bool, err error) {
+	return e.execRangeSelect(ctx, rs, arg, true)
+}
+
+func (e *Engine) execRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(name string) (any, bool), wire bool) (res RangeResult, handled bool, err error) {
 	defer func() {
 		if handled {
 			e.fast.hits.Add(1)
@@ -189,6 +207,17 @@ func (e *Engine) ExecRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(
 	ctx.ClearWarnings()
 	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
 	gmssql.IncrementStatusVariable(ctx, "Com_select", 1)
+	if wire && p.wire != nil {
+		vals, err := p.scanWire(ctx, t, bounds[0], bounds[1], rs)
+		if err == nil {
+			ctx.SetLastQueryInfoInt(gmssql.RowCount, -1)
+			ctx.SetLastQueryInfoInt(gmssql.FoundRows, int64(len(vals)))
+			return RangeResult{Schema: p.schema, Values: vals, Version: p.version}, true, nil
+		}
+		if err != errWireDeclined {
+			return res, true, err
+		}
+	}
 	var rows []gmssql.Row
 	err = t.ScanKeyRange(ctx, bounds[0], bounds[1], p.need, func(r gmssql.Row) error {
 		rows = append(rows, r)
@@ -334,6 +363,7 @@ func (rs *RangeSelect) planFor(t *catalog.Table) *rangePlan {
 	if p.order >= 0 {
 		p.need[p.order] = true
 	}
+	p.table, p.wire = sch, wirePlanOf(p, sch)
 	rs.plan.Store(p)
 	return p
 }

@@ -61,11 +61,15 @@ func TestParseRangeSelect(t *testing.T) {
 
 // fastRange runs q with args through ExecRangeSelect.
 func fastRange(e *Engine, ctx *gmssql.Context, q string, args []string) (RangeResult, bool, error) {
+	return fastRangeBy(e.ExecRangeSelect, ctx, q, args)
+}
+
+func fastRangeBy(exec func(*gmssql.Context, *RangeSelect, func(string) (any, bool)) (RangeResult, bool, error), ctx *gmssql.Context, q string, args []string) (RangeResult, bool, error) {
 	rs := ParseRangeSelect(q)
 	if rs == nil {
 		return RangeResult{}, false, nil
 	}
-	return e.ExecRangeSelect(ctx, rs, func(name string) (any, bool) {
+	return exec(ctx, rs, func(name string) (any, bool) {
 		i, err := strconv.Atoi(strings.TrimPrefix(name, "v"))
 		if err != nil || i < 1 || i > len(args) {
 			return nil, false
@@ -79,11 +83,14 @@ func fastRange(e *Engine, ctx *gmssql.Context, q string, args []string) (RangeRe
 // duplicate, case-differing and trailing-space values, every shape the
 // fast path takes returns exactly the analyzed plan's columns, values and
 // order — for the administrator and for a user a row policy restricts,
-// in autocommit and inside a transaction that wrote rows of its own.
+// in autocommit and inside a transaction that wrote rows of its own. The
+// MySQL wire's form (ExecRangeSelectWire) sends exactly the wire values
+// go-mysql-server's RowToSQL makes of the analyzed plan's rows, whether
+// it encodes stored values itself or declines to.
 func TestRangeSelectMatchesAnalyzer(t *testing.T) {
 	e, _ := newTestEngine(t, t.TempDir())
 	admin := e.NewContext(context.Background(), txn.Principal{Name: "admin", Host: "localhost"})
-	query(t, e, admin, "CREATE TABLE t (id INT PRIMARY KEY, k INT NOT NULL, c CHAR(20) NOT NULL, ci VARCHAR(10) COLLATE utf8mb4_0900_ai_ci NOT NULL, n INT, bank VARCHAR(4) NOT NULL, KEY k_1 (k))")
+	query(t, e, admin, "CREATE TABLE t (id INT PRIMARY KEY, k INT NOT NULL, c CHAR(20) NOT NULL, ci VARCHAR(10) COLLATE utf8mb4_0900_ai_ci NOT NULL, n INT, bank VARCHAR(4) NOT NULL, u BIGINT UNSIGNED NOT NULL, s TINYINT NOT NULL, l VARCHAR(8) CHARACTER SET latin1, d DOUBLE, KEY k_1 (k))")
 	rng := rand.New(rand.NewSource(3))
 	words := []string{"a", "A", "b", "b ", "B", "aa", "", "z"}
 	var vals []string
@@ -93,7 +100,8 @@ func TestRangeSelectMatchesAnalyzer(t *testing.T) {
 			n = strconv.Itoa(rng.Intn(5))
 		}
 		w := words[rng.Intn(len(words))]
-		vals = append(vals, fmt.Sprintf("(%d, %d, '%s', '%s', %s, '%s')", id, rng.Intn(7), w, words[rng.Intn(len(words))], n, []string{"A", "B"}[id&1]))
+		vals = append(vals, fmt.Sprintf("(%d, %d, '%s', '%s', %s, '%s', %d, %d, '%s', %s)", id, rng.Intn(7), w, words[rng.Intn(len(words))], n, []string{"A", "B"}[id&1],
+			uint64(rng.Intn(4))<<62|uint64(id+5), rng.Intn(256)-128, w+"é", n))
 	}
 	query(t, e, admin, "INSERT INTO t VALUES "+strings.Join(vals, ", "))
 	shapes := []string{
@@ -111,12 +119,18 @@ func TestRangeSelectMatchesAnalyzer(t *testing.T) {
 		"SELECT sum( n ) FROM t WHERE id BETWEEN ? AND ?",
 		"SELECT Sum(x.id) FROM t AS x WHERE x.id BETWEEN ? AND ?",
 		"SELECT SUM(k) AS s FROM t WHERE (id BETWEEN ? AND ?)",
+		"SELECT id, u, s, n FROM t WHERE id BETWEEN ? AND ? ORDER BY u DESC",
+		"SELECT s, c FROM t WHERE id BETWEEN ? AND ? ORDER BY s",
+		"SELECT c FROM t WHERE id BETWEEN ? AND ? ORDER BY u",
+		"SELECT id, l FROM t WHERE id BETWEEN ? AND ?",
+		"SELECT id, d FROM t WHERE id BETWEEN ? AND ? ORDER BY k",
 	}
 	ranges := [][]string{{"1", "10"}, {"-5", "60"}, {"10", "1"}, {"7", "7"}, {"-100", "-4"}, {"55", "1000"}}
 	for i := 0; i < 10; i++ {
 		a := rng.Intn(80) - 10
 		ranges = append(ranges, []string{strconv.Itoa(a), strconv.Itoa(a + rng.Intn(30))})
 	}
+	wireHits := 0
 	check := func(who string, ctx *gmssql.Context) {
 		t.Helper()
 		for _, q := range shapes {
@@ -130,18 +144,43 @@ func TestRangeSelectMatchesAnalyzer(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s %s %v: %v", who, q, args, err)
 				}
-				if want := describe(t, ctx, sch, rows); got != want {
+				want := describe(t, ctx, sch, rows)
+				if got != want {
 					t.Errorf("%s %s %v:\n fast %s\n slow %s", who, q, args, got, want)
+				}
+				res, handled, err = fastRangeBy(e.ExecRangeSelectWire, ctx, q, args)
+				if err != nil || !handled {
+					t.Fatalf("%s %s %v (wire): handled=%v err=%v", who, q, args, handled, err)
+				}
+				if res.Values != nil {
+					wireHits++
+					got = describe(t, ctx, res.Schema, nil)
+					for _, v := range res.Values {
+						got += fmt.Sprintf("\n%v", v)
+					}
+				} else {
+					got = describe(t, ctx, res.Schema, res.Rows)
+				}
+				if got != want {
+					t.Errorf("%s %s %v (wire, values %v):\n fast %s\n slow %s", who, q, args, res.Values != nil, got, want)
 				}
 			}
 		}
 	}
 	check("admin", admin)
+	if wireHits == 0 {
+		t.Fatal("no range select was answered with wire values")
+	}
+	// A session whose results are not utf8mb4 gets its text converted by
+	// the decoded path.
+	query(t, e, admin, "SET character_set_results = latin1")
+	check("admin with latin1 results", admin)
+	query(t, e, admin, "SET character_set_results = utf8mb4")
 	// Inside a transaction that changed rows: both paths read its writes.
 	query(t, e, admin, "BEGIN")
 	query(t, e, admin, "UPDATE t SET c = 'zz' WHERE id BETWEEN 3 AND 6")
 	query(t, e, admin, "DELETE FROM t WHERE id = 8")
-	query(t, e, admin, "INSERT INTO t VALUES (61, 1, 'new', 'n', 1, 'A')")
+	query(t, e, admin, "INSERT INTO t VALUES (61, 1, 'new', 'n', 1, 'A', 0, 0, NULL, NULL)")
 	check("admin in a transaction", admin)
 	query(t, e, admin, "ROLLBACK")
 	for _, q := range []string{

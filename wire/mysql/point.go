@@ -132,9 +132,12 @@ func intArg(prepare *vmysql.PrepareData) func(name string) (any, bool) {
 
 // execRangeSelect runs a range select and sends its result.
 func (s *Server) execRangeSelect(sqlCtx *gmssql.Context, rs *engine.RangeSelect, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) (bool, error) {
-	res, handled, err := s.e.ExecRangeSelect(sqlCtx, rs, intArg(prepare))
+	res, handled, err := s.e.ExecRangeSelectWire(sqlCtx, rs, intArg(prepare))
 	if !handled || err != nil {
 		return handled, err
+	}
+	if res.Values != nil {
+		return true, callback(&sqltypes.Result{Fields: resultFields(sqlCtx, res.Schema), Rows: res.Values, RowsAffected: uint64(len(res.Values))})
 	}
 	r := &sqltypes.Result{Fields: resultFields(sqlCtx, res.Schema), Rows: make([][]sqltypes.Value, 0, len(res.Rows))}
 	for _, row := range res.Rows {
