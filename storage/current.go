@@ -192,6 +192,7 @@ type curIter struct {
 	it         *pebble.Iterator // current keyspace within the bounds
 	lo, hi     []byte           // user-key bounds (hi nil: none)
 	act, frz   btree.IterG[ovItem]
+	hiItem     ovItem // hi's probe
 	hasA, hasF bool
 	aOK, fOK   bool
 	pOK        bool
@@ -213,6 +214,9 @@ func (db *DB) openCurIter(c *curIter, lo, hi []byte) error {
 		return err
 	}
 	c.it, c.lo, c.hi = it, lo, hi
+	if hi != nil {
+		c.hiItem = probeItem(hi)
+	}
 	if active != nil {
 		c.act, c.hasA = active.Iter(), true
 	}
@@ -230,8 +234,7 @@ func (c *curIter) seekGE(k []byte) bool {
 	}
 	c.seek = appendCurrentKey(c.seek[:0], k)
 	c.pOK = c.it.SeekGE(c.seek)
-	pe := curEntry{key: k}
-	probe := makeItem(&pe)
+	probe := probeItem(k)
 	if c.hasA {
 		c.aOK = c.inBounds(&c.act, c.act.Seek(probe))
 	}
@@ -241,17 +244,23 @@ func (c *curIter) seekGE(k []byte) bool {
 	return c.pick()
 }
 
+// inBounds reports whether a B-tree iterator that moved (ok) is below
+// hi, from the items' inline bytes when they decide it.
 func (c *curIter) inBounds(t *btree.IterG[ovItem], ok bool) bool {
-	return ok && (c.hi == nil || bytes.Compare(t.Item().e.key, c.hi) < 0)
+	if !ok || c.hi == nil {
+		return ok
+	}
+	it := t.Item()
+	return compareItems(&it, &c.hiItem) < 0
 }
 
 // next moves every source past the current key.
 func (c *curIter) next() bool {
 	k := c.key
-	if c.aOK && bytes.Equal(c.act.Item().e.key, k) {
+	if c.aOK && bytes.Equal(c.act.Item().key(), k) {
 		c.aOK = c.inBounds(&c.act, c.act.Next())
 	}
-	if c.fOK && bytes.Equal(c.frz.Item().e.key, k) {
+	if c.fOK && bytes.Equal(c.frz.Item().key(), k) {
 		c.fOK = c.inBounds(&c.frz, c.frz.Next())
 	}
 	// Last: k may be pebble's memory.
@@ -263,18 +272,20 @@ func (c *curIter) next() bool {
 
 // pick positions at the smallest key among the sources.
 func (c *curIter) pick() bool {
-	var e *curEntry
+	var e *ovItem
+	var a, f ovItem
 	if c.aOK {
-		e = c.act.Item().e
+		a = c.act.Item()
+		e = &a
 	}
 	if c.fOK {
-		if f := c.frz.Item().e; e == nil || bytes.Compare(f.key, e.key) < 0 {
-			e = f
+		if f = c.frz.Item(); e == nil || compareItems(&f, e) < 0 {
+			e = &f
 		}
 	}
 	if c.pOK {
 		pk := c.it.Key()[1:]
-		if e == nil || bytes.Compare(pk, e.key) < 0 {
+		if e == nil || bytes.Compare(pk, e.key()) < 0 {
 			seq, version, ok := splitCurrent(c.it.Value())
 			if !ok {
 				c.err = fmt.Errorf("storage: malformed current entry %x", c.it.Key())
@@ -288,7 +299,8 @@ func (c *curIter) pick() bool {
 	if e == nil {
 		return false
 	}
-	c.key, c.seq, c.version = e.key, e.seq, e.version
+	ce := e.entry()
+	c.key, c.seq, c.version = ce.key, ce.seq, ce.version
 	return true
 }
 

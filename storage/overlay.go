@@ -51,57 +51,104 @@ const (
 const checkpointBatchBytes = 1 << 20
 
 // entryOverhead is what an overlay entry costs beyond its key and
-// version: the struct and its share of the tree's nodes, about.
+// version: the item, the sequence and its share of the tree's nodes,
+// about.
 const entryOverhead = 64
 
-func (e *curEntry) size() int { return len(e.key) + len(e.version) + entryOverhead }
+func (e curEntry) size() int { return len(e.key) + len(e.version) + entryOverhead }
 
-// curEntry is one key's newest current entry in the overlay.
+// curEntry is one key's newest current entry in the overlay, as read
+// from its item (the slices are the item's bytes).
 type curEntry struct {
 	key     []byte // user key
 	seq     uint64
 	version []byte // tag byte and value, as in a current entry
 }
 
-// ovItem is what the overlay's B-tree holds: an entry and its key's first
-// 32 bytes inline (big-endian, zero-padded). A search compares those
-// without following the entry's pointers, a cache miss each. 32 bytes
-// cover a table key with an integer primary key (prefix, table id, tag,
-// value: 18 bytes) and an index key over one integer column of such a
-// table (31 bytes), whose leading bytes are equal for every key with the
-// same indexed value.
+// ovItem is what the overlay's B-tree holds: a key's first 32 bytes
+// inline (big-endian, zero-padded) and its entry in one allocation, b:
+// the sequence (8 bytes, big-endian), the key, then the version. A search
+// compares the inline bytes without following b, a cache miss; a scan
+// reaches the sequence, key and version of a row through that one
+// pointer. 32 bytes cover a table key with an integer primary key
+// (prefix, table id, tag, value: 18 bytes) and an index key over one
+// integer column of such a table (31 bytes), whose leading bytes are
+// equal for every key with the same indexed value.
 type ovItem struct {
 	p0, p1, p2, p3 uint64
-	e              *curEntry
+	b              []byte
+	klen           int // the key's length; -1: a probe, b is its key
 }
 
-func makeItem(e *curEntry) ovItem {
+// newItem returns the item of an entry, copying key and version.
+func newItem(key []byte, seq uint64, version []byte) ovItem {
+	b := make([]byte, 8, 8+len(key)+len(version))
+	binary.BigEndian.PutUint64(b, seq)
+	b = append(append(b, key...), version...)
+	it := probeItem(key)
+	it.b, it.klen = b, len(key)
+	return it
+}
+
+// probeItem returns an item to search for key with.
+func probeItem(key []byte) ovItem {
 	var pre [32]byte
-	copy(pre[:], e.key)
+	copy(pre[:], key)
 	return ovItem{
-		p0: binary.BigEndian.Uint64(pre[:8]),
-		p1: binary.BigEndian.Uint64(pre[8:16]),
-		p2: binary.BigEndian.Uint64(pre[16:24]),
-		p3: binary.BigEndian.Uint64(pre[24:]),
-		e:  e,
+		p0:   binary.BigEndian.Uint64(pre[:8]),
+		p1:   binary.BigEndian.Uint64(pre[8:16]),
+		p2:   binary.BigEndian.Uint64(pre[16:24]),
+		p3:   binary.BigEndian.Uint64(pre[24:]),
+		b:    key,
+		klen: -1,
 	}
 }
 
-func lessItem(a, b ovItem) bool {
-	if a.p0 != b.p0 {
-		return a.p0 < b.p0
+func (it ovItem) key() []byte {
+	if it.klen < 0 {
+		return it.b
 	}
-	if a.p1 != b.p1 {
-		return a.p1 < b.p1
-	}
-	if a.p2 != b.p2 {
-		return a.p2 < b.p2
-	}
-	if a.p3 != b.p3 {
-		return a.p3 < b.p3
-	}
-	return bytes.Compare(a.e.key, b.e.key) < 0
+	return it.b[8 : 8+it.klen]
 }
+
+func (it ovItem) entry() curEntry {
+	return curEntry{key: it.b[8 : 8+it.klen], seq: binary.BigEndian.Uint64(it.b), version: it.b[8+it.klen:]}
+}
+
+func (it ovItem) size() int { return len(it.b) - 8 + entryOverhead }
+
+// comparePrefix compares the inline bytes of a and b: a nonzero answer
+// is their keys' order, zero leaves it to the keys.
+func comparePrefix(a, b *ovItem) int {
+	switch {
+	case a.p0 != b.p0:
+		return cmpUint(a.p0, b.p0)
+	case a.p1 != b.p1:
+		return cmpUint(a.p1, b.p1)
+	case a.p2 != b.p2:
+		return cmpUint(a.p2, b.p2)
+	case a.p3 != b.p3:
+		return cmpUint(a.p3, b.p3)
+	}
+	return 0
+}
+
+func cmpUint(x, y uint64) int {
+	if x < y {
+		return -1
+	}
+	return 1
+}
+
+// compareItems orders items by key.
+func compareItems(a, b *ovItem) int {
+	if c := comparePrefix(a, b); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.key(), b.key())
+}
+
+func lessItem(a, b ovItem) bool { return compareItems(&a, &b) < 0 }
 
 type overlayTree = btree.BTreeG[ovItem]
 
@@ -130,20 +177,19 @@ func (o *overlay) reset() {
 }
 
 // get returns key's newest overlay entry.
-func (o *overlay) get(key []byte) (*curEntry, bool) {
-	pe := curEntry{key: key}
-	probe := makeItem(&pe)
+func (o *overlay) get(key []byte) (curEntry, bool) {
+	probe := probeItem(key)
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	if it, ok := o.active.Get(probe); ok {
-		return it.e, true
+		return it.entry(), true
 	}
 	if o.frozen != nil {
 		if it, ok := o.frozen.Get(probe); ok {
-			return it.e, true
+			return it.entry(), true
 		}
 	}
-	return nil, false
+	return curEntry{}, false
 }
 
 // view returns the overlay as it is now, for a scan: a copy-on-write copy
@@ -158,31 +204,30 @@ func (o *overlay) view() (active, frozen *overlayTree) {
 }
 
 // put records the current entries of a commit (called under applyMu).
-// It copies what it keeps, each entry's bytes in an allocation of their
-// own: an entry that outlives the commit's others (an index tombstone, a
-// cold row) must not keep their replaced values alive, which the size
-// accounting would not see.
+// Each entry gets an allocation of its own: an entry that outlives the
+// commit's others (an index tombstone, a cold row) must not keep their
+// replaced values alive, which the size accounting would not see.
 func (o *overlay) put(seq uint64, ms []Mutation) {
-	ents := make([]*curEntry, len(ms))
+	items := make([]ovItem, len(ms))
 	for i := range ms {
 		m := &ms[i]
-		buf := make([]byte, 0, len(m.Key)+1+len(m.Value))
-		buf = append(buf, m.Key...)
-		key := buf[:len(m.Key):len(m.Key)]
+		b := make([]byte, 8, 8+len(m.Key)+1+len(m.Value))
+		binary.BigEndian.PutUint64(b, seq)
+		b = append(b, m.Key...)
 		if m.Delete {
-			buf = append(buf, valTombstone)
+			b = append(b, valTombstone)
 		} else {
-			buf = append(buf, valPresent)
-			buf = append(buf, m.Value...)
+			b = append(append(b, valPresent), m.Value...)
 		}
-		ents[i] = &curEntry{key: key, seq: seq, version: buf[len(m.Key):]}
+		items[i] = probeItem(m.Key)
+		items[i].b, items[i].klen = b, len(m.Key)
 	}
 	o.mu.Lock()
-	for i := range ents {
-		if prev, replaced := o.active.Set(makeItem(ents[i])); replaced {
-			o.size -= prev.e.size()
+	for i := range items {
+		if prev, replaced := o.active.Set(items[i]); replaced {
+			o.size -= prev.size()
 		}
-		o.size += ents[i].size()
+		o.size += items[i].size()
 	}
 	o.commits++
 	o.mu.Unlock()
@@ -260,9 +305,9 @@ func (db *DB) loadDirty() error {
 		case !found:
 			return fmt.Errorf("storage: dirty-log key %x has no versions", u)
 		}
-		e := &curEntry{key: u, seq: seq, version: bytes.Clone(v)}
-		tree.Set(makeItem(e))
-		size += e.size()
+		it := newItem(u, seq, v)
+		tree.Set(it)
+		size += it.size()
 	}
 	db.ov.mu.Lock()
 	db.ov.active, db.ov.size = tree, size
@@ -312,7 +357,7 @@ func (db *DB) writeFrozen() error {
 	var key, val []byte
 	var err error
 	frozen.Scan(func(it ovItem) bool {
-		e := it.e
+		e := it.entry()
 		key = appendCurrentKey(key[:0], e.key)
 		val = binary.BigEndian.AppendUint64(val[:0], e.seq)
 		val = append(val, e.version...)
@@ -342,7 +387,7 @@ func (db *DB) writeFrozen() error {
 		frozen.Scan(func(it ovItem) bool {
 			if _, ok := db.ov.active.Get(it); !ok {
 				db.ov.active.Set(it)
-				db.ov.size += it.e.size()
+				db.ov.size += it.size()
 			}
 			return true
 		})

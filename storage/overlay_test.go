@@ -218,12 +218,12 @@ func TestOverlaySizeCountsEachKeyOnce(t *testing.T) {
 	for i := range 1000 {
 		o.put(uint64(i+1), []Mutation{put("thot", fmt.Sprintf("v%04d", i))})
 	}
-	one := (&curEntry{key: []byte("thot"), version: []byte("\x01v0000")}).size()
+	one := (curEntry{key: []byte("thot"), version: []byte("\x01v0000")}).size()
 	if o.size != one || o.active.Len() != 1 || o.commits != 1000 {
 		t.Fatalf("after 1000 updates of one key: size %d (want %d), %d entries, %d commits", o.size, one, o.active.Len(), o.commits)
 	}
 	o.put(1001, []Mutation{put("tcold", "v"), {Key: []byte("thot"), Delete: true}})
-	want := (&curEntry{key: []byte("tcold"), version: []byte("\x01v")}).size() + (&curEntry{key: []byte("thot"), version: []byte{valTombstone}}).size()
+	want := (curEntry{key: []byte("tcold"), version: []byte("\x01v")}).size() + (curEntry{key: []byte("thot"), version: []byte{valTombstone}}).size()
 	if o.size != want || o.active.Len() != 2 {
 		t.Fatalf("after a new key and a delete: size %d (want %d), %d entries", o.size, want, o.active.Len())
 	}
