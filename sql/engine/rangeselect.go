@@ -153,9 +153,20 @@ type RangeResult struct {
 	Schema gmssql.Schema
 	Rows   []gmssql.Row
 	// Values are the rows as MySQL wire values, as go-mysql-server's
-	// RowToSQL makes them of Rows (wirerows.go).
+	// RowToSQL makes them of Rows (wirerows.go). They are valid until
+	// Release.
 	Values  [][]sqltypes.Value
 	Version any // as PointResult.Version
+	bufs    *wireBufs
+}
+
+// Release gives the buffers of Values back for reuse; the result must
+// not be used after it.
+func (r *RangeResult) Release() {
+	if r.bufs != nil {
+		r.bufs.release()
+		r.bufs, r.Values = nil, nil
+	}
 }
 
 // ExecRangeSelect runs rs for ctx's session; arg and handled are as for
@@ -208,11 +219,11 @@ func (e *Engine) execRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(
 	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
 	gmssql.IncrementStatusVariable(ctx, "Com_select", 1)
 	if wire && p.wire != nil {
-		vals, err := p.scanWire(ctx, t, bounds[0], bounds[1], rs)
+		b, err := p.scanWire(ctx, t, bounds[0], bounds[1], rs)
 		if err == nil {
 			ctx.SetLastQueryInfoInt(gmssql.RowCount, -1)
-			ctx.SetLastQueryInfoInt(gmssql.FoundRows, int64(len(vals)))
-			return RangeResult{Schema: p.schema, Values: vals, Version: p.version}, true, nil
+			ctx.SetLastQueryInfoInt(gmssql.FoundRows, int64(len(b.out)))
+			return RangeResult{Schema: p.schema, Values: b.out, Version: p.version, bufs: b}, true, nil
 		}
 		if err != errWireDeclined {
 			return res, true, err

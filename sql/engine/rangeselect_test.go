@@ -158,6 +158,7 @@ func TestRangeSelectMatchesAnalyzer(t *testing.T) {
 					for _, v := range res.Values {
 						got += fmt.Sprintf("\n%v", v)
 					}
+					res.Release() // the next statement reuses the buffers
 				} else {
 					got = describe(t, ctx, res.Schema, res.Rows)
 				}

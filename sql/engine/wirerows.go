@@ -6,7 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"sync/atomic"
+	"sync"
 	"unicode/utf8"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
@@ -60,8 +60,6 @@ type wirePlan struct {
 	kinds    []wireKind // by projected column
 	hasText  bool
 	orderKnd wireKind // wireNone: no ORDER BY
-	// The size of the last result, for the next one's buffers.
-	rowsHint, bytesHint atomic.Int32
 }
 
 // wirePlanOf returns p's wire form, or nil when p cannot run by it.
@@ -122,8 +120,37 @@ type wireRow struct {
 	num  uint64
 }
 
-// scanWire reads [lo, hi] of t as rows of wire values.
-func (p *rangePlan) scanWire(ctx *gmssql.Context, t *catalog.Table, lo, hi any, rs *RangeSelect) ([][]sqltypes.Value, error) {
+// wireBufs are the buffers of one wire result. The MySQL wire writes a
+// result out before its callback returns; it then gives them back
+// (RangeResult.Release) for the next range select: allocating them anew
+// was a third of the bytes oltp_read_write allocated.
+type wireBufs struct {
+	cols  []catalog.Column
+	rows  []wireRow
+	slab  []sqltypes.Value // the rows' values
+	arena []byte           // the values' bytes
+	perm  []int32
+	out   [][]sqltypes.Value
+}
+
+var wireBufPool = sync.Pool{New: func() any { return new(wireBufs) }}
+
+// maxPooledArena bounds the value bytes a pooled wireBufs keeps.
+const maxPooledArena = 1 << 20
+
+func (b *wireBufs) release() {
+	if cap(b.arena) > maxPooledArena || cap(b.slab) > maxPooledArena/32 {
+		return // an outsized result's buffers go to the collector
+	}
+	clear(b.slab) // the values point into arena, but do not keep old rows' slices
+	clear(b.rows)
+	clear(b.out)
+	wireBufPool.Put(b)
+}
+
+// scanWire reads [lo, hi] of t as rows of wire values, in buffers from
+// the pool.
+func (p *rangePlan) scanWire(ctx *gmssql.Context, t *catalog.Table, lo, hi any, rs *RangeSelect) (*wireBufs, error) {
 	w := p.wire
 	if w.hasText {
 		switch ctx.GetCharacterSetResults() {
@@ -133,25 +160,25 @@ func (p *rangePlan) scanWire(ctx *gmssql.Context, t *catalog.Table, lo, hi any, 
 		}
 	}
 	sch := p.table
-	cols := make([]catalog.Column, len(sch))
 	width := len(p.proj)
-	// Sized as the plan's last result was (sysbench's ranges are all
-	// alike): growing them was a tenth of the statement.
-	rowsHint, bytesHint := int(w.rowsHint.Load()), int(w.bytesHint.Load())
-	var (
-		rows  = make([]wireRow, 0, rowsHint)
-		slab  = make([]sqltypes.Value, rowsHint*width)
-		arena = make([]byte, 0, max(bytesHint, 512))
-	)
+	b := wireBufPool.Get().(*wireBufs)
+	if cap(b.cols) < len(sch) {
+		b.cols = make([]catalog.Column, len(sch))
+	}
+	cols := b.cols[:len(sch)]
+	rows, slab, arena := b.rows[:0], b.slab[:cap(b.slab)], b.arena[:0]
+	used := 0 // values of slab taken
 	err := t.ScanKeyRangeEncoded(ctx, lo, hi, func(enc []byte) error {
 		if err := catalog.RowColumns(enc, p.need, cols); err != nil {
 			return err
 		}
-		if len(slab) < width {
-			slab = make([]sqltypes.Value, 32*width)
+		if len(slab)-used < width {
+			// Earlier rows keep the old slab; the new one, twice as
+			// large, is what the pool keeps.
+			slab, used = make([]sqltypes.Value, max(2*len(slab), 64*width)), 0
 		}
-		r := wireRow{vals: slab[:width:width]}
-		slab = slab[width:]
+		r := wireRow{vals: slab[used : used+width : used+width]}
+		used += width
 		for i, o := range p.proj {
 			var err error
 			if r.vals[i], arena, err = appendValue(arena, w.kinds[i], sch[o].Type, cols[o]); err != nil {
@@ -168,10 +195,10 @@ func (p *rangePlan) scanWire(ctx *gmssql.Context, t *catalog.Table, lo, hi any, 
 			case wireUnsigned:
 				r.num, ok = c.Uint()
 			case wireText:
-				var b []byte
-				if b, ok = c.Str(); ok {
+				var s []byte
+				if s, ok = c.Str(); ok {
 					start := len(arena)
-					arena = append(arena, b...)
+					arena = append(arena, s...)
 					r.text = arena[start:]
 				}
 			}
@@ -182,12 +209,12 @@ func (p *rangePlan) scanWire(ctx *gmssql.Context, t *catalog.Table, lo, hi any, 
 		rows = append(rows, r)
 		return nil
 	})
+	b.rows, b.slab, b.arena = rows, slab, arena
 	if err != nil {
+		b.release()
 		return nil, err
 	}
-	w.rowsHint.Store(int32(min(len(rows), 1<<12)))
-	w.bytesHint.Store(int32(min(len(arena), 1<<20)))
-	out := make([][]sqltypes.Value, 0, len(rows))
+	out := b.out[:0]
 	add := func(r *wireRow) {
 		// DISTINCT's one column is NOT NULL and compares byte for byte
 		// (planFor): equal values have equal wire bytes.
@@ -199,14 +226,16 @@ func (p *rangePlan) scanWire(ctx *gmssql.Context, t *catalog.Table, lo, hi any, 
 		for i := range rows {
 			add(&rows[i])
 		}
-		return out, nil
+		b.out = out
+		return b, nil
 	}
 	// go-mysql-server's sort is stable: ties keep key order, which an
 	// unstable sort of positions keeps by comparing the positions last.
-	perm := make([]int32, len(rows))
-	for i := range perm {
-		perm[i] = int32(i)
+	perm := b.perm[:0]
+	for i := range rows {
+		perm = append(perm, int32(i))
 	}
+	b.perm = perm
 	slices.SortFunc(perm, func(a, b int32) int {
 		x, y := &rows[a], &rows[b]
 		if rs.desc {
@@ -224,7 +253,8 @@ func (p *rangePlan) scanWire(ctx *gmssql.Context, t *catalog.Table, lo, hi any, 
 	for _, i := range perm {
 		add(&rows[i])
 	}
-	return out, nil
+	b.out = out
+	return b, nil
 }
 
 // wireDuplicate is rangePlan.duplicate for wire values.

@@ -137,6 +137,8 @@ func (s *Server) execRangeSelect(sqlCtx *gmssql.Context, rs *engine.RangeSelect,
 		return handled, err
 	}
 	if res.Values != nil {
+		// The callback writes the rows out before it returns.
+		defer res.Release()
 		return true, callback(&sqltypes.Result{Fields: resultFields(sqlCtx, res.Schema), Rows: res.Values, RowsAffected: uint64(len(res.Values))})
 	}
 	r := &sqltypes.Result{Fields: resultFields(sqlCtx, res.Schema), Rows: make([][]sqltypes.Value, 0, len(res.Rows))}

@@ -25,6 +25,9 @@ type prepareFilter struct {
 	drop  int    // bytes of the current packet still to drop
 	out   []byte // bytes ready for the reader are out[r:]
 	r     int
+	// buf receives reads from the connection: a local array would escape
+	// to the heap (conn is an interface), 4 KiB per read.
+	buf []byte
 }
 
 const (
@@ -43,12 +46,14 @@ func (f *prepareFilter) read(conn net.Conn, p []byte) (int, error) {
 	if f.off && f.r == len(f.out) {
 		return conn.Read(p)
 	}
-	var buf [4096]byte
+	if f.buf == nil {
+		f.buf = make([]byte, 4096)
+	}
 	for f.r == len(f.out) {
 		f.out, f.r = f.out[:0], 0
-		n, err := conn.Read(buf[:])
+		n, err := conn.Read(f.buf)
 		if n > 0 {
-			if werr := f.feed(conn, buf[:n]); werr != nil {
+			if werr := f.feed(conn, f.buf[:n]); werr != nil {
 				return 0, werr
 			}
 		}
