@@ -68,6 +68,7 @@ func (e *Engine) ExecTxnControl(ctx *gmssql.Context, k TxnControl) (handled bool
 	if !ok || k == TxnNone || e.IsReadOnly() {
 		return false, nil
 	}
+	e.fast.hits.Add(1)
 	ctx.ClearWarnings()
 	tx := ctx.GetTransaction()
 	switch k {

@@ -12,11 +12,24 @@ import (
 )
 
 // fastQuery answers a primary-key point or range select, a single-row insert of
-// parameters, or a primary-key update or delete without go-mysql-server's
-// analyzer (engine.PointSelect, engine.PointInsert, engine.PointWrite: the
+// parameters, a primary-key update or delete, or the start or end of a
+// transaction without go-mysql-server's analyzer (engine.PointSelect, engine.PointInsert, engine.PointWrite: the
 // same answers, rows, counts and errors). ok is false when
 // the statement has no fast form or the engine declines it.
 func (c *conn) fastQuery(ctx *gmssql.Context, query string, params map[int]any) (sch gmssql.Schema, rows []gmssql.Row, ok bool, err error) {
+	if len(params) == 0 && engine.LooksLikeTxnControl(query) {
+		if f := c.s.engine.FastForm(query); f.Txn != engine.TxnNone {
+			// START TRANSACTION, COMMIT and ROLLBACK as query.go sends
+			// them once it has settled the wire's own transaction state:
+			// the engine call go-mysql-server's transaction nodes make,
+			// without its statement pipeline.
+			handled, err := c.s.engine.ExecTxnControl(ctx, f.Txn)
+			if !handled {
+				return nil, nil, false, nil
+			}
+			return types.OkResultSchema, []gmssql.Row{{types.NewOkResult(0)}}, true, err
+		}
+	}
 	if len(params) == 0 {
 		// A simple query, or a prepared one without parameters: its
 		// values are written in. The fast paths take it as its prepared
@@ -47,8 +60,6 @@ func (c *conn) fastQuery(ctx *gmssql.Context, query string, params map[int]any) 
 	}
 	f := c.s.engine.FastForm(query)
 	if f.IsZero() || f.Txn != engine.TxnNone {
-		// The Postgres wire keeps its own transaction state for BEGIN,
-		// COMMIT and ROLLBACK.
 		return nil, nil, false, nil
 	}
 	arg := func(name string) (any, bool) {

@@ -106,3 +106,39 @@ func TestFastPathWrites(t *testing.T) {
 		t.Errorf("old index entries: %d %v", n, err)
 	}
 }
+
+// TestFastPathTransactionControl: BEGIN, COMMIT and ROLLBACK (and their
+// failures) are answered by the engine's transaction-control fast path,
+// with the wire's own transaction states around them.
+func TestFastPathTransactionControl(t *testing.T) {
+	s := startServer(t)
+	a, b := connect(t, s, pgx.QueryExecModeCacheStatement), connect(t, s, pgx.QueryExecModeCacheStatement)
+	ctx := context.Background()
+	mustExec(t, a, "CREATE TABLE tc (id INT PRIMARY KEY, n INT NOT NULL)")
+	mustExec(t, a, "INSERT INTO tc VALUES (1, 0)")
+	before := s.Engine().FastHits()
+	mustExec(t, a, "BEGIN")
+	mustExec(t, a, "UPDATE tc SET n = 5 WHERE id = 1 AND n >= 0") // no row lock: the conflict shows at COMMIT
+	mustExec(t, a, "ROLLBACK")
+	mustExec(t, a, "BEGIN")
+	mustExec(t, a, "UPDATE tc SET n = 7 WHERE id = 1 AND n >= 0")
+	mustExec(t, b, "BEGIN")
+	mustExec(t, b, "UPDATE tc SET n = 9 WHERE id = 1 AND n >= 0")
+	mustExec(t, a, "COMMIT")
+	if _, err := b.Exec(ctx, "COMMIT"); sqlState(err) != "40001" {
+		t.Fatalf("second commit: %v (SQLSTATE %s), want 40001", err, sqlState(err))
+	}
+	// The failed commit ended b's transaction.
+	if tag := mustExec(t, b, "UPDATE tc SET n = n + 1 WHERE id = $1", int64(1)); tag.String() != "UPDATE 1" {
+		t.Fatalf("after the failed commit: %q", tag)
+	}
+	var n int64
+	if err := a.QueryRow(ctx, "SELECT n FROM tc WHERE id = $1", int64(1)).Scan(&n); err != nil || n != 8 {
+		t.Fatalf("n = %d, %v; want 8 (7 committed, then + 1)", n, err)
+	}
+	// 6 BEGIN/COMMIT/ROLLBACK (the failed COMMIT too), the update and
+	// the select by key.
+	if hits := s.Engine().FastHits() - before; hits != 8 {
+		t.Errorf("the fast paths answered %d of 8 statements", hits)
+	}
+}
