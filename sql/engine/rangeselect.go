@@ -229,6 +229,16 @@ func (e *Engine) execRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(
 			return res, true, err
 		}
 	}
+	if p.sum >= 0 {
+		if sum, err := p.sumEncoded(ctx, t, bounds[0], bounds[1]); err != errWireDeclined {
+			if err != nil {
+				return res, true, err
+			}
+			ctx.SetLastQueryInfoInt(gmssql.RowCount, -1)
+			ctx.SetLastQueryInfoInt(gmssql.FoundRows, 1)
+			return RangeResult{Schema: p.schema, Rows: []gmssql.Row{{sum}}, Version: p.version}, true, nil
+		}
+	}
 	var rows []gmssql.Row
 	err = t.ScanKeyRange(ctx, bounds[0], bounds[1], p.need, func(r gmssql.Row) error {
 		rows = append(rows, r)
@@ -286,6 +296,44 @@ func (p *rangePlan) sumOf(ctx *gmssql.Context, rows []gmssql.Row) RangeResult {
 	ctx.SetLastQueryInfoInt(gmssql.RowCount, -1)
 	ctx.SetLastQueryInfoInt(gmssql.FoundRows, 1)
 	return RangeResult{Schema: p.schema, Rows: []gmssql.Row{{sum}}, Version: p.version}
+}
+
+// sumEncoded is sumOf over the stored rows of [lo, hi], reading the
+// integer column in place; errWireDeclined when a stored value is not the
+// integer the column's type makes (sumOf then answers from decoded rows).
+func (p *rangePlan) sumEncoded(ctx *gmssql.Context, t *catalog.Table, lo, hi any) (any, error) {
+	cols := make([]catalog.Column, len(p.need))
+	unsigned := types.IsUnsigned(p.table[p.sum].Type)
+	var sum float64
+	some := false
+	err := t.ScanKeyRangeEncoded(ctx, lo, hi, func(enc []byte) error {
+		if err := catalog.RowColumns(enc, p.need, cols); err != nil {
+			return err
+		}
+		c := cols[p.sum]
+		if c.IsNull() {
+			return nil
+		}
+		if unsigned {
+			v, ok := c.Uint()
+			if !ok {
+				return errWireDeclined
+			}
+			sum += float64(v)
+		} else {
+			v, ok := c.Int()
+			if !ok {
+				return errWireDeclined
+			}
+			sum += float64(v)
+		}
+		some = true
+		return nil
+	})
+	if err != nil || !some {
+		return nil, err
+	}
+	return sum, nil
 }
 
 // duplicate reports whether v equals a value DISTINCT already kept: the
@@ -348,6 +396,7 @@ func (rs *RangeSelect) planFor(t *catalog.Table) *rangePlan {
 		p.schema = gmssql.Schema{{Name: rs.sumName, Type: types.Float64}}
 		p.need = make([]bool, len(sch))
 		p.need[p.sum] = true
+		p.table = sch
 		rs.plan.Store(p)
 		return p
 	}

@@ -119,6 +119,8 @@ func TestRangeSelectMatchesAnalyzer(t *testing.T) {
 		"SELECT sum( n ) FROM t WHERE id BETWEEN ? AND ?",
 		"SELECT Sum(x.id) FROM t AS x WHERE x.id BETWEEN ? AND ?",
 		"SELECT SUM(k) AS s FROM t WHERE (id BETWEEN ? AND ?)",
+		"SELECT SUM(u) FROM t WHERE id BETWEEN ? AND ?",
+		"SELECT SUM(s) FROM t WHERE id BETWEEN ? AND ?",
 		"SELECT id, u, s, n FROM t WHERE id BETWEEN ? AND ? ORDER BY u DESC",
 		"SELECT s, c FROM t WHERE id BETWEEN ? AND ? ORDER BY s",
 		"SELECT c FROM t WHERE id BETWEEN ? AND ? ORDER BY u",
