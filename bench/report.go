@@ -23,6 +23,10 @@ type Report struct {
 	Profiles     []ProfileFile     `json:"profiles,omitempty"`
 	Placeholders []Placeholder     `json:"not_yet_measured"`
 	Notes        []string          `json:"notes,omitempty"`
+	// Stem names the run's files (<date>-<host>, with -quick, and -2, -3,
+	// … for a later run of the same day: one run's results never replace
+	// another's). Empty in reports written before it existed.
+	Stem string `json:"stem,omitempty"`
 }
 
 // Settings records how the run was made, so another can repeat it.

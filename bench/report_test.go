@@ -175,3 +175,26 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("quick config: %v", err)
 	}
 }
+
+// TestFreeStem: a run's files never replace an earlier run's of the same
+// day; a report read back keeps its stem.
+func TestFreeStem(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if got := freeStem(dir, "2026-11-25-box"); got != "2026-11-25-box" {
+		t.Errorf("empty dir: %s", got)
+	}
+	for _, f := range []string{"2026-11-25-box.json", "2026-11-25-box-2.json"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := freeStem(dir, "2026-11-25-box"); got != "2026-11-25-box-3" {
+		t.Errorf("after two runs: %s", got)
+	}
+	r := sampleReport()
+	r.Stem = "2026-11-25-box-3"
+	if got := stem(r); got != r.Stem {
+		t.Errorf("stem of a report with one: %s", got)
+	}
+}

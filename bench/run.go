@@ -26,6 +26,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Placeholders: Placeholders,
 	}}
 	r.report.Settings = r.settings()
+	r.report.Stem = freeStem(cfg.OutDir, stem(r.report))
 	if cfg.Install {
 		if err := EnsurePeers(cfg.Progress); err != nil {
 			return nil, err
@@ -376,11 +377,29 @@ func interferenceNotes(rep *Report) []string {
 	return append([]string{"interference from other work on the machine (numbers of these cells are less reliable):"}, notes...)
 }
 
-// stem names a run's output files: <date>-<host>, -quick for quick runs.
+// stem names a run's output files: Report.Stem, or for a report without
+// one <date>-<host>, -quick for quick runs.
 func stem(rep *Report) string {
+	if rep.Stem != "" {
+		return rep.Stem
+	}
 	s := rep.Started.Format("2006-01-02") + "-" + strings.ReplaceAll(rep.Machine.Host, "/", "_")
 	if rep.Mode == ModeQuick {
 		s += "-quick"
 	}
 	return s
+}
+
+// freeStem returns s, or s-2, s-3, … : the first whose results file is
+// not yet in dir.
+func freeStem(dir, s string) string {
+	for n := 1; ; n++ {
+		c := s
+		if n > 1 {
+			c = fmt.Sprintf("%s-%d", s, n)
+		}
+		if _, err := os.Stat(filepath.Join(dir, c+".json")); err != nil {
+			return c // not there (or unreadable: writing it will say)
+		}
+	}
 }
