@@ -225,12 +225,12 @@ func (e *Engine) execRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(
 			ctx.SetLastQueryInfoInt(gmssql.FoundRows, int64(len(b.out)))
 			return RangeResult{Schema: p.schema, Values: b.out, Version: p.version, bufs: b}, true, nil
 		}
-		if err != errWireDeclined {
+		if err != errNotInPlace {
 			return res, true, err
 		}
 	}
 	if p.sum >= 0 {
-		if sum, err := p.sumEncoded(ctx, t, bounds[0], bounds[1]); err != errWireDeclined {
+		if sum, err := p.sumEncoded(ctx, t, bounds[0], bounds[1]); err != errNotInPlace {
 			if err != nil {
 				return res, true, err
 			}
@@ -299,7 +299,7 @@ func (p *rangePlan) sumOf(ctx *gmssql.Context, rows []gmssql.Row) RangeResult {
 }
 
 // sumEncoded is sumOf over the stored rows of [lo, hi], reading the
-// integer column in place; errWireDeclined when a stored value is not the
+// integer column in place; errNotInPlace when a stored value is not the
 // integer the column's type makes (sumOf then answers from decoded rows).
 func (p *rangePlan) sumEncoded(ctx *gmssql.Context, t *catalog.Table, lo, hi any) (any, error) {
 	cols := make([]catalog.Column, len(p.need))
@@ -317,13 +317,13 @@ func (p *rangePlan) sumEncoded(ctx *gmssql.Context, t *catalog.Table, lo, hi any
 		if unsigned {
 			v, ok := c.Uint()
 			if !ok {
-				return errWireDeclined
+				return errNotInPlace
 			}
 			sum += float64(v)
 		} else {
 			v, ok := c.Int()
 			if !ok {
-				return errWireDeclined
+				return errNotInPlace
 			}
 			sum += float64(v)
 		}

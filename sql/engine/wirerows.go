@@ -25,7 +25,7 @@ import (
 // or ORDER BY column are of any other type reads decoded rows, as do
 // sessions whose character_set_results is not utf8mb4 when a text column
 // is read; a stored value of an unexpected kind sends the whole statement
-// back to the decoded path (errWireDeclined), which then answers or fails
+// back to the decoded path (errNotInPlace), which then answers or fails
 // exactly as before.
 
 // wireKind is how a stored column becomes a wire value.
@@ -51,8 +51,10 @@ func wireKindOf(typ gmssql.Type) wireKind {
 	return wireNone
 }
 
-// errWireDeclined sends a statement back to the decoded path.
-var errWireDeclined = errors.New("engine: stored value not for the wire path")
+// errNotInPlace is a stored value the in-place readers (wire rows here,
+// rangePlan.sumEncoded) do not take: the statement goes back to the
+// decoded path.
+var errNotInPlace = errors.New("engine: stored value not read in place")
 
 // wirePlan is a rangePlan's wire form: the kind of each projected column
 // and of the ORDER BY column.
@@ -108,7 +110,7 @@ func appendValue(arena []byte, k wireKind, typ gmssql.Type, c catalog.Column) (s
 			return sqltypes.MakeTrusted(typ.Type(), arena[start:]), arena, nil
 		}
 	}
-	return sqltypes.Value{}, arena, errWireDeclined
+	return sqltypes.Value{}, arena, errNotInPlace
 }
 
 // wireRow is one row of a wire result and its ORDER BY key: text, or
@@ -156,7 +158,7 @@ func (p *rangePlan) scanWire(ctx *gmssql.Context, t *catalog.Table, lo, hi any, 
 		switch ctx.GetCharacterSetResults() {
 		case gmssql.CharacterSet_Unspecified, gmssql.CharacterSet_binary, gmssql.CharacterSet_utf8mb4:
 		default:
-			return nil, errWireDeclined
+			return nil, errNotInPlace
 		}
 	}
 	sch := p.table
@@ -203,7 +205,7 @@ func (p *rangePlan) scanWire(ctx *gmssql.Context, t *catalog.Table, lo, hi any, 
 				}
 			}
 			if !ok {
-				return errWireDeclined
+				return errNotInPlace
 			}
 		}
 		rows = append(rows, r)
