@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/tidwall/btree"
@@ -323,12 +324,16 @@ func (db *DB) maybeCheckpointCurrent() {
 		return
 	}
 	db.freezeOverlay()
+	through := db.frozenThrough
 	db.ckptWG.Add(1)
 	go func() {
 		defer db.ckptWG.Done()
+		start := time.Now()
 		if err := db.writeFrozen(); err != nil {
 			db.log.Error("storage: current-keyspace checkpoint failed; the dirty log keeps its entries", "err", err)
+			return
 		}
+		db.log.Debug("storage: current-keyspace checkpoint", "through", through, "took", time.Since(start))
 	}()
 }
 
