@@ -81,15 +81,29 @@ type ovItem struct {
 	klen           int // the key's length; -1: a probe, b is its key
 }
 
-// newItem returns the item of an entry, copying key and version.
-func newItem(key []byte, seq uint64, version []byte) ovItem {
-	b := make([]byte, 8, 8+len(key)+len(version))
+// newItem returns the item of an entry, copying key and the version's
+// parts (a tag and a value, or a whole version) into its allocation.
+func newItem(key []byte, seq uint64, version ...[]byte) ovItem {
+	n := 8 + len(key)
+	for _, p := range version {
+		n += len(p)
+	}
+	b := make([]byte, 8, n)
 	binary.BigEndian.PutUint64(b, seq)
-	b = append(append(b, key...), version...)
+	b = append(b, key...)
+	for _, p := range version {
+		b = append(b, p...)
+	}
 	it := probeItem(key)
 	it.b, it.klen = b, len(key)
 	return it
 }
+
+// The tag bytes of a current entry's version, for newItem.
+var (
+	tagPresent   = []byte{valPresent}
+	tagTombstone = []byte{valTombstone}
+)
 
 // probeItem returns an item to search for key with.
 func probeItem(key []byte) ovItem {
@@ -211,17 +225,11 @@ func (o *overlay) view() (active, frozen *overlayTree) {
 func (o *overlay) put(seq uint64, ms []Mutation) {
 	items := make([]ovItem, len(ms))
 	for i := range ms {
-		m := &ms[i]
-		b := make([]byte, 8, 8+len(m.Key)+1+len(m.Value))
-		binary.BigEndian.PutUint64(b, seq)
-		b = append(b, m.Key...)
-		if m.Delete {
-			b = append(b, valTombstone)
+		if m := &ms[i]; m.Delete {
+			items[i] = newItem(m.Key, seq, tagTombstone)
 		} else {
-			b = append(append(b, valPresent), m.Value...)
+			items[i] = newItem(m.Key, seq, tagPresent, m.Value)
 		}
-		items[i] = probeItem(m.Key)
-		items[i].b, items[i].klen = b, len(m.Key)
 	}
 	o.mu.Lock()
 	for i := range items {

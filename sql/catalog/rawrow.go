@@ -3,10 +3,6 @@ package catalog
 import (
 	"encoding/binary"
 	"fmt"
-
-	gmssql "github.com/dolthub/go-mysql-server/sql"
-
-	"github.com/cofferdb/coffer/sql/policy"
 )
 
 // Column is one stored value of a row, not decoded: a reader that only
@@ -148,22 +144,4 @@ func valueLen(b []byte) (int, error) {
 		return 0, fmt.Errorf("%w: unknown tag %d", errCorruptRow, b[0])
 	}
 	return n, err
-}
-
-// ScanKeyRangeEncoded is ScanKeyRange for a reader of stored rows: fn
-// gets each visible row's encoding (read it with RowColumns), valid only
-// until fn returns. A row policy still sees the decoded row.
-func (t *Table) ScanKeyRangeEncoded(ctx *gmssql.Context, lo, hi any, fn func(enc []byte) error) error {
-	return t.scanKeyRange(ctx, lo, hi, func(enc []byte, pol *policy.Filter) error {
-		if pol != nil {
-			row, err := decodeRow(enc, len(t.sch.Schema))
-			if err != nil {
-				return err
-			}
-			if !pol.Allow(row) {
-				return nil
-			}
-		}
-		return fn(enc)
-	})
 }

@@ -34,6 +34,24 @@ func (t *Table) ScanKeyRange(ctx *gmssql.Context, lo, hi any, need []bool, fn fu
 	})
 }
 
+// ScanKeyRangeEncoded is ScanKeyRange for a reader of stored rows: fn
+// gets each visible row's encoding (read it with RowColumns), valid only
+// until fn returns. A row policy still sees the decoded row.
+func (t *Table) ScanKeyRangeEncoded(ctx *gmssql.Context, lo, hi any, fn func(enc []byte) error) error {
+	return t.scanKeyRange(ctx, lo, hi, func(enc []byte, pol *policy.Filter) error {
+		if pol != nil {
+			row, err := decodeRow(enc, len(t.sch.Schema))
+			if err != nil {
+				return err
+			}
+			if !pol.Allow(row) {
+				return nil
+			}
+		}
+		return fn(enc)
+	})
+}
+
 // scanKeyRange calls fn with the encoding of every row of [lo, hi] ctx's
 // transaction sees, and the row policy that decides which of them ctx's
 // principal may see (nil: every one).

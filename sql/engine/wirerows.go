@@ -243,9 +243,11 @@ func (p *rangePlan) scanWire(ctx *gmssql.Context, t *catalog.Table, lo, hi any, 
 		if rs.desc {
 			x, y = y, x
 		}
-		c := cmp.Compare(x.num, y.num)
+		var c int
 		if w.orderKnd == wireText {
 			c = bytes.Compare(x.text, y.text)
+		} else {
+			c = cmp.Compare(x.num, y.num)
 		}
 		if c == 0 {
 			c = cmp.Compare(a, b)

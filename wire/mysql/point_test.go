@@ -17,8 +17,7 @@ import (
 // column metadata and values — including NULLs, a missing row, and inside
 // an explicit transaction.
 func TestPointSelectWire(t *testing.T) {
-	fast, fs := startServerWith(t, nil)
-	slow, _ := startServerWith(t, func(c *Config) { c.NoFastPaths = true })
+	fast, fs, slow := startFastAndSlow(t)
 	setup := []string{
 		"CREATE TABLE t (id INT PRIMARY KEY AUTO_INCREMENT, c CHAR(20) NOT NULL DEFAULT '', pad VARCHAR(60), d DECIMAL(10,2), ts DATETIME(3), b VARBINARY(8), u BIGINT UNSIGNED NOT NULL, f DOUBLE, j JSON)",
 		"INSERT INTO t VALUES (1, 'one', 'p1', 1.25, '2026-11-25 10:00:00.123', 0x0102, 18446744073709551615, 2.5, '{\"a\": 1}'), (2, 'two', NULL, NULL, NULL, NULL, 0, NULL, NULL)",
@@ -157,8 +156,7 @@ func TestPointSelectWire(t *testing.T) {
 // (a NULL for a NOT NULL column, a value too long, a string for an integer
 // column) still get the analyzer's answer.
 func TestPointInsertWire(t *testing.T) {
-	fast, fs := startServerWith(t, nil)
-	slow, _ := startServerWith(t, func(c *Config) { c.NoFastPaths = true })
+	fast, fs, slow := startFastAndSlow(t)
 	setup := []string{
 		"CREATE TABLE ai (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, worker INT NOT NULL, seq BIGINT NOT NULL, pad VARCHAR(12) NOT NULL, f DOUBLE, c CHAR(5), UNIQUE KEY (worker, seq))",
 		"CREATE TABLE p (k INT PRIMARY KEY, v VARCHAR(10))",
@@ -281,8 +279,7 @@ func TestPointInsertWire(t *testing.T) {
 // path and leave the same tables, indexes and LAST_INSERT_ID; statements
 // it declines still get the analyzer's answer.
 func TestPointWriteWire(t *testing.T) {
-	fast, fs := startServerWith(t, nil)
-	slow, _ := startServerWith(t, func(c *Config) { c.NoFastPaths = true })
+	fast, fs, slow := startFastAndSlow(t)
 	setup := []string{
 		"CREATE TABLE sbtest1 (id INTEGER NOT NULL AUTO_INCREMENT, k INTEGER DEFAULT '0' NOT NULL, c CHAR(120) DEFAULT '' NOT NULL, pad CHAR(60) DEFAULT '' NOT NULL, PRIMARY KEY (id), KEY k_1 (k), UNIQUE KEY uc (pad))",
 		"INSERT INTO sbtest1 (k, c, pad) VALUES (10, 'c1', 'p1'), (20, 'c2', 'p2'), (30, 'c3', 'p3'), (40, 'c4', 'p4')",
@@ -482,8 +479,7 @@ func appendQuery(t *testing.T, b *strings.Builder, db *sql.DB, q string) {
 // tables as a server without fast paths; and a text UPDATE by primary key
 // waits for another transaction's row lock.
 func TestTextQueriesTakeFastPaths(t *testing.T) {
-	fast, fs := startServerWith(t, nil)
-	slow, _ := startServerWith(t, func(c *Config) { c.NoFastPaths = true })
+	fast, fs, slow := startFastAndSlow(t)
 	for _, db := range []*sql.DB{fast, slow} {
 		db.SetMaxOpenConns(1)
 		for _, q := range []string{

@@ -25,6 +25,16 @@ func startServer(t *testing.T) *sql.DB {
 }
 
 // startServerWith starts a server whose configuration mod may change.
+// startFastAndSlow starts two servers: fast with the fast paths (fs is
+// its Server, for its hit counter), slow without them, answering
+// everything through go-mysql-server's analyzer.
+func startFastAndSlow(t *testing.T) (fast *sql.DB, fs *Server, slow *sql.DB) {
+	t.Helper()
+	fast, fs = startServerWith(t, nil)
+	slow, _ = startServerWith(t, func(c *Config) { c.NoFastPaths = true })
+	return fast, fs, slow
+}
+
 func startServerWith(t *testing.T, mod func(*Config)) (*sql.DB, *Server) {
 	t.Helper()
 	db, err := storage.Open(storage.Config{InMemory: true, NoSync: true})

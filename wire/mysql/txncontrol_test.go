@@ -17,8 +17,7 @@ import (
 // compares every statement's outcome and the rows after each script. It
 // also checks that the fast path answered them.
 func TestTransactionControlMatchesAnalyzer(t *testing.T) {
-	fast, fs := startServerWith(t, nil)
-	slow, _ := startServerWith(t, func(c *Config) { c.NoFastPaths = true })
+	fast, fs, slow := startFastAndSlow(t)
 	ctx := context.Background()
 	script := []string{
 		"BEGIN",
@@ -94,8 +93,7 @@ func TestTransactionControlMatchesAnalyzer(t *testing.T) {
 // answers 1213 / 40001 through the fast path as through the analyzer, and
 // the session goes on.
 func TestCommitConflictOnTheFastPath(t *testing.T) {
-	fast, _ := startServerWith(t, nil)
-	slow, _ := startServerWith(t, func(c *Config) { c.NoFastPaths = true })
+	fast, _, slow := startFastAndSlow(t)
 	ctx := context.Background()
 	var outs [2]strings.Builder
 	for i, db := range []*sql.DB{fast, slow} {
