@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/cofferdb/coffer/storage"
 )
 
 // Config is everything a node needs to start.
@@ -56,6 +58,10 @@ type Config struct {
 	SignatureEvery uint64 `json:"signature_every"`
 	// CacheSize is the storage block cache in bytes.
 	CacheSize int64 `json:"cache_size"`
+	// RowCacheSize bounds the row cache in bytes (0: off): while the
+	// newest version of every row and index entry fits in it, they are
+	// all kept in memory and reads skip pebble's current keyspace.
+	RowCacheSize int64 `json:"row_cache_size"`
 	// MinFreeBytes is the free disk space below which commits are refused
 	// with error 1021 (0: 64 MiB; negative: never).
 	MinFreeBytes int64 `json:"min_free_bytes"`
@@ -86,6 +92,7 @@ func DefaultConfig() Config {
 		MySQLAddr:         "127.0.0.1:3306",
 		PGAddr:            "127.0.0.1:5432",
 		CacheSize:         256 << 20,
+		RowCacheSize:      storage.DefaultRowCacheSize,
 		NodeID:            "n1",
 		SignatureInterval: 50 * time.Millisecond,
 		SignatureEvery:    1000,
@@ -133,6 +140,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CacheSize < 0 {
 		return errors.New("server: cache size must not be negative")
+	}
+	if c.RowCacheSize < 0 {
+		return errors.New("server: row cache size must not be negative")
 	}
 	return nil
 }

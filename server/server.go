@@ -74,6 +74,10 @@ func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 	scfg := storage.DefaultConfig(filepath.Join(cfg.DataDir, "db"))
 	scfg.CacheSize, scfg.NoSync, scfg.Logger = cfg.CacheSize, cfg.UnsafeNoSync, cfg.Logger
 	scfg.MinFreeBytes = cfg.MinFreeBytes
+	scfg.RowCacheSize = cfg.RowCacheSize
+	if scfg.RowCacheSize == 0 {
+		scfg.RowCacheSize = -1 // off
+	}
 	scfg.UnsafeNoLedger = cfg.UnsafeNoLedger
 	if cfg.RaftAddr != "" {
 		// The raft log, synced on append, is the durable record; the

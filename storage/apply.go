@@ -299,9 +299,10 @@ func (db *DB) checkConflicts(ws *WriteSet, readSeq uint64, batched map[string]ui
 		default:
 			// A checkpoint drops overlay entries only under applyMu, so
 			// a key missing from the overlay has its newest entry in
-			// pebble's current keyspace.
-			if e, found := db.ov.get(key); found {
-				s, ok = e.seq, true
+			// pebble's current keyspace, or none if the overlay is
+			// complete.
+			if e, found, complete := db.ov.get(key); found || complete {
+				s, ok = e.seq, found
 			} else {
 				var err error
 				if it == nil {

@@ -149,7 +149,8 @@ type currentChecker struct {
 
 func (db *DB) newCurrentChecker(space byte) (*currentChecker, error) {
 	cc := &currentChecker{}
-	if err := db.openCurIter(&cc.c, []byte{space}, []byte{space + 1}); err != nil {
+	// Without the row cache's base: the check is of what pebble holds.
+	if err := db.openCurIter(&cc.c, []byte{space}, []byte{space + 1}, false); err != nil {
 		return nil, err
 	}
 	cc.ok = cc.c.first()
@@ -185,43 +186,48 @@ func (c *currentChecker) orphan() error {
 }
 
 // curIter walks the current entries of the user keys in [lo, hi): the
-// overlay's (active, then frozen) over pebble's current keyspace, the
-// newest source winning for a key present in several. key and version
-// are valid until the next move.
+// overlay's (active, then frozen, then the row cache's base) over pebble's
+// current keyspace, the newest source winning for a key present in
+// several. A complete overlay (overlay.go) leaves pebble out. key and
+// version are valid until the next move.
 type curIter struct {
-	it         *pebble.Iterator // current keyspace within the bounds
-	lo, hi     []byte           // user-key bounds (hi nil: none)
-	act, frz   btree.IterG[ovItem]
-	hiItem     ovItem // hi's probe
-	hasA, hasF bool
-	aOK, fOK   bool
-	pOK        bool
-	seek       []byte // scratch: a current key
-	err        error
+	it     *pebble.Iterator // current keyspace within the bounds, or nil
+	lo, hi []byte           // user-key bounds (hi nil: none)
+	trees  [3]btree.IterG[ovItem]
+	has    [3]bool // trees[i] is open
+	ok     [3]bool // trees[i] is at an item within the bounds
+	hiItem ovItem  // hi's probe
+	pOK    bool
+	seek   []byte // scratch: a current key
+	err    error
 
 	key     []byte
 	seq     uint64
 	version []byte
 }
 
-// openCurIter opens c over [lo, hi). The overlay is read before the
-// pebble iterator is created (overlay.go).
-func (db *DB) openCurIter(c *curIter, lo, hi []byte) error {
-	active, frozen := db.ov.view()
-	clo, chi := currentBounds(lo, hi)
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: clo, UpperBound: chi})
-	if err != nil {
-		return err
+// openCurIter opens c over [lo, hi); withBase false reads pebble's
+// current keyspace under active and frozen even when the overlay is
+// complete. The overlay is read before the pebble iterator is created
+// (overlay.go).
+func (db *DB) openCurIter(c *curIter, lo, hi []byte, withBase bool) error {
+	v := db.ov.view(withBase)
+	if !v.complete {
+		clo, chi := currentBounds(lo, hi)
+		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: clo, UpperBound: chi})
+		if err != nil {
+			return err
+		}
+		c.it = it
 	}
-	c.it, c.lo, c.hi = it, lo, hi
+	c.lo, c.hi = lo, hi
 	if hi != nil {
 		c.hiItem = probeItem(hi)
 	}
-	if active != nil {
-		c.act, c.hasA = active.Iter(), true
-	}
-	if frozen != nil {
-		c.frz, c.hasF = frozen.Iter(), true
+	for i, t := range v.trees {
+		if t != nil {
+			c.trees[i], c.has[i] = t.Iter(), true
+		}
 	}
 	return nil
 }
@@ -232,14 +238,15 @@ func (c *curIter) seekGE(k []byte) bool {
 	if bytes.Compare(k, c.lo) < 0 {
 		k = c.lo
 	}
-	c.seek = appendCurrentKey(c.seek[:0], k)
-	c.pOK = c.it.SeekGE(c.seek)
-	probe := probeItem(k)
-	if c.hasA {
-		c.aOK = c.inBounds(&c.act, c.act.Seek(probe))
+	if c.it != nil {
+		c.seek = appendCurrentKey(c.seek[:0], k)
+		c.pOK = c.it.SeekGE(c.seek)
 	}
-	if c.hasF {
-		c.fOK = c.inBounds(&c.frz, c.frz.Seek(probe))
+	probe := probeItem(k)
+	for i := range c.trees {
+		if c.has[i] {
+			c.ok[i] = c.inBounds(&c.trees[i], c.trees[i].Seek(probe))
+		}
 	}
 	return c.pick()
 }
@@ -257,11 +264,10 @@ func (c *curIter) inBounds(t *btree.IterG[ovItem], ok bool) bool {
 // next moves every source past the current key.
 func (c *curIter) next() bool {
 	k := c.key
-	if c.aOK && bytes.Equal(c.act.Item().key(), k) {
-		c.aOK = c.inBounds(&c.act, c.act.Next())
-	}
-	if c.fOK && bytes.Equal(c.frz.Item().key(), k) {
-		c.fOK = c.inBounds(&c.frz, c.frz.Next())
+	for i := range c.trees {
+		if c.ok[i] && bytes.Equal(c.trees[i].Item().key(), k) {
+			c.ok[i] = c.inBounds(&c.trees[i], c.trees[i].Next())
+		}
 	}
 	// Last: k may be pebble's memory.
 	if c.pOK && bytes.Equal(c.it.Key()[1:], k) {
@@ -270,17 +276,17 @@ func (c *curIter) next() bool {
 	return c.pick()
 }
 
-// pick positions at the smallest key among the sources.
+// pick positions at the smallest key among the sources (the newest
+// source's entry for a key in several).
 func (c *curIter) pick() bool {
 	var e *ovItem
-	var a, f ovItem
-	if c.aOK {
-		a = c.act.Item()
-		e = &a
-	}
-	if c.fOK {
-		if f = c.frz.Item(); e == nil || compareItems(&f, e) < 0 {
-			e = &f
+	var items [3]ovItem
+	for i := range c.trees {
+		if !c.ok[i] {
+			continue
+		}
+		if items[i] = c.trees[i].Item(); e == nil || compareItems(&items[i], e) < 0 {
+			e = &items[i]
 		}
 	}
 	if c.pOK {
@@ -289,7 +295,7 @@ func (c *curIter) pick() bool {
 			seq, version, ok := splitCurrent(c.it.Value())
 			if !ok {
 				c.err = fmt.Errorf("storage: malformed current entry %x", c.it.Key())
-				c.pOK, c.aOK, c.fOK = false, false, false
+				c.pOK, c.ok = false, [3]bool{}
 				return false
 			}
 			c.key, c.seq, c.version = pk, seq, version
@@ -305,18 +311,20 @@ func (c *curIter) pick() bool {
 }
 
 func (c *curIter) error() error {
-	if c.err != nil {
+	if c.err != nil || c.it == nil {
 		return c.err
 	}
 	return c.it.Error()
 }
 
 func (c *curIter) close() error {
-	if c.hasA {
-		c.act.Release()
+	for i := range c.trees {
+		if c.has[i] {
+			c.trees[i].Release()
+		}
 	}
-	if c.hasF {
-		c.frz.Release()
+	if c.it == nil {
+		return nil
 	}
 	return c.it.Close()
 }

@@ -18,15 +18,62 @@ type model struct{ states []map[string]string }
 
 func (m *model) at(seq uint64) map[string]string { return m.states[seq] }
 
+// rowCacheModes are the row cache's settings the overlay's tests run
+// under: off (reads merge pebble's current keyspace), large enough for
+// every entry (reads never touch it), and small enough that a checkpoint
+// outgrows it mid-test.
+func rowCacheModes(outgrown int64) []rowCacheMode {
+	return []rowCacheMode{{"off", -1}, {"all", 0}, {"outgrown", outgrown}}
+}
+
+type rowCacheMode struct {
+	name string
+	size int64
+}
+
+// openRowCache opens a test store with the row cache at size.
+func openRowCache(t *testing.T, dir string, size int64) *DB {
+	t.Helper()
+	cfg := DefaultConfig(dir)
+	cfg.NoSync, cfg.RowCacheSize = true, size
+	db, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// checkpointNow runs a checkpoint of the whole overlay, as
+// maybeCheckpointCurrent would.
+func checkpointNow(t *testing.T, db *DB) {
+	t.Helper()
+	db.applyMu.Lock()
+	db.freezeOverlay()
+	db.applyMu.Unlock()
+	if err := db.writeFrozen(true); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestCurrentKeyspaceReadsMatchModel commits random puts and deletes over a
-// small key set (so keys gather many versions), then reads every snapshot
-// with Get, full scans and scans from random bounds, comparing with the
-// model. Old snapshots read through the versioned keyspace, recent ones
-// from the current keyspace alone.
+// small key set (so keys gather many versions), with a checkpoint every
+// 70 commits, then reads every snapshot with Get, full scans and scans
+// from random bounds, comparing with the model. Old snapshots read
+// through the versioned keyspace, recent ones from the current entries
+// alone. It runs under each row cache mode.
 func TestCurrentKeyspaceReadsMatchModel(t *testing.T) {
 	t.Parallel()
+	for _, mode := range rowCacheModes(1200) {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			testReadsMatchModel(t, mode.size)
+		})
+	}
+}
+
+func testReadsMatchModel(t *testing.T, rowCache int64) {
 	rng := rand.New(rand.NewSource(7))
-	db := openTest(t, t.TempDir())
+	db := openRowCache(t, t.TempDir(), rowCache)
 	defer db.Close()
 	keys := make([]string, 24)
 	for i := range keys {
@@ -55,6 +102,15 @@ func TestCurrentKeyspaceReadsMatchModel(t *testing.T) {
 			t.Fatalf("apply %d: seq %d, %v", seq, got, err)
 		}
 		m.states = append(m.states, next)
+		if seq%70 == 0 {
+			checkpointNow(t, db)
+		}
+	}
+	switch complete := db.ov.base != nil; {
+	case rowCache == 0 && (!complete || db.ov.base.Len() == 0):
+		t.Fatal("the row cache holds nothing after the checkpoints")
+	case rowCache != 0 && complete:
+		t.Fatalf("row cache %d: the overlay is still complete", rowCache)
 	}
 	scan := func(lo, hi []byte, seq uint64, seek []byte) string {
 		it, err := db.NewIter(lo, hi, seq)

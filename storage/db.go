@@ -77,6 +77,11 @@ type Config struct {
 	// memtables a node taking 10k inserts/s flushed every second and spent a
 	// quarter of its CPU compacting the small L0 files.
 	MemTableSize uint64
+	// RowCacheSize bounds the row cache (0: DefaultRowCacheSize; negative:
+	// none): while the current entries (the newest version of every row
+	// and index entry) fit in it, they are all kept in memory and reads
+	// never merge pebble's current keyspace (overlay.go).
+	RowCacheSize int64
 	// MinFreeBytes is the free space below which commits are refused with
 	// ErrDiskFull (0: DefaultMinFreeBytes; negative: never).
 	MinFreeBytes int64
@@ -89,6 +94,9 @@ type Config struct {
 
 // DefaultMemTableSize is DefaultConfig's MemTableSize.
 const DefaultMemTableSize = 64 << 20
+
+// DefaultRowCacheSize is Config's RowCacheSize when it is 0.
+const DefaultRowCacheSize = 256 << 20
 
 // DefaultConfig returns a Config for dir with sensible defaults.
 func DefaultConfig(dir string) Config {
@@ -147,6 +155,7 @@ type DB struct {
 	ckptWG         sync.WaitGroup
 	ckptBytes      int        // overlayCheckpointBytes; smaller in tests
 	ckptBatchBytes int        // checkpointBatchBytes; smaller in tests
+	rowCacheBytes  int        // the overlay's base may hold this much (0: none)
 	space          spaceGuard // for CheckSpace (space.go)
 	// recent remembers the keys of the last commits for the conflict
 	// check (recent.go), guarded by applyMu; noRecent turns it off (tests).
@@ -186,6 +195,12 @@ func Open(cfg Config) (*DB, error) {
 	db := &DB{cfg: cfg, pdb: pdb, log: cfg.Logger}
 	db.ov.reset()
 	db.ckptBytes, db.ckptBatchBytes = overlayCheckpointBytes, checkpointBatchBytes
+	switch {
+	case cfg.RowCacheSize == 0:
+		db.rowCacheBytes = DefaultRowCacheSize
+	case cfg.RowCacheSize > 0:
+		db.rowCacheBytes = int(cfg.RowCacheSize)
+	}
 	db.visibleCond = sync.NewCond(&db.visibleMu)
 	db.sigCond = sync.NewCond(&db.sigMu)
 	if err := db.wipeIncompleteRestore(); err != nil {
@@ -226,7 +241,7 @@ func (db *DB) loadState() error {
 	db.signed = signed
 	db.sigCond.Broadcast()
 	db.sigMu.Unlock()
-	if err := db.loadDirty(); err != nil {
+	if err := db.loadOverlay(); err != nil {
 		return err
 	}
 	db.raftIndex.Store(ri)
@@ -343,7 +358,7 @@ func (db *DB) Close() error {
 	}
 	db.applyMu.Unlock()
 	if final {
-		if err := db.writeFrozen(); err != nil {
+		if err := db.writeFrozen(false); err != nil {
 			db.log.Warn("storage: final current-keyspace checkpoint failed; the next open reads the dirty log", "err", err)
 		}
 	}

@@ -16,9 +16,11 @@ func (db *DB) Get(userKey []byte, seq uint64) (value []byte, ok bool, err error)
 	// The overlay first, then an iterator drawn after it (overlay.go).
 	var cseq uint64
 	var v []byte
-	e, inOverlay := db.ov.get(userKey)
+	e, inOverlay, complete := db.ov.get(userKey)
 	if inOverlay {
 		cseq, v = e.seq, e.version
+	} else if complete {
+		return nil, false, nil // no version at all
 	}
 	if !inOverlay || cseq > seq {
 		pi, err := db.getIter(seq)
@@ -68,8 +70,8 @@ func (db *DB) NewestSeq(userKey []byte) (seq uint64, ok bool, err error) {
 	if db.closed.Load() {
 		return 0, false, ErrClosed
 	}
-	if e, ok := db.ov.get(userKey); ok {
-		return e.seq, true, nil
+	if e, ok, complete := db.ov.get(userKey); ok || complete {
+		return e.seq, ok, nil
 	}
 	pi, err := db.getIter(db.visible.Load())
 	if err != nil {
@@ -104,7 +106,7 @@ func (db *DB) NewIter(lo, hi []byte, seq uint64) (*Iter, error) {
 		return nil, ErrClosed
 	}
 	i := &Iter{db: db, seq: seq}
-	if err := db.openCurIter(&i.cur, lo, hi); err != nil {
+	if err := db.openCurIter(&i.cur, lo, hi, true); err != nil {
 		return nil, err
 	}
 	return i, nil

@@ -175,12 +175,21 @@ func newOverlayTree() *overlayTree {
 	return btree.NewBTreeGOptions(lessItem, btree.Options{NoLocks: true, Degree: overlayDegree})
 }
 
-// overlay holds the current entries not yet in pebble's current keyspace.
+// overlay holds the current entries not yet in pebble's current keyspace
+// (active and frozen) and, while they fit in the row cache, a copy of
+// those already there (base).
 type overlay struct {
 	mu     sync.RWMutex
 	active *overlayTree // written by commits (under applyMu)
 	frozen *overlayTree // being written by a checkpoint; read-only; or nil
-	size   int          // bytes of active's entries, about
+	// base holds every entry of pebble's current keyspace that active and
+	// frozen do not override, or is nil. It is never changed once
+	// published: a checkpoint builds the next one from a copy. While it is
+	// set the overlay is complete, and readers do not read pebble's
+	// current keyspace at all.
+	base     *overlayTree
+	baseSize int
+	size     int // bytes of active's entries, about
 	// commits counts the commits put since active was last empty.
 	commits int
 }
@@ -191,31 +200,47 @@ func (o *overlay) reset() {
 	o.mu.Unlock()
 }
 
-// get returns key's newest overlay entry.
-func (o *overlay) get(key []byte) (curEntry, bool) {
+// get returns key's newest overlay entry. complete reports that the
+// overlay holds every current entry: a key it lacks has none.
+func (o *overlay) get(key []byte) (e curEntry, found, complete bool) {
 	probe := probeItem(key)
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	if it, ok := o.active.Get(probe); ok {
-		return it.entry(), true
-	}
-	if o.frozen != nil {
-		if it, ok := o.frozen.Get(probe); ok {
-			return it.entry(), true
+	for _, t := range [...]*overlayTree{o.active, o.frozen, o.base} {
+		if t == nil {
+			continue
+		}
+		if it, ok := t.Get(probe); ok {
+			return it.entry(), true, true
 		}
 	}
-	return curEntry{}, false
+	return curEntry{}, false, o.base != nil
 }
 
-// view returns the overlay as it is now, for a scan: a copy-on-write copy
-// of active and the frozen generation.
-func (o *overlay) view() (active, frozen *overlayTree) {
+// overlayView is the overlay as a reader saw it: its trees, newest first
+// (nil: absent or empty), and whether they hold every current entry.
+type overlayView struct {
+	trees    [3]*overlayTree // active (a copy-on-write copy), frozen, base
+	complete bool
+}
+
+// view returns the overlay as it is now, for a scan. withBase false leaves
+// base out (verification compares pebble's current keyspace itself).
+func (o *overlay) view(withBase bool) overlayView {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	var v overlayView
 	if o.active.Len() > 0 {
-		active = o.active.Copy()
+		v.trees[0] = o.active.Copy()
 	}
-	return active, o.frozen
+	v.trees[1] = o.frozen
+	if withBase && o.base != nil {
+		v.complete = true
+		if o.base.Len() > 0 {
+			v.trees[2] = o.base
+		}
+	}
+	return v
 }
 
 // put records the current entries of a commit (called under applyMu).
@@ -263,14 +288,75 @@ func appendDirtyRecord(dst []byte, ms []Mutation) []byte {
 	return dst
 }
 
-// loadDirty puts the newest version of every key in the dirty log into the
-// overlay (Open, Restore): the current entries the last checkpoint did not
-// write.
-func (db *DB) loadDirty() error {
-	db.ov.reset()
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: metaDirtyPrefix, UpperBound: PrefixEnd(metaDirtyPrefix)})
+// loadOverlay fills the overlay from pebble (Open, Restore): base with
+// pebble's current keyspace when it fits in the row cache, and active
+// with the newest version of every key in the dirty log, the current
+// entries the last checkpoint did not write.
+func (db *DB) loadOverlay() error {
+	base, baseSize, err := db.loadBase()
 	if err != nil {
 		return err
+	}
+	active, size, err := db.loadDirty()
+	if err != nil {
+		return err
+	}
+	// Built aside and swapped in: a restore (Restore) may have readers.
+	db.ov.mu.Lock()
+	db.ov.active, db.ov.frozen, db.ov.size, db.ov.commits = active, nil, size, 0
+	db.ov.base, db.ov.baseSize = base, baseSize
+	db.ov.mu.Unlock()
+	return nil
+}
+
+// loadBase reads pebble's current keyspace into a tree, or returns nil
+// when the row cache is off or the entries do not fit in it.
+func (db *DB) loadBase() (*overlayTree, int, error) {
+	limit := db.rowCacheBytes
+	if limit <= 0 || db.cfg.VerifyOnly {
+		return nil, 0, nil
+	}
+	lo, hi := currentBounds(nil, nil)
+	// The stored bytes are compressed: more of them than the cache holds
+	// is more entries than it holds.
+	if est, err := db.pdb.EstimateDiskUsage(lo, hi); err != nil {
+		return nil, 0, err
+	} else if est > uint64(limit) {
+		db.log.Info("storage: the current rows do not fit in the row cache; reads merge pebble's current keyspace", "row_cache_size", limit, "stored_bytes", est)
+		return nil, 0, nil
+	}
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer it.Close()
+	tree, size := newOverlayTree(), 0
+	for ok := it.First(); ok; ok = it.Next() {
+		seq, version, vok := splitCurrent(it.Value())
+		if !vok {
+			return nil, 0, fmt.Errorf("storage: malformed current entry %x", it.Key())
+		}
+		item := newItem(it.Key()[1:], seq, version)
+		if size += item.size(); size > limit {
+			db.log.Info("storage: the current rows do not fit in the row cache; reads merge pebble's current keyspace", "row_cache_size", limit)
+			return nil, 0, nil
+		}
+		tree.Load(item) // in key order: appended to the last leaf
+	}
+	if err := it.Error(); err != nil {
+		return nil, 0, err
+	}
+	db.log.Debug("storage: row cache loaded", "keys", tree.Len(), "bytes", size)
+	return tree, size, nil
+}
+
+// loadDirty returns a tree of the newest version of every key in the
+// dirty log, and its size.
+func (db *DB) loadDirty() (*overlayTree, int, error) {
+	tree, size := newOverlayTree(), 0
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: metaDirtyPrefix, UpperBound: PrefixEnd(metaDirtyPrefix)})
+	if err != nil {
+		return nil, 0, err
 	}
 	defer it.Close()
 	keys := map[string]struct{}{}
@@ -279,50 +365,44 @@ func (db *DB) loadDirty() error {
 		for len(rec) > 0 {
 			n, w := binary.Uvarint(rec)
 			if w <= 0 || uint64(len(rec)-w) < n {
-				return fmt.Errorf("storage: malformed dirty-log record %x", it.Key())
+				return nil, 0, fmt.Errorf("storage: malformed dirty-log record %x", it.Key())
 			}
 			keys[string(rec[w:w+int(n)])] = struct{}{}
 			rec = rec[w+int(n):]
 		}
 	}
 	if err := it.Error(); err != nil {
-		return err
+		return nil, 0, err
 	}
 	if len(keys) == 0 {
-		return nil
+		return tree, 0, nil
 	}
 	hist, err := db.pdb.NewIter(nil)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	defer hist.Close()
-	// Built aside and swapped in: a restore (Restore) may have readers.
-	tree, size := newOverlayTree(), 0
 	var seek []byte
 	for k := range keys {
 		u := []byte(k)
-		// Versions sort newest first: the first key at or after
-		// (u, newest) is u's newest version.
-		// The first version at or after (u, newest) is u's newest.
+		// Versions sort newest first: the first version at or after
+		// (u, newest) is u's newest.
 		seek = appendVersion(seek[:0], u, ^uint64(0)>>1)
 		seq, v, found, err := seekVersion(hist, seek, u)
 		switch {
 		case err != nil:
-			return fmt.Errorf("storage: dirty-log key %x: %w", u, err)
+			return nil, 0, fmt.Errorf("storage: dirty-log key %x: %w", u, err)
 		case !found && db.cfg.VerifyOnly:
 			continue // verification reports the write set it breaks
 		case !found:
-			return fmt.Errorf("storage: dirty-log key %x has no versions", u)
+			return nil, 0, fmt.Errorf("storage: dirty-log key %x has no versions", u)
 		}
 		it := newItem(u, seq, v)
 		tree.Set(it)
 		size += it.size()
 	}
-	db.ov.mu.Lock()
-	db.ov.active, db.ov.size = tree, size
-	db.ov.mu.Unlock()
 	db.log.Info("storage: current entries recovered from the dirty log", "keys", len(keys))
-	return nil
+	return tree, size, nil
 }
 
 // maybeCheckpointCurrent starts a checkpoint of the overlay when it has
@@ -337,7 +417,7 @@ func (db *DB) maybeCheckpointCurrent() {
 	go func() {
 		defer db.ckptWG.Done()
 		start := time.Now()
-		if err := db.writeFrozen(); err != nil {
+		if err := db.writeFrozen(true); err != nil {
 			db.log.Error("storage: current-keyspace checkpoint failed; the dirty log keeps its entries", "err", err)
 			return
 		}
@@ -355,11 +435,18 @@ func (db *DB) freezeOverlay() {
 }
 
 // writeFrozen writes the frozen overlay to the current keyspace, then
-// drops it.
-func (db *DB) writeFrozen() error {
+// drops it; with fold, the row cache's next base is the current one with
+// the frozen entries added (none if it outgrows the cache).
+func (db *DB) writeFrozen(fold bool) error {
 	db.ckptMu.Lock()
 	defer db.ckptMu.Unlock()
-	frozen, through := db.ov.frozen, db.frozenThrough
+	db.ov.mu.RLock()
+	frozen, base, baseSize := db.ov.frozen, db.ov.base, db.ov.baseSize
+	db.ov.mu.RUnlock()
+	if frozen == nil {
+		return nil // a Restore replaced the overlay since it was frozen
+	}
+	through := db.frozenThrough
 	// The entries go in batches of about checkpointBatchBytes: one batch
 	// of the whole overlay would hold the commit pipeline (and every
 	// commit behind it) while pebble writes it. Only the last batch, with
@@ -391,6 +478,24 @@ func (db *DB) writeFrozen() error {
 		err = db.pdb.Apply(b, pebble.NoSync)
 	}
 	b.Close()
+	// The next base, built outside the locks: only a checkpoint (which
+	// holds ckptMu) changes base, and readers keep the one they hold.
+	var next *overlayTree
+	nextSize := 0
+	if err == nil && fold && base != nil {
+		next, nextSize = base.Copy(), baseSize
+		frozen.Scan(func(it ovItem) bool {
+			if prev, replaced := next.Set(it); replaced {
+				nextSize -= prev.size()
+			}
+			nextSize += it.size()
+			return nextSize <= db.rowCacheBytes
+		})
+		if nextSize > db.rowCacheBytes {
+			db.log.Info("storage: the current rows outgrew the row cache; reads merge pebble's current keyspace", "row_cache_size", db.rowCacheBytes)
+			next, nextSize = nil, 0
+		}
+	}
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
 	if err != nil {
@@ -411,6 +516,7 @@ func (db *DB) writeFrozen() error {
 	db.drainIters(false)
 	db.ov.mu.Lock()
 	db.ov.frozen = nil
+	db.ov.base, db.ov.baseSize = next, nextSize
 	db.ov.mu.Unlock()
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,10 +19,24 @@ func balance(v []byte) uint64 { return binary.BigEndian.Uint64(v) }
 // TestOverlayCrashRecovery commits without a checkpoint, takes a copy of
 // the open store (what a crash leaves: the current entries only in the
 // dirty log), and checks that the copy reads, scans and verifies the same.
+//
+// It runs under each row cache mode; "outgrown" does not fit the copy's
+// current keyspace, which Open then leaves in pebble.
 func TestOverlayCrashRecovery(t *testing.T) {
 	t.Parallel()
+	for _, mode := range rowCacheModes(1200) {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			testOverlayCrashRecovery(t, mode.size)
+		})
+	}
+}
+
+func testOverlayCrashRecovery(t *testing.T, rowCache int64) {
 	dir := t.TempDir()
-	db, err := Open(DefaultConfig(dir))
+	cfg := DefaultConfig(dir)
+	cfg.RowCacheSize = rowCache
+	db, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,24 +57,24 @@ func TestOverlayCrashRecovery(t *testing.T) {
 		}
 		if i == 200 {
 			// Half of the history reaches the current keyspace.
-			db.applyMu.Lock()
-			db.freezeOverlay()
-			db.applyMu.Unlock()
-			if err := db.writeFrozen(); err != nil {
-				t.Fatal(err)
-			}
+			checkpointNow(t, db)
 		}
 	}
 	head := db.ReadSeq()
 	crash := t.TempDir()
 	copyDir(t, dir, crash)
-	cdb, err := Open(DefaultConfig(crash))
+	ccfg := DefaultConfig(crash)
+	ccfg.RowCacheSize = rowCache
+	cdb, err := Open(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cdb.Close()
 	if cdb.ov.active.Len() == 0 {
 		t.Fatal("the crash image's dirty log was empty: the test checkpointed everything")
+	}
+	if loaded := cdb.ov.base != nil && cdb.ov.base.Len() > 0; loaded != (rowCache == 0) {
+		t.Fatalf("row cache %d: base loaded at open: %v", rowCache, loaded)
 	}
 	for _, d := range []*DB{db, cdb} {
 		got := map[string]string{}
@@ -87,7 +102,7 @@ func TestOverlayCrashRecovery(t *testing.T) {
 	}
 	// A clean close checkpoints: the next open has nothing to recover.
 	cdb.Close()
-	cdb, err = Open(DefaultConfig(crash))
+	cdb, err = Open(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,15 +117,20 @@ func TestOverlayCrashRecovery(t *testing.T) {
 // TestOverlayCheckpointsUnderConcurrentReads transfers between accounts
 // while checkpoints run every few commits, and checks that every scan and
 // every point read at a snapshot sees the same total and the same
-// balances.
+// balances. Each transfer also writes a new log key, so that under the
+// "outgrown" row cache the current entries outgrow it halfway.
 func TestOverlayCheckpointsUnderConcurrentReads(t *testing.T) {
 	t.Parallel()
-	cfg := DefaultConfig(t.TempDir())
-	cfg.NoSync = true
-	db, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
+	for _, mode := range rowCacheModes(64 << 10) {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			testCheckpointsUnderConcurrentReads(t, mode.size)
+		})
 	}
+}
+
+func testCheckpointsUnderConcurrentReads(t *testing.T, rowCache int64) {
+	db := openRowCache(t, t.TempDir(), rowCache)
 	defer db.Close()
 	db.ckptBytes = 2 << 10  // a checkpoint every few dozen commits
 	db.ckptBatchBytes = 200 // written in several batches
@@ -148,6 +168,7 @@ func TestOverlayCheckpointsUnderConcurrentReads(t *testing.T) {
 				ws := &WriteSet{Mutations: []Mutation{
 					{Key: bankKey(a), Value: binary.BigEndian.AppendUint64(nil, balance(va)-1)},
 					{Key: bankKey(b), Value: binary.BigEndian.AppendUint64(nil, balance(vb)+1)},
+					put(fmt.Sprintf("tlog%d-%05d", w, n), "transfer"),
 				}}
 				if _, err := db.Apply(ws, seq, Commit{}); err != nil && !errors.Is(err, ErrConflict) {
 					errs <- err
@@ -204,6 +225,9 @@ func TestOverlayCheckpointsUnderConcurrentReads(t *testing.T) {
 	if through, err := db.readUint64(metaCurrentKey); err != nil || through == 0 {
 		t.Fatalf("no checkpoint ran (current keyspace complete through %d, %v)", through, err)
 	}
+	if complete := db.ov.base != nil; complete != (rowCache == 0) {
+		t.Fatalf("row cache %d: complete at the end: %v", rowCache, complete)
+	}
 	if _, err := db.VerifyLedger(nil, nil); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
@@ -227,7 +251,76 @@ func TestOverlaySizeCountsEachKeyOnce(t *testing.T) {
 	if o.size != want || o.active.Len() != 2 {
 		t.Fatalf("after a new key and a delete: size %d (want %d), %d entries", o.size, want, o.active.Len())
 	}
-	if e, ok := o.get([]byte("thot")); !ok || e.seq != 1001 || e.version[0] != valTombstone {
+	if e, ok, _ := o.get([]byte("thot")); !ok || e.seq != 1001 || e.version[0] != valTombstone {
 		t.Fatalf("thot: %+v %v", e, ok)
+	}
+}
+
+// TestRowCacheServesReads: with every current entry in the row cache,
+// scans, point reads and the conflict check do not read pebble's current
+// keyspace; verification still does. A current entry written behind the
+// store's back (one that no commit made) shows which sources a read
+// consults: seen with the row cache off, unseen with it on, and reported
+// by verification either way. A reopened store loads the cache again.
+func TestRowCacheServesReads(t *testing.T) {
+	t.Parallel()
+	for _, mode := range rowCacheModes(0)[:2] {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			db := openRowCache(t, dir, mode.size)
+			for i := range 30 {
+				if _, err := db.Apply(&WriteSet{Mutations: []Mutation{put(fmt.Sprintf("tk%02d", i), "v")}}, db.ReadSeq(), Commit{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			checkpointNow(t, db)
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db = openRowCache(t, dir, mode.size)
+			defer db.Close()
+			on := mode.size == 0
+			if loaded := db.ov.base != nil && db.ov.base.Len() == 30; loaded != on {
+				t.Fatalf("row cache loaded at open: %v, want %v", loaded, on)
+			}
+			// The stray entry claims a version at the newest sequence.
+			// (A key that no other extends: stored keys never do.)
+			stray := []byte("tkzz")
+			val := binary.BigEndian.AppendUint64(nil, db.ReadSeq())
+			if err := db.pdb.Set(appendCurrentKey(nil, stray), append(val, valPresent, 's'), nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.VerifyLedger(nil, nil); err == nil || !strings.Contains(err.Error(), "current entry 63746b7a7a has no stored versions") {
+				t.Fatalf("verification missed the stray current entry: %v", err)
+			}
+			seq := db.ReadSeq()
+			it, err := db.NewIter([]byte("t"), []byte("u"), seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for ok := it.First(); ok; ok = it.Next() {
+				n++
+			}
+			it.Close()
+			_, got, err := db.Get(stray, seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, newest, err := db.NewestSeq(stray)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A write to the stray key conflicts only if its entry is read.
+			_, err = db.Apply(&WriteSet{Mutations: []Mutation{put(string(stray), "w")}}, seq-1, Commit{})
+			conflict := errors.Is(err, ErrConflict)
+			if err != nil && !conflict {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{true: 30, false: 31}[on]; n != want || got == on || newest == on || conflict == on {
+				t.Fatalf("row cache %v: scan saw %d keys (want %d), get %v, newest %v, conflict %v", on, n, want, got, newest, conflict)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -107,6 +108,7 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	pgTLSCert := fs.String("pg-tls-cert", "", "PEM certificate (chain) for TLS on the Postgres wire (with --pg-tls-key)")
 	pgTLSKey := fs.String("pg-tls-key", "", "PEM private key for --pg-tls-cert")
 	adminAddr := fs.String("admin-addr", "", "HTTP address for /healthz, /readyz and /debug/pprof (default off)")
+	rowCache := fs.String("row-cache-size", "", "memory for the newest version of every row, as bytes or with a K, M or G suffix (default 256M; 0: off)")
 	maxConns := fs.Uint64("max-connections", 0, "maximum concurrent clients (0: unlimited)")
 	isolation := fs.String("transaction-isolation", "", "new sessions' isolation: REPEATABLE-READ (default; snapshot isolation), SERIALIZABLE, READ-COMMITTED or READ-UNCOMMITTED")
 	nodeID := fs.String("node-id", "", "this node's id (default n1)")
@@ -175,6 +177,13 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	}
 	if set["max-connections"] {
 		sf.cfg.MaxConnections = *maxConns
+	}
+	if set["row-cache-size"] {
+		n, err := parseSize(*rowCache)
+		if err != nil {
+			return nil, fmt.Errorf("--row-cache-size: %w", err)
+		}
+		sf.cfg.RowCacheSize = n
 	}
 	if set["transaction-isolation"] {
 		sf.cfg.TransactionIsolation = strings.ToUpper(*isolation)
@@ -254,6 +263,13 @@ func applyEnv(sf *serveFlags) error {
 		}
 		sf.cfg.MaxConnections = n
 	}
+	if v, ok := os.LookupEnv("COFFER_ROW_CACHE_SIZE"); ok {
+		n, err := parseSize(v)
+		if err != nil {
+			return fmt.Errorf("COFFER_ROW_CACHE_SIZE: %w", err)
+		}
+		sf.cfg.RowCacheSize = n
+	}
 	if v, ok := os.LookupEnv("COFFER_TRANSACTION_ISOLATION"); ok {
 		sf.cfg.TransactionIsolation = strings.ToUpper(v)
 	}
@@ -303,4 +319,30 @@ Connect with any MySQL client as admin, using %s:
   mysql -h%s -P%s -uadmin -p coffer
 Stop with Ctrl-C.
 `, cfg.DataDir, pw, host, port)
+}
+
+// parseSize reads a byte count: digits, optionally followed by K, M or G
+// (powers of 1024; KiB, MiB, GiB and KB, MB, GB read the same).
+func parseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	shift := 0
+	for _, u := range []struct {
+		suffix string
+		shift  int
+	}{{"K", 10}, {"M", 20}, {"G", 30}} {
+		for _, form := range []string{u.suffix + "IB", u.suffix + "B", u.suffix} {
+			if strings.HasSuffix(t, form) {
+				t, shift = strings.TrimSuffix(t, form), u.shift
+				break
+			}
+		}
+		if shift != 0 {
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("size %q: want a non-negative number of bytes, optionally with a K, M or G suffix", s)
+	}
+	return n << shift, nil
 }

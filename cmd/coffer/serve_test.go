@@ -24,7 +24,18 @@ func TestServeConfigPrecedence(t *testing.T) {
 	if sf, err := loadServeConfig([]string{"--transaction-isolation", "read-committed"}); err != nil || sf.cfg.TransactionIsolation != "READ-COMMITTED" {
 		t.Fatalf("--transaction-isolation: %q, %v", sf.cfg.TransactionIsolation, err)
 	}
+	for arg, want := range map[string]int64{"0": 0, "1048576": 1 << 20, "512M": 512 << 20, "2GiB": 2 << 30, "64kb": 64 << 10} {
+		if sf, err := loadServeConfig([]string{"--row-cache-size", arg}); err != nil || sf.cfg.RowCacheSize != want {
+			t.Errorf("--row-cache-size %s: %d, %v; want %d", arg, sf.cfg.RowCacheSize, err, want)
+		}
+	}
+	if sf, err := loadServeConfig(nil); err != nil || sf.cfg.RowCacheSize != 256<<20 {
+		t.Fatalf("default row cache: %d, %v", sf.cfg.RowCacheSize, err)
+	}
 	for _, bad := range [][]string{
+		{"--row-cache-size", "-1"},
+		{"--row-cache-size", "12T"},
+		{"--row-cache-size", "9999999999G"},
 		{"--transaction-isolation", "snapshot"},
 		{"--mysql-addr", "nonsense"},
 		{"--config", filepath.Join(dir, "missing.json")},
