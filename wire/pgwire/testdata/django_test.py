@@ -6,8 +6,10 @@ code with the postgresql backend, runs makemigrations and migrate, then
 ORM create/filter/update/delete and a rolled back atomic block. Prints
 OK lines; exits non-zero on the first failure.
 """
+import atexit
 import decimal
 import os
+import shutil
 import sys
 import tempfile
 import datetime
@@ -36,6 +38,7 @@ class Entry(models.Model):
 '''
 
 root = tempfile.mkdtemp(prefix="coffer-django-")
+atexit.register(shutil.rmtree, root, True)
 app = os.path.join(root, "ledgerapp")
 os.makedirs(os.path.join(app, "migrations"))
 for name, text in [("__init__.py", ""), ("migrations/__init__.py", ""), ("models.py", MODELS)]:
