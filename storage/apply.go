@@ -77,15 +77,14 @@ const (
 // writes every mutation at a new sequence number and the new head in one
 // pebble batch. It returns once the batch is durable (unless NoSync).
 //
-// Concurrent Applies are serialized for the check and the batch, but share
-// the WAL fsync: pebble groups the syncs of batches queued behind each other.
+// Concurrent Applies are applied in groups, each as one pebble batch
+// (groupcommit.go), and share the WAL fsync: pebble groups the syncs of
+// batches queued behind each other.
 func (db *DB) Apply(ws *WriteSet, readSeq uint64, c Commit) (uint64, error) {
-	p := [1]Proposal{{WS: ws, ReadSeq: readSeq, Commit: c}}
-	out, err := db.ApplyBatch(p[:])
-	if err != nil {
-		return 0, err
+	if db.closed.Load() {
+		return 0, ErrClosed
 	}
-	return out[0].Seq, out[0].Err
+	return db.applyGrouped(ws, readSeq, c)
 }
 
 // Proposal is one transaction handed to ApplyBatch.

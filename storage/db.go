@@ -144,7 +144,8 @@ type DB struct {
 	// only); commits are refused while it is set.
 	stateErr error
 
-	iters iterPool // for Get (getpool.go)
+	iters   iterPool    // for Get (getpool.go)
+	commits commitQueue // Apply's group commit (groupcommit.go)
 	// ov holds the current entries not yet in pebble (overlay.go);
 	// frozenThrough is the sequence its frozen generation is complete to
 	// (set under applyMu when it is frozen). ckptMu is held by a running
