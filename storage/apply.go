@@ -155,6 +155,9 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		raftIndex uint64
 		system    bool
 		key, val  []byte // scratch: the batch copies what it is given
+		// dirty is the batch's dirty-log record: the keys whose current
+		// entries the current keyspace does not have yet (overlay.go).
+		dirty []byte
 		// batched holds the keys written by the batch's earlier commits,
 		// which are not in pebble or in the remembered commits yet.
 		batched map[string]uint64
@@ -192,13 +195,7 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 				return fail(err)
 			}
 		}
-		// The dirty log lists the keys whose current entries the
-		// current keyspace does not have yet.
-		key = appendDirtyKey(key[:0], seq)
-		val = appendDirtyRecord(val[:0], p.WS.Mutations)
-		if err := b.Set(key, val, nil); err != nil {
-			return fail(err)
-		}
+		dirty = appendDirtyRecord(dirty, p.WS.Mutations)
 		system = system || sys
 		if c.Kind == "" {
 			c.Kind = ledger.KindData
@@ -229,6 +226,9 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 	}
 	if b == nil {
 		return nil, 0, nil
+	}
+	if err := b.Set(appendDirtyKey(key[:0], seq), dirty, nil); err != nil {
+		return fail(err)
 	}
 	if err := b.Set(metaHeadKey, binary.BigEndian.AppendUint64(nil, seq), nil); err != nil {
 		return fail(err)

@@ -267,8 +267,9 @@ func (o *overlay) put(seq uint64, ms []Mutation) {
 	o.mu.Unlock()
 }
 
-// The dirty log: metaDirtyPrefix + seq → the user keys that commit wrote
-// (each uvarint length-prefixed). metaCurrentKey holds the sequence through
+// The dirty log: metaDirtyPrefix + seq → the user keys that the commits
+// of the batch ending at seq wrote (each uvarint length-prefixed; one
+// record per batch, a group of commits or a raft batch). metaCurrentKey holds the sequence through
 // which the current keyspace is complete.
 var (
 	metaDirtyPrefix = []byte{prefixMeta, 'd'}
