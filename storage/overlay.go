@@ -26,7 +26,12 @@ import (
 // dirty-log records they cover and advances metaCurrentKey, in one batch.
 //
 // Readers merge the overlay over pebble's current keyspace (newest wins:
-// active, then frozen, then pebble). After a crash, Open reads the
+// active, then frozen, then pebble). While the current entries fit in the
+// row cache (Config.RowCacheSize), a checkpoint keeps the entries it wrote
+// as the overlay's base, a read-only tree of everything pebble's current
+// keyspace holds, and readers merge active, frozen and base without
+// opening pebble (the overlay is complete). Open loads the base when it
+// fits; a checkpoint that would outgrow the cache drops it. After a crash, Open reads the
 // dirty log and puts each listed key's newest version back in the
 // overlay; the versions are durable with their commits, so nothing is
 // lost. The checkpoint batch is not synced: if it is lost, the dirty log
