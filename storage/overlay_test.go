@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -322,5 +323,46 @@ func TestRowCacheServesReads(t *testing.T) {
 				t.Fatalf("row cache %v: scan saw %d keys (want %d), get %v, newest %v, conflict %v", on, n, want, got, newest, conflict)
 			}
 		})
+	}
+}
+
+// TestCompareItemsMatchesBytes: the overlay's item order, which decides
+// keys of up to 32 bytes from their inline bytes and lengths, is
+// bytes.Compare's, for entries and probes alike, over keys that differ
+// only in trailing zero bytes, in length around 32, and at random.
+func TestCompareItemsMatchesBytes(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewSource(3))
+	var keys [][]byte
+	for _, n := range []int{0, 1, 2, 17, 31, 32, 33, 40} {
+		k := make([]byte, n)
+		for i := range k {
+			k[i] = byte(rng.Intn(3)) // zeros often
+		}
+		keys = append(keys, k, append(bytes.Clone(k), 0), append(bytes.Clone(k), 0, 0))
+		if n > 0 {
+			keys = append(keys, k[:n-1])
+		}
+	}
+	for range 300 {
+		k := make([]byte, rng.Intn(40))
+		for i := range k {
+			k[i] = byte(rng.Intn(3))
+		}
+		keys = append(keys, k)
+	}
+	for _, a := range keys {
+		for _, b := range keys {
+			want := bytes.Compare(a, b)
+			for _, pair := range [][2]ovItem{
+				{newItem(a, 1, tagPresent), newItem(b, 2, tagTombstone)},
+				{probeItem(a), newItem(b, 2, tagPresent)},
+				{newItem(a, 1, tagPresent), probeItem(b)},
+			} {
+				if got := compareItems(&pair[0], &pair[1]); got != want {
+					t.Fatalf("compareItems(%x, %x) = %d, want %d", a, b, got, want)
+				}
+			}
+		}
 	}
 }
