@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// adminServer serves health checks and profiles on the admin address.
+// adminServer serves health checks, metrics and profiles on the admin
+// address.
 type adminServer struct {
 	srv *http.Server
 	l   net.Listener
@@ -48,6 +49,7 @@ func startAdmin(addr string, s *Server) (*adminServer, error) {
 		mux.HandleFunc("POST /fault/partition", func(w http.ResponseWriter, _ *http.Request) { s.setPartitioned(w, true) })
 		mux.HandleFunc("POST /fault/heal", func(w http.ResponseWriter, _ *http.Request) { s.setPartitioned(w, false) })
 	}
+	mux.Handle("/metrics", metricsHandler(s))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

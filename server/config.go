@@ -23,7 +23,7 @@ type Config struct {
 	// wire: SSLRequest is answered 'S'. Without them it is answered 'N'.
 	PGTLSCertFile string `json:"pg_tls_cert"`
 	PGTLSKeyFile  string `json:"pg_tls_key"`
-	// AdminAddr serves /healthz, /readyz and /debug/pprof over HTTP
+	// AdminAddr serves /healthz, /readyz, /metrics and /debug/pprof over HTTP
 	// (host:port); empty disables it.
 	AdminAddr string `json:"admin_addr"`
 	// AdminPassword sets the genesis admin's password on an empty data

@@ -222,6 +222,14 @@ func (s *Server) MySQLAddr() net.Addr {
 	return s.mysql.Addr()
 }
 
+// AdminAddr returns the admin HTTP listener's address (nil when off).
+func (s *Server) AdminAddr() net.Addr {
+	if s.admin == nil {
+		return nil
+	}
+	return s.admin.l.Addr()
+}
+
 // Engine returns the node's SQL engine.
 func (s *Server) Engine() *engine.Engine { return s.engine }
 

@@ -32,8 +32,7 @@ type commitQueue struct {
 	mu      sync.Mutex
 	waiting []*commitWaiter
 	leading bool // a leader is applying a group
-	// groups counts the groups that wrote a batch (tests compare it
-	// with the commits).
+	// groups counts the groups that wrote a batch (Stats).
 	groups uint64
 }
 

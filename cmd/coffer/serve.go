@@ -107,7 +107,7 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	pgAddr := fs.String("pg-addr", "", "Postgres wire address host:port (default 127.0.0.1:5432; empty disables)")
 	pgTLSCert := fs.String("pg-tls-cert", "", "PEM certificate (chain) for TLS on the Postgres wire (with --pg-tls-key)")
 	pgTLSKey := fs.String("pg-tls-key", "", "PEM private key for --pg-tls-cert")
-	adminAddr := fs.String("admin-addr", "", "HTTP address for /healthz, /readyz and /debug/pprof (default off)")
+	adminAddr := fs.String("admin-addr", "", "HTTP address for /healthz, /readyz, /metrics and /debug/pprof (default off)")
 	rowCache := fs.String("row-cache-size", "", "memory for the newest version of every row, as bytes or with a K, M or G suffix (default 256M; 0: off)")
 	maxConns := fs.Uint64("max-connections", 0, "maximum concurrent clients (0: unlimited)")
 	isolation := fs.String("transaction-isolation", "", "new sessions' isolation: REPEATABLE-READ (default; snapshot isolation), SERIALIZABLE, READ-COMMITTED or READ-UNCOMMITTED")

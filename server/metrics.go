@@ -1,0 +1,83 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metricsHandler serves /metrics on the admin address: the Go runtime's
+// and the process's metrics, and the node's own (nodeCollector), in the
+// Prometheus text format.
+func metricsHandler(s *Server) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		nodeCollector{s},
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// nodeCollector reads the node's counters at each scrape.
+type nodeCollector struct{ s *Server }
+
+func desc(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc("coffer_"+name, help, nil, nil)
+}
+
+var (
+	descApplied       = desc("commit_sequence", "Sequence of the last transaction written to storage (committed transactions so far).")
+	descVisible       = desc("visible_sequence", "Sequence of the last durable transaction that new snapshots read.")
+	descSigned        = desc("ledger_signed_entries", "Ledger entries covered by the newest stored signature.")
+	descGroups        = desc("commit_groups_total", "Commit groups written by the single-node commit path; commit_sequence over it is the mean group size.")
+	descRowCache      = desc("row_cache_bytes", "Bytes of current rows held in the row cache.")
+	descRowComplete   = desc("row_cache_complete", "1 while the row cache holds every current row (reads skip the storage engine's files), 0 once the rows outgrew it.")
+	descOverlay       = desc("overlay_bytes", "Bytes of current rows written since the last checkpoint.")
+	descL0            = desc("storage_l0_files", "Files in the storage engine's level 0.")
+	descReadAmp       = desc("storage_read_amplification", "Sorted runs a storage read may merge.")
+	descDebt          = desc("storage_compaction_debt_bytes", "The storage engine's estimate of the bytes compactions are behind.")
+	descMemTable      = desc("storage_memtable_bytes", "Bytes of the storage engine's memtables.")
+	descFastPathHits  = desc("fast_path_hits_total", "Statements answered by Coffer's fast paths instead of the general SQL engine.")
+	nodeCollectorDesc = []*prometheus.Desc{descApplied, descVisible, descSigned, descGroups, descRowCache, descRowComplete, descOverlay, descL0, descReadAmp, descDebt, descMemTable, descFastPathHits}
+)
+
+func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range nodeCollectorDesc {
+		ch <- d
+	}
+}
+
+func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
+	// The engine is published once storage is open and the node has
+	// started (the admin address answers earlier, while it joins).
+	e := c.s.engineP.Load()
+	if e == nil {
+		return
+	}
+	st := c.s.db.Stats()
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	}
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+	}
+	complete := 0.0
+	if st.RowCacheComplete {
+		complete = 1
+	}
+	gauge(descApplied, float64(st.Applied))
+	gauge(descVisible, float64(st.Visible))
+	gauge(descSigned, float64(st.Signed))
+	counter(descGroups, float64(st.CommitGroups))
+	gauge(descRowCache, float64(st.RowCacheBytes))
+	gauge(descRowComplete, complete)
+	gauge(descOverlay, float64(st.OverlayBytes))
+	gauge(descL0, float64(st.L0Files))
+	gauge(descReadAmp, float64(st.ReadAmp))
+	gauge(descDebt, float64(st.CompactionDebt))
+	gauge(descMemTable, float64(st.MemTableBytes))
+	counter(descFastPathHits, float64(e.FastHits()))
+}
