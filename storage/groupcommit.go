@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -14,9 +15,10 @@ import (
 // them as one ApplyBatch would, in one pebble batch with one head record,
 // while the next ones queue behind. Then it hands the lead to the first
 // commit that queued meanwhile and, with the members of its group, waits
-// for the batch's sync, which pebble shares with the batches around it.
-// A commit that finds the queue empty leads at once, so a lone client
-// waits for nobody.
+// for the batch's sync, which pebble shares with the batches around it
+// (when commits are busy, the leader waits for the sync first:
+// holdLeadAt). A commit that finds the queue empty leads at once, so a
+// lone client waits for nobody.
 //
 // Before, every commit took applyMu and made a pebble batch of its own:
 // at 16 connections of single-row inserts the commits queued on the
@@ -27,11 +29,23 @@ import (
 // queue while its own commit waits.
 const maxCommitGroup = 64
 
+// holdLeadAt is the number of applied, not yet synced commits at which a
+// leader keeps the lead until its group is synced. Below it, the lead
+// passes on at once and pebble pipelines the next group's WAL write
+// behind the running sync, which at a few connections keeps the disk
+// busy. At it and above, the commits arriving during the sync form the
+// next group: at 16 connections of durable inserts the groups grew from
+// 1.1 to about 5 commits, tx/s rose about 5% and p99 fell by a third
+// (alternating runs); at 4 connections it made no difference.
+const holdLeadAt = 4
+
 // commitQueue is the queue of commits waiting to be applied.
 type commitQueue struct {
 	mu      sync.Mutex
 	waiting []*commitWaiter
 	leading bool // a leader is applying a group
+	// unsynced counts the commits applied but not yet synced.
+	unsynced atomic.Int64
 	// groups counts the groups that wrote a batch (Stats).
 	groups uint64
 }
@@ -51,6 +65,7 @@ type commitWaiter struct {
 type commitGroup struct {
 	b    *pebble.Batch // nil: nothing applied (every commit conflicted, or err)
 	last uint64
+	n    int   // commits in the batch
 	err  error // the store failed: nothing of the group was applied
 	once sync.Once
 	// syncErr is the sync's outcome, set inside once.
@@ -85,17 +100,7 @@ func (db *DB) applyGrouped(ws *WriteSet, readSeq uint64, c Commit) (uint64, erro
 	case out.Err != nil:
 		return 0, out.Err
 	}
-	g.once.Do(func() {
-		defer g.b.Close()
-		if !db.cfg.NoSync {
-			if err := g.b.SyncWait(); err != nil {
-				g.syncErr = fmt.Errorf("storage: sync commit %d: %w", g.last, err)
-				return
-			}
-		}
-		db.publish(g.last)
-		db.noteCommit(g.last)
-	})
+	db.syncGroup(g)
 	if g.syncErr != nil {
 		return 0, g.syncErr
 	}
@@ -123,6 +128,14 @@ func (db *DB) leadGroup() {
 	out := make([]Outcome, n)
 	g := &commitGroup{}
 	g.b, g.last, g.err = db.applyLocked(ps, hashes, out)
+	if g.b != nil && g.err == nil {
+		g.n = n
+		if q.unsynced.Add(int64(n)) >= holdLeadAt {
+			// Busy: keep the lead through the sync, so that the
+			// commits arriving meanwhile form the next group.
+			db.syncGroup(g)
+		}
+	}
 
 	q.mu.Lock()
 	if g.b != nil {
@@ -140,4 +153,20 @@ func (db *DB) leadGroup() {
 			w.wake <- false
 		}
 	}
+}
+
+// syncGroup waits for g's batch to be durable and publishes it, once.
+func (db *DB) syncGroup(g *commitGroup) {
+	g.once.Do(func() {
+		defer db.commits.unsynced.Add(-int64(g.n))
+		defer g.b.Close()
+		if !db.cfg.NoSync {
+			if err := g.b.SyncWait(); err != nil {
+				g.syncErr = fmt.Errorf("storage: sync commit %d: %w", g.last, err)
+				return
+			}
+		}
+		db.publish(g.last)
+		db.noteCommit(g.last)
+	})
 }
