@@ -111,29 +111,30 @@ func (db *DB) ApplyBatch(ps []Proposal) ([]Outcome, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	// Sorting and hashing the write sets need no lock: done before taking
-	// the one that serializes commits.
 	hashes := make([]ledger.Hash, len(ps))
 	for i := range ps {
-		sortMutations(ps[i].WS)
-		if !db.cfg.UnsafeNoLedger {
-			hashes[i] = hashWriteSet(ps[i].WS)
-		}
+		hashes[i] = db.prepareWriteSet(ps[i].WS)
 	}
 	out := make([]Outcome, len(ps))
-	b, last, err := db.applyLocked(ps, hashes, out)
-	if err != nil || b == nil {
-		return out, err
+	g := &commitGroup{}
+	if g.b, g.last, g.err = db.applyLocked(ps, hashes, out); g.err != nil || g.b == nil {
+		return out, g.err
 	}
-	defer b.Close()
-	if !db.cfg.NoSync {
-		if err := b.SyncWait(); err != nil {
-			return nil, fmt.Errorf("storage: sync commit %d: %w", last, err)
-		}
+	if db.syncGroup(g); g.syncErr != nil {
+		return nil, g.syncErr
 	}
-	db.publish(last)
-	db.noteCommit(last)
 	return out, nil
+}
+
+// prepareWriteSet sorts ws and returns its hash for the ledger entry (zero
+// without a ledger). Neither needs a lock: done before taking the one
+// that serializes commits.
+func (db *DB) prepareWriteSet(ws *WriteSet) ledger.Hash {
+	sortMutations(ws)
+	if db.cfg.UnsafeNoLedger {
+		return ledger.Hash{}
+	}
+	return hashWriteSet(ws)
 }
 
 // applyLocked decides and writes ps under applyMu, filling out; it returns

@@ -77,11 +77,7 @@ var waiterPool = sync.Pool{New: func() any { return &commitWaiter{wake: make(cha
 // applyGrouped is Apply through the commit queue.
 func (db *DB) applyGrouped(ws *WriteSet, readSeq uint64, c Commit) (uint64, error) {
 	w := waiterPool.Get().(*commitWaiter)
-	w.p = Proposal{WS: ws, ReadSeq: readSeq, Commit: c}
-	sortMutations(ws)
-	if !db.cfg.UnsafeNoLedger {
-		w.hash = hashWriteSet(ws)
-	}
+	w.p, w.hash = Proposal{WS: ws, ReadSeq: readSeq, Commit: c}, db.prepareWriteSet(ws)
 	q := &db.commits
 	q.mu.Lock()
 	q.waiting = append(q.waiting, w)
@@ -155,7 +151,8 @@ func (db *DB) leadGroup() {
 	}
 }
 
-// syncGroup waits for g's batch to be durable and publishes it, once.
+// syncGroup waits for g's batch to be durable and publishes it, once
+// (ApplyBatch's batches too, as a group of no queued commits).
 func (db *DB) syncGroup(g *commitGroup) {
 	g.once.Do(func() {
 		defer db.commits.unsynced.Add(-int64(g.n))

@@ -1,0 +1,281 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Checkpoints of the current overlay (overlay.go): the dirty log that
+// stands for the overlay in pebble until a checkpoint, loading the overlay
+// at open (the dirty log and, when it fits, the row cache's base), and
+// the checkpoint that writes a frozen generation to the current keyspace.
+
+// A checkpoint starts when the active overlay's entries (one per key:
+// an update replaces the key's entry) pass overlayCheckpointBytes, or
+// when overlayCheckpointCommits commits have added to the dirty log since
+// the last one, which bounds the log that Open reads after a crash.
+const (
+	overlayCheckpointBytes   = 32 << 20
+	overlayCheckpointCommits = 1 << 20
+)
+
+// checkpointBatchBytes is the size of the batches a checkpoint writes.
+const checkpointBatchBytes = 1 << 20
+
+// The dirty log: metaDirtyPrefix + seq → the user keys that the commits
+// of the batch ending at seq wrote (each uvarint length-prefixed; one
+// record per batch, a group of commits or a raft batch). metaCurrentKey
+// holds the sequence through which the current keyspace is complete.
+var (
+	metaDirtyPrefix = []byte{prefixMeta, 'd'}
+	metaCurrentKey  = []byte{prefixMeta, 'c'}
+)
+
+// appendDirtyKey appends the dirty-log key of commit seq to dst.
+func appendDirtyKey(dst []byte, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, metaDirtyPrefix...), seq)
+}
+
+func appendDirtyRecord(dst []byte, ms []Mutation) []byte {
+	for i := range ms {
+		dst = binary.AppendUvarint(dst, uint64(len(ms[i].Key)))
+		dst = append(dst, ms[i].Key...)
+	}
+	return dst
+}
+
+// loadOverlay fills the overlay from pebble (Open, Restore): base with
+// pebble's current keyspace when it fits in the row cache, and active
+// with the newest version of every key in the dirty log, the current
+// entries the last checkpoint did not write.
+func (db *DB) loadOverlay() error {
+	base, baseSize, err := db.loadBase()
+	if err != nil {
+		return err
+	}
+	active, size, err := db.loadDirty()
+	if err != nil {
+		return err
+	}
+	// Built aside and swapped in: a restore (Restore) may have readers.
+	db.ov.mu.Lock()
+	db.ov.active, db.ov.frozen, db.ov.size, db.ov.commits = active, nil, size, 0
+	db.ov.base, db.ov.baseSize = base, baseSize
+	db.ov.mu.Unlock()
+	return nil
+}
+
+// loadBase reads pebble's current keyspace into a tree, or returns nil
+// when the row cache is off or the entries do not fit in it.
+func (db *DB) loadBase() (*overlayTree, int, error) {
+	limit := db.rowCacheBytes
+	if limit <= 0 || db.cfg.VerifyOnly {
+		return nil, 0, nil
+	}
+	lo, hi := currentBounds(nil, nil)
+	// The stored bytes are compressed: more of them than the cache holds
+	// is more entries than it holds.
+	if est, err := db.pdb.EstimateDiskUsage(lo, hi); err != nil {
+		return nil, 0, err
+	} else if est > uint64(limit) {
+		db.log.Info("storage: the current rows do not fit in the row cache; reads merge pebble's current keyspace", "row_cache_size", limit, "stored_bytes", est)
+		return nil, 0, nil
+	}
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer it.Close()
+	tree, size := newOverlayTree(), 0
+	for ok := it.First(); ok; ok = it.Next() {
+		seq, version, vok := splitCurrent(it.Value())
+		if !vok {
+			return nil, 0, fmt.Errorf("storage: malformed current entry %x", it.Key())
+		}
+		item := newItem(it.Key()[1:], seq, version)
+		if size += item.size(); size > limit {
+			db.log.Info("storage: the current rows do not fit in the row cache; reads merge pebble's current keyspace", "row_cache_size", limit)
+			return nil, 0, nil
+		}
+		tree.Load(item) // in key order: appended to the last leaf
+	}
+	if err := it.Error(); err != nil {
+		return nil, 0, err
+	}
+	db.log.Debug("storage: row cache loaded", "keys", tree.Len(), "bytes", size)
+	return tree, size, nil
+}
+
+// loadDirty returns a tree of the newest version of every key in the
+// dirty log, and its size.
+func (db *DB) loadDirty() (*overlayTree, int, error) {
+	tree, size := newOverlayTree(), 0
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: metaDirtyPrefix, UpperBound: PrefixEnd(metaDirtyPrefix)})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer it.Close()
+	keys := map[string]struct{}{}
+	for ok := it.First(); ok; ok = it.Next() {
+		rec := it.Value()
+		for len(rec) > 0 {
+			n, w := binary.Uvarint(rec)
+			if w <= 0 || uint64(len(rec)-w) < n {
+				return nil, 0, fmt.Errorf("storage: malformed dirty-log record %x", it.Key())
+			}
+			keys[string(rec[w:w+int(n)])] = struct{}{}
+			rec = rec[w+int(n):]
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, 0, err
+	}
+	if len(keys) == 0 {
+		return tree, 0, nil
+	}
+	hist, err := db.pdb.NewIter(nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer hist.Close()
+	var seek []byte
+	for k := range keys {
+		u := []byte(k)
+		// Versions sort newest first: the first version at or after
+		// (u, newest) is u's newest.
+		seek = appendVersion(seek[:0], u, ^uint64(0)>>1)
+		seq, v, found, err := seekVersion(hist, seek, u)
+		switch {
+		case err != nil:
+			return nil, 0, fmt.Errorf("storage: dirty-log key %x: %w", u, err)
+		case !found && db.cfg.VerifyOnly:
+			continue // verification reports the write set it breaks
+		case !found:
+			return nil, 0, fmt.Errorf("storage: dirty-log key %x has no versions", u)
+		}
+		it := newItem(u, seq, v)
+		tree.Set(it)
+		size += it.size()
+	}
+	db.log.Info("storage: current entries recovered from the dirty log", "keys", len(keys))
+	return tree, size, nil
+}
+
+// maybeCheckpointCurrent starts a checkpoint of the overlay when it has
+// grown past overlayCheckpointBytes and none is running (under applyMu).
+func (db *DB) maybeCheckpointCurrent() {
+	if (db.ov.size < db.ckptBytes && db.ov.commits < overlayCheckpointCommits) || db.ov.frozen != nil || db.cfg.VerifyOnly {
+		return
+	}
+	db.freezeOverlay()
+	through := db.frozenThrough
+	db.ckptWG.Add(1)
+	go func() {
+		defer db.ckptWG.Done()
+		start := time.Now()
+		if err := db.writeFrozen(true); err != nil {
+			db.log.Error("storage: current-keyspace checkpoint failed; the dirty log keeps its entries", "err", err)
+			return
+		}
+		db.log.Debug("storage: current-keyspace checkpoint", "through", through, "took", time.Since(start))
+	}()
+}
+
+// freezeOverlay makes the active overlay the frozen one (under applyMu,
+// with no checkpoint running), recording the sequence it is complete to.
+func (db *DB) freezeOverlay() {
+	db.ov.mu.Lock()
+	db.ov.frozen, db.ov.active, db.ov.size, db.ov.commits = db.ov.active, newOverlayTree(), 0, 0
+	db.frozenThrough = db.applied.Load()
+	db.ov.mu.Unlock()
+}
+
+// writeFrozen writes the frozen overlay to the current keyspace, then
+// drops it; with fold, the row cache's next base is the current one with
+// the frozen entries added (none if it outgrows the cache).
+func (db *DB) writeFrozen(fold bool) error {
+	db.ckptMu.Lock()
+	defer db.ckptMu.Unlock()
+	db.ov.mu.RLock()
+	frozen, base, baseSize := db.ov.frozen, db.ov.base, db.ov.baseSize
+	db.ov.mu.RUnlock()
+	if frozen == nil {
+		return nil // a Restore replaced the overlay since it was frozen
+	}
+	through := db.frozenThrough
+	// The entries go in batches of about checkpointBatchBytes: one batch
+	// of the whole overlay would hold the commit pipeline (and every
+	// commit behind it) while pebble writes it. Only the last batch, with
+	// the dirty log's deletion, makes the checkpoint count; until then a
+	// crash leaves current entries that the dirty log's versions
+	// override, as readers' overlay overrides them now.
+	b := db.pdb.NewBatch()
+	var key, val []byte
+	var err error
+	frozen.Scan(func(it ovItem) bool {
+		e := it.entry()
+		key = appendCurrentKey(key[:0], e.key)
+		val = binary.BigEndian.AppendUint64(val[:0], e.seq)
+		val = append(val, e.version...)
+		if err = b.Set(key, val, nil); err == nil && b.Len() >= db.ckptBatchBytes {
+			err = db.pdb.Apply(b, pebble.NoSync)
+			b.Close()
+			b = db.pdb.NewBatch()
+		}
+		return err == nil
+	})
+	if err == nil {
+		err = b.DeleteRange(metaDirtyPrefix, appendDirtyKey(nil, through+1), nil)
+	}
+	if err == nil {
+		err = b.Set(metaCurrentKey, binary.BigEndian.AppendUint64(nil, through), nil)
+	}
+	if err == nil {
+		err = db.pdb.Apply(b, pebble.NoSync)
+	}
+	b.Close()
+	// The next base, built outside the locks: only a checkpoint (which
+	// holds ckptMu) changes base, and readers keep the one they hold.
+	var next *overlayTree
+	nextSize := 0
+	if err == nil && fold && base != nil {
+		next, nextSize = base.Copy(), baseSize
+		frozen.Scan(func(it ovItem) bool {
+			if prev, replaced := next.Set(it); replaced {
+				nextSize -= prev.size()
+			}
+			nextSize += it.size()
+			return nextSize <= db.rowCacheBytes
+		})
+		if nextSize > db.rowCacheBytes {
+			db.log.Info("storage: the current rows outgrew the row cache; reads merge pebble's current keyspace", "row_cache_size", db.rowCacheBytes)
+			next, nextSize = nil, 0
+		}
+	}
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+	if err != nil {
+		// Keep serving from the frozen generation: fold it back under
+		// the active one so that a later checkpoint writes it.
+		db.ov.mu.Lock()
+		frozen.Scan(func(it ovItem) bool {
+			if _, ok := db.ov.active.Get(it); !ok {
+				db.ov.active.Set(it)
+				db.ov.size += it.size()
+			}
+			return true
+		})
+		db.ov.frozen = nil
+		db.ov.mu.Unlock()
+		return err
+	}
+	db.drainIters(false)
+	db.ov.mu.Lock()
+	db.ov.frozen = nil
+	db.ov.base, db.ov.baseSize = next, nextSize
+	db.ov.mu.Unlock()
+	return nil
+}
