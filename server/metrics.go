@@ -2,22 +2,33 @@ package server
 
 import (
 	"net/http"
+	"regexp"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cofferdb/coffer/server/cluster"
 )
 
 // metricsHandler serves /metrics on the admin address: the Go runtime's
-// and the process's metrics, and the node's own (nodeCollector), in the
-// Prometheus text format.
+// and the process's metrics, the node's own (nodeCollector) and, in a
+// cluster, raft's (cluster.Metrics), in the Prometheus text format.
 func metricsHandler(s *Server) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		collectors.NewGoCollector(),
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			// How long runnable goroutines wait for a processor: on a
+			// busy node, the commit path's goroutines wait behind the
+			// sessions' (README, "Metrics").
+			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/sched/latencies:seconds$`)},
+		)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		nodeCollector{s},
 	)
+	if s.cfg.RaftAddr != "" {
+		reg.MustRegister(cluster.Metrics())
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

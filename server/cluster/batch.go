@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	gometrics "github.com/hashicorp/go-metrics"
 	"github.com/hashicorp/raft"
 )
 
@@ -67,6 +68,7 @@ func (b *batcher) flushLocked() {
 		batch := append([]*proposal(nil), b.pending[:n]...)
 		b.pending = append(b.pending[:0], b.pending[n:]...)
 		b.inflight++
+		gometrics.AddSample(metricBatchCommits, float32(n))
 		go b.run(batch)
 	}
 }

@@ -1,0 +1,115 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/cofferdb/coffer/sql/txn"
+	"github.com/cofferdb/coffer/storage"
+	"github.com/cofferdb/coffer/storage/ledger"
+)
+
+// Metrics exposes raft's own timings and the batcher's batch sizes once
+// commits have gone through a node: the summaries a node's /metrics
+// serves to explain where a replicated commit's time goes.
+func TestMetricsReportRaftTimings(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(Metrics())
+
+	service, err := ledger.NewServiceIdentity("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := ledger.NewNodeIdentity("n1", service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admitted := func() (map[string]bool, error) { return map[string]bool{"n1": true}, nil }
+	n, err := Open(Config{NodeID: "n1", Dir: filepath.Join(t.TempDir(), "raft"), Addr: "127.0.0.1:0", Node: id, Service: service,
+		DB: openStore(t), Admitted: admitted, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for !n.IsLeader() {
+		if ctx.Err() != nil {
+			t.Fatal("n1 did not become leader")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// The sink is the process's: count what these commits add.
+	before := gatherSummaries(t, reg)
+
+	// Concurrent commits, so that some share a batch.
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				ws := &storage.WriteSet{Mutations: []storage.Mutation{{Key: fmt.Appendf(nil, "t/%d/%d", w, i), Value: []byte("v")}}}
+				if _, err := n.Propose(ctx, ws, n.db.ReadSeq(), txn.Principal{Name: "alice"}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	after := gatherSummaries(t, reg)
+	delta := func(name string) (uint64, float64) {
+		a, ok := after[name]
+		if !ok {
+			t.Fatalf("%s: not reported", name)
+		}
+		b := before[name]
+		return a.GetSampleCount() - b.GetSampleCount(), a.GetSampleSum() - b.GetSampleSum()
+	}
+	// Every commit went through one raft entry of the batcher.
+	batches, commits := delta("coffer_raft_batch_commits")
+	if batches == 0 || commits != workers*each {
+		t.Errorf("coffer_raft_batch_commits: %d batches carrying %v commits, want %d commits", batches, commits, workers*each)
+	}
+	if batches >= workers*each {
+		t.Errorf("coffer_raft_batch_commits: %d batches for %d concurrent commits; none was batched", batches, workers*each)
+	}
+	for _, name := range []string{"raft_commitTime", "raft_leader_dispatchLog", "raft_fsm_applyBatch"} {
+		if c, _ := delta(name); c == 0 {
+			t.Errorf("%s: no samples after %d commits", name, workers*each)
+		}
+	}
+}
+
+// gatherSummaries returns reg's unlabelled summaries by name.
+func gatherSummaries(t *testing.T, reg *prometheus.Registry) map[string]*dto.Summary {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*dto.Summary{}
+	for _, f := range families {
+		if len(f.Metric) == 1 && f.Metric[0].Summary != nil {
+			out[f.GetName()] = f.Metric[0].Summary
+		}
+	}
+	return out
+}
