@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cofferdb/coffer/server/cluster"
+	"github.com/cofferdb/coffer/sql/engine"
 )
 
 // metricsHandler serves /metrics on the admin address: the Go runtime's
@@ -52,7 +53,9 @@ var (
 	descDebt          = desc("storage_compaction_debt_bytes", "The storage engine's estimate of the bytes compactions are behind.")
 	descMemTable      = desc("storage_memtable_bytes", "Bytes of the storage engine's memtables.")
 	descFastPathHits  = desc("fast_path_hits_total", "Statements answered by Coffer's fast paths instead of the general SQL engine.")
-	nodeCollectorDesc = []*prometheus.Desc{descApplied, descVisible, descSigned, descGroups, descRowCache, descRowComplete, descOverlay, descL0, descReadAmp, descDebt, descMemTable, descFastPathHits}
+	descCommitTime    = desc("commit_duration_seconds", "Time from a session's COMMIT (or autocommit statement) reaching the commit path to the commit being durable and visible on this node (group commit or raft included), for commits that succeeded.")
+	descConflicts     = desc("write_conflicts_total", "Write conflicts sessions lost to a transaction that committed first, at a statement or at the commit (rolled back with ER_LOCK_DEADLOCK / SQLSTATE 40001; an autocommit statement may have been run again without the client seeing it).")
+	nodeCollectorDesc = []*prometheus.Desc{descApplied, descVisible, descSigned, descGroups, descRowCache, descRowComplete, descOverlay, descL0, descReadAmp, descDebt, descMemTable, descFastPathHits, descCommitTime, descConflicts}
 )
 
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -91,4 +94,11 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descDebt, float64(st.CompactionDebt))
 	gauge(descMemTable, float64(st.MemTableBytes))
 	counter(descFastPathHits, float64(e.FastHits()))
+	cs := e.CommitStats()
+	buckets := make(map[float64]uint64, len(engine.CommitBounds))
+	for i, b := range engine.CommitBounds {
+		buckets[b] = cs.Cumulative[i]
+	}
+	ch <- prometheus.MustNewConstHistogram(descCommitTime, cs.Count, cs.Sum, buckets)
+	counter(descConflicts, float64(cs.Conflicts))
 }

@@ -2,7 +2,9 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -105,10 +107,42 @@ func TestMetrics(t *testing.T) {
 	if commits < workers*each || groups <= 0 || groups > commits {
 		t.Fatalf("%v commits in %v groups after %d concurrent inserts", commits, groups, workers*each)
 	}
+	if n := after["coffer_commit_duration_seconds_count"] - before["coffer_commit_duration_seconds_count"]; n < workers*each || after["coffer_commit_duration_seconds_sum"] <= before["coffer_commit_duration_seconds_sum"] {
+		t.Fatalf("commit latency histogram: %v commits observed after %d inserts, sum %v -> %v", n, workers*each, before["coffer_commit_duration_seconds_sum"], after["coffer_commit_duration_seconds_sum"])
+	}
 	if after["coffer_fast_path_hits_total"] < workers*each || after["coffer_row_cache_complete"] != 1 || after["coffer_overlay_bytes"] <= 0 {
 		t.Fatalf("fast-path hits %v, row cache complete %v, overlay bytes %v", after["coffer_fast_path_hits_total"], after["coffer_row_cache_complete"], after["coffer_overlay_bytes"])
 	}
 	if after["coffer_visible_sequence"] != after["coffer_commit_sequence"] {
 		t.Fatalf("visible %v, committed %v at rest", after["coffer_visible_sequence"], after["coffer_commit_sequence"])
+	}
+
+	// A lost write conflict: a transaction updates a row another session
+	// changed after the transaction's snapshot.
+	ctx := context.Background()
+	a, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var v int
+	if _, err := a.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.QueryRowContext(ctx, "SELECT v FROM m.t WHERE id = 1").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE m.t SET v = v + 1 WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	var me *mysql.MySQLError
+	if _, err := a.ExecContext(ctx, "UPDATE m.t SET v = 0 WHERE id = 1"); !errors.As(err, &me) || me.Number != 1213 {
+		t.Fatalf("update of a row changed after the snapshot: %v, want error 1213", err)
+	}
+	if _, err := a.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if c := scrape(t, s)["coffer_write_conflicts_total"] - after["coffer_write_conflicts_total"]; c != 1 {
+		t.Fatalf("coffer_write_conflicts_total moved by %v after one lost conflict, want 1", c)
 	}
 }

@@ -77,6 +77,7 @@ type Engine struct {
 	// store, or "" when the store already had users.
 	GenesisPassword string
 	fast            fastForms
+	commits         commitStats // commitstats.go
 	// locks are the row locks of this node's transactions (txn/locks.go).
 	locks *txn.LockTable
 }
@@ -133,6 +134,7 @@ func New(cfg Config) (*Engine, error) {
 // NewSession returns a session for principal.
 func (e *Engine) NewSession(base *gmssql.BaseSession, p txn.Principal) *txn.Session {
 	s := txn.NewSession(base, e.cfg.DB, e.proposer, p)
+	s.OnConflict(e.commits.noteConflict)
 	if e.cfg.Snapshotter != nil {
 		s.SetSnapshotter(e.cfg.Snapshotter)
 	}

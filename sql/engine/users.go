@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
@@ -44,7 +45,9 @@ type reloadingProposer struct {
 }
 
 func (r reloadingProposer) Propose(ctx context.Context, ws *storage.WriteSet, readSeq uint64, p txn.Principal) (uint64, error) {
+	start := time.Now()
 	seq, err := r.Proposer.Propose(ctx, ws, readSeq, p)
+	r.e.commits.observe(time.Since(start), err)
 	if err != nil {
 		return seq, err
 	}

@@ -30,6 +30,8 @@ type Session struct {
 	// retryable is set when the last autocommit statement failed on a write
 	// conflict: the server may run it again from a new snapshot.
 	retryable bool
+	// onConflict, if set, is called for every conflict the session loses.
+	onConflict func()
 }
 
 var (
@@ -45,6 +47,10 @@ func NewSession(base *gmssql.BaseSession, r Reader, p Proposer, principal Princi
 
 // SetSnapshotter makes new transactions take their read sequence from x.
 func (s *Session) SetSnapshotter(x Snapshotter) { s.snap = x }
+
+// OnConflict sets a function called whenever the session loses a write
+// conflict (Conflict), at a statement or at its commit.
+func (s *Session) OnConflict(f func()) { s.onConflict = f }
 
 // FromContext returns the Coffer transaction of ctx's session, starting a
 // read-write one if none is open (go-mysql-server starts one before each
@@ -163,6 +169,9 @@ func (s *Session) CommitTransaction(ctx *gmssql.Context, tx gmssql.Transaction) 
 // the client gets: MySQL's 1213 / SQLSTATE 40001. A single autocommit
 // statement may then be run again from a new snapshot.
 func (s *Session) Conflict(ctx *gmssql.Context, err error) error {
+	if s.onConflict != nil {
+		s.onConflict()
+	}
 	autocommit := !ctx.GetIgnoreAutoCommit()
 	ctx.SetTransaction(nil)
 	ctx.SetIgnoreAutoCommit(false)
