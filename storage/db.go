@@ -185,6 +185,9 @@ func Open(cfg Config) (*DB, error) {
 		opts.FS = vfs.NewMem()
 	} else {
 		opts.FS = WALFS(vfs.Default)
+		if cfg.NoSync {
+			opts.FS = bufferedWALFS(vfs.Default)
+		}
 	}
 	opts.MemTableSize = cfg.MemTableSize
 	opts.DisableAutomaticCompactions = cfg.VerifyOnly

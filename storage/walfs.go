@@ -25,7 +25,17 @@ import (
 // WAL files: replay stops at the first zeroed chunk of the newest log. A
 // recycled WAL (pebble's ReuseForWrite) keeps its old size and needs no
 // filling until it outgrows it.
-func WALFS(fs vfs.FS) vfs.FS { return walFS{fs} }
+//
+// Where the filesystem allows, WALFS also writes the WALs directly
+// (walfs_direct.go): for logs synced at every commit, as a single node's
+// store and the raft log are. A store that commits without syncing (a
+// cluster node's, whose durable record is the raft log) uses
+// bufferedWALFS: a direct write waits for the device, which only a sync
+// would have to.
+func WALFS(fs vfs.FS) vfs.FS { return walFS{FS: fs, direct: true} }
+
+// bufferedWALFS is WALFS without direct writes.
+func bufferedWALFS(fs vfs.FS) vfs.FS { return walFS{FS: fs} }
 
 // walFillChunk is how far ahead of the write offset a WAL is zero-filled.
 const walFillChunk = 1 << 20
@@ -33,12 +43,20 @@ const walFillChunk = 1 << 20
 // walCategory is the DiskWriteCategory pebble creates WAL files with.
 const walCategory vfs.DiskWriteCategory = "pebble-wal"
 
-type walFS struct{ vfs.FS }
+type walFS struct {
+	vfs.FS
+	direct bool
+}
 
 func (fs walFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := fs.FS.Create(name, category)
 	if err != nil || category != walCategory {
 		return f, err
+	}
+	if fs.direct {
+		if d := openDirect(f, name, 0); d != nil {
+			return d, nil
+		}
 	}
 	return &zeroAheadFile{File: f}, nil
 }
@@ -48,11 +66,16 @@ func (fs walFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCat
 	if err != nil || category != walCategory {
 		return f, err
 	}
-	zf := &zeroAheadFile{File: f}
+	var size int64
 	if st, err := f.Stat(); err == nil {
-		zf.filled = st.Size()
+		size = st.Size()
 	}
-	return zf, nil
+	if fs.direct {
+		if d := openDirect(f, newname, size); d != nil {
+			return d, nil
+		}
+	}
+	return &zeroAheadFile{File: f, filled: size}, nil
 }
 
 // zeroAheadFile is a WAL file written sequentially from offset 0 (as
