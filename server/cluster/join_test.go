@@ -13,6 +13,41 @@ import (
 	"github.com/cofferdb/coffer/storage/ledger"
 )
 
+// startGenesis starts node n1 alone, bootstrapping a one-voter cluster
+// that also admits the ids in others, and waits for it to lead. The node
+// is closed when the test ends; ctx bounds the test's waits.
+func startGenesis(t *testing.T, others ...string) (*Node, context.Context) {
+	t.Helper()
+	service, err := ledger.NewServiceIdentity("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := ledger.NewNodeIdentity("n1", service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{"n1": true}
+	for _, o := range others {
+		ids[o] = true
+	}
+	admitted := func() (map[string]bool, error) { return ids, nil }
+	n, err := Open(Config{NodeID: "n1", Dir: filepath.Join(t.TempDir(), "raft"), Addr: "127.0.0.1:0", Node: id, Service: service,
+		DB: openStore(t), Admitted: admitted, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	for !n.IsLeader() {
+		if ctx.Err() != nil {
+			t.Fatal("n1 did not become leader")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return n, ctx
+}
+
 func openStore(t *testing.T) *storage.DB {
 	t.Helper()
 	db, err := storage.Open(storage.Config{InMemory: true, NoSync: true})
@@ -26,30 +61,8 @@ func openStore(t *testing.T) *storage.DB {
 // Admission is for one key: a node id that joined can join again with
 // its own key (an answer lost on the way), but not with another one.
 func TestJoinAdmitsOneKeyPerNode(t *testing.T) {
-	service, err := ledger.NewServiceIdentity("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n1id, err := ledger.NewNodeIdentity("n1", service)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admitted := func() (map[string]bool, error) { return map[string]bool{"n1": true, "n2": true}, nil }
+	n1, ctx := startGenesis(t, "n2")
 	quiet := slog.New(slog.DiscardHandler)
-	n1, err := Open(Config{NodeID: "n1", Dir: filepath.Join(t.TempDir(), "raft"), Addr: "127.0.0.1:0", Node: n1id, Service: service,
-		DB: openStore(t), Admitted: admitted, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n1.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for !n1.IsLeader() {
-		if ctx.Err() != nil {
-			t.Fatal("n1 did not become leader")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 
 	pending, err := ledger.NewPendingNodeIdentity("n2")
 	if err != nil {

@@ -1,20 +1,15 @@
 package cluster
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
-	"github.com/cofferdb/coffer/storage/ledger"
 )
 
 // Metrics exposes raft's own timings and the batcher's batch sizes once
@@ -24,29 +19,7 @@ func TestMetricsReportRaftTimings(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(Metrics())
 
-	service, err := ledger.NewServiceIdentity("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := ledger.NewNodeIdentity("n1", service)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admitted := func() (map[string]bool, error) { return map[string]bool{"n1": true}, nil }
-	n, err := Open(Config{NodeID: "n1", Dir: filepath.Join(t.TempDir(), "raft"), Addr: "127.0.0.1:0", Node: id, Service: service,
-		DB: openStore(t), Admitted: admitted, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for !n.IsLeader() {
-		if ctx.Err() != nil {
-			t.Fatal("n1 did not become leader")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	n, ctx := startGenesis(t)
 
 	// The sink is the process's: count what these commits add.
 	before := gatherSummaries(t, reg)
