@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"io"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -87,19 +88,27 @@ type zeroAheadFile struct {
 	filled int64 // bytes [0, filled) exist as written blocks
 }
 
-var zeroChunk = sync.OnceValue(func() []byte { return make([]byte, walFillChunk) })
+// zeroChunk is a chunk of zeros, page-aligned so that direct writes
+// (walfs_direct.go) can use it too.
+var zeroChunk = sync.OnceValue(func() []byte { return alignedBuf(walFillChunk) })
+
+// fillZeros writes zero chunks to w from offset from until they reach a
+// chunk past end, and returns where the zeros written end. Best effort:
+// if a write fails (a full disk), the log write that follows meets the
+// same condition and reports it.
+func fillZeros(w io.WriterAt, from, end int64) int64 {
+	for from < end+walFillChunk {
+		if _, err := w.WriteAt(zeroChunk(), from); err != nil {
+			break
+		}
+		from += walFillChunk
+	}
+	return from
+}
 
 func (f *zeroAheadFile) Write(p []byte) (int, error) {
 	if end := f.off + int64(len(p)); end > f.filled {
-		// Best effort: if filling fails (a full disk), the write below
-		// meets the same condition and reports it.
-		zeros := zeroChunk()
-		for f.filled < end+walFillChunk {
-			if _, err := f.File.WriteAt(zeros, f.filled); err != nil {
-				break
-			}
-			f.filled += walFillChunk
-		}
+		f.filled = fillZeros(f.File, f.filled, end)
 	}
 	n, err := f.File.Write(p)
 	f.off += int64(n)

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"os"
-	"sync"
 	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -53,22 +52,12 @@ func alignedBuf(n int) []byte {
 	return b[skip : skip+n : skip+n]
 }
 
-var directZeros = sync.OnceValue(func() []byte { return alignedBuf(walFillChunk) })
-
 func (f *directFile) Write(p []byte) (int, error) {
 	end := f.off + int64(len(p))
 	if end > f.filled {
 		// Zero-fill whole pages ahead, from the first page past filled
 		// (the partial page before it is written below, whole).
-		zeros := directZeros()
-		from := (f.filled + directPage - 1) &^ (directPage - 1)
-		for from < end+walFillChunk {
-			if _, err := f.direct.WriteAt(zeros, from); err != nil {
-				break // best effort, as zeroAheadFile
-			}
-			from += walFillChunk
-		}
-		f.filled = from
+		f.filled = fillZeros(f.direct, (f.filled+directPage-1)&^(directPage-1), end)
 	}
 	start := f.off &^ (directPage - 1)
 	span := int((end+directPage-1)&^(directPage-1) - start)
