@@ -95,10 +95,9 @@ func (b *batcher) run(batch []*proposal) {
 	if r == nil {
 		err = raft.ErrNotLeader
 	} else {
-		f := r.Apply(data, batchApplyTimeout)
-		if err = f.Error(); err == nil {
-			resp = f.Response()
-		}
+		// A leader change with the entry in flight is settled
+		// (settle.go): the entry's results, or ErrNotLeader to go again.
+		resp, err = b.n.settleApply(r.Apply(data, batchApplyTimeout), data)
 	}
 	for i, p := range batch {
 		switch {

@@ -193,6 +193,9 @@ func (n *Node) startRaft() error {
 		Stream: NewStreamLayer(n.mux, n.creds.Load().ClientTLS()), MaxPool: 4, Timeout: 10 * time.Second, Logger: hl,
 	})
 	n.fsm = &fsm{db: n.db, log: n.log, tmp: filepath.Join(n.cfg.Dir, "staging"), onApply: n.cfg.OnApply, applying: n.cfg.Applying, onRestore: n.cfg.OnRestore}
+	// Commit entries up to the store's last were applied before this
+	// process: settling one of them would not know its results.
+	n.fsm.applied.reset(n.db.RaftIndex())
 	_ = os.RemoveAll(n.fsm.tmp)
 
 	rc := raft.DefaultConfig()
@@ -438,7 +441,8 @@ func (n *Node) proposeSignature(s *ledger.SignedRoot) error {
 		return nil
 	}
 	_, err := n.applyLocal(context.Background(), encodeSignature(s))
-	if errors.Is(err, raft.ErrNotLeader) {
+	if errors.Is(err, raft.ErrNotLeader) || err != nil && !n.IsLeader() {
+		// The next leader signs what this one could not.
 		return nil
 	}
 	return err

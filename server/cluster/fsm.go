@@ -37,6 +37,9 @@ type fsm struct {
 	applying  func(ws *storage.WriteSet, apply func() error) error
 	onRestore func()
 	seq       atomic.Uint64 // names staging directories
+	// applied remembers the last commit entries applied, to settle
+	// entries a lost leader had in flight (settle.go).
+	applied appliedLog
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
@@ -137,6 +140,7 @@ func (f *fsm) applyCommits(logs []*raft.Log, cmds [][]*commitCmd, out []any) {
 		f.fatal(logs[len(logs)-1], err)
 	}
 	k := 0
+	seen := make([]appliedEntry, len(cmds))
 	for i, cs := range cmds {
 		rs := make([]applyResult, len(cs))
 		for j, c := range cs {
@@ -156,7 +160,9 @@ func (f *fsm) applyCommits(logs []*raft.Log, cmds [][]*commitCmd, out []any) {
 		} else {
 			out[i] = rs[0]
 		}
+		seen[i] = appliedEntry{index: logs[i].Index, fp: fingerprint(logs[i].Data), res: out[i]}
 	}
+	f.applied.add(seen)
 }
 
 // apply applies one entry that is not a commit, or a commit the store
@@ -226,6 +232,12 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := f.db.Restore(dir); err != nil {
 		return err
 	}
+	// Commit entries up to the snapshot's were not applied here one by
+	// one. (Past its last commit's index, raft's log holds no commit
+	// entry below the snapshot's index, except one whose commits all
+	// conflicted: settling that as not committed proposes them again,
+	// to conflict again.)
+	f.applied.reset(f.db.RaftIndex())
 	f.log.Info("cluster: restored a snapshot", "raft_index", f.db.RaftIndex(), "seq", f.db.ReadSeq())
 	if f.onRestore != nil {
 		f.onRestore()

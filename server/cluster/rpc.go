@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/rpc"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -27,6 +28,8 @@ import (
 var (
 	errNotLeader       = errors.New("cluster: not the leader")
 	errPeerUnreachable = errors.New("cluster: peer unreachable")
+	// errNotSent: no connection to the peer, so the call never left.
+	errNotSent = errors.New("cluster: call not sent")
 )
 
 // ProposeArgs carries a log command to the leader.
@@ -141,9 +144,17 @@ func (n *Node) serveRPC() {
 // peerClient is an RPC connection to one peer.
 type peerClient struct {
 	c *rpc.Client
+	// closed is set before close closes c, so that a call failing with
+	// rpc.ErrShutdown while it is not set was never sent: net/rpc fails
+	// calls on a client whose connection broke before writing them, and
+	// fails calls already written with ErrShutdown only after Close.
+	closed atomic.Bool
 }
 
-func (p *peerClient) close() { _ = p.c.Close() }
+func (p *peerClient) close() {
+	p.closed.Store(true)
+	_ = p.c.Close()
+}
 
 func (n *Node) peer(ctx context.Context, addr string) (*peerClient, error) {
 	n.peersMu.Lock()
@@ -156,7 +167,7 @@ func (n *Node) peer(ctx context.Context, addr string) (*peerClient, error) {
 	defer cancel()
 	conn, err := n.mux.Dial(dctx, addr, TagRPC, n.creds.Load().ClientTLS())
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errPeerUnreachable, err)
+		return nil, fmt.Errorf("%w (%w): %v", errPeerUnreachable, errNotSent, err)
 	}
 	p = &peerClient{c: rpc.NewClient(conn)}
 	n.peersMu.Lock()
@@ -188,12 +199,17 @@ func (n *Node) call(ctx context.Context, addr, method string, args, reply any) e
 		if errors.As(call.Error, &se) {
 			return call.Error
 		}
+		notSent := errors.Is(call.Error, rpc.ErrShutdown) && !p.closed.Load()
 		n.peersMu.Lock()
 		if n.peers[addr] == p {
 			delete(n.peers, addr)
 		}
 		n.peersMu.Unlock()
 		p.close()
+		if notSent {
+			// A connection that broke while idle (a partition).
+			return fmt.Errorf("%w (%w): %v", errPeerUnreachable, errNotSent, call.Error)
+		}
 		return fmt.Errorf("%w: %v", errPeerUnreachable, call.Error)
 	}
 	return nil
@@ -202,7 +218,7 @@ func (n *Node) call(ctx context.Context, addr, method string, args, reply any) e
 func (n *Node) forwardPropose(ctx context.Context, leader string, cmd []byte) (uint64, error) {
 	var r ProposeReply
 	if err := n.call(ctx, leader, "Propose", ProposeArgs{Cmd: cmd}, &r); err != nil {
-		if errors.Is(err, errPeerUnreachable) {
+		if errors.Is(err, errPeerUnreachable) && !errors.Is(err, errNotSent) {
 			// The command may have reached the leader before the
 			// connection broke: its outcome is unknown.
 			return 0, fmt.Errorf("cluster: the outcome of this commit is unknown (%v); check before retrying", err)
