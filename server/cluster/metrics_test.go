@@ -13,16 +13,20 @@ import (
 )
 
 // Metrics exposes raft's own timings and the batcher's batch sizes once
-// commits have gone through a node: the summaries a node's /metrics
+// commits have gone through a node: the histograms a node's /metrics
 // serves to explain where a replicated commit's time goes.
 func TestMetricsReportRaftTimings(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(Metrics())
+	leaderBefore := gatherCounter(t, reg, "raft_state_leader")
 
 	n, ctx := startGenesis(t)
+	if got := gatherCounter(t, reg, "raft_state_leader") - leaderBefore; got < 1 {
+		t.Errorf("raft_state_leader moved by %v after a node became the leader", got)
+	}
 
 	// The sink is the process's: count what these commits add.
-	before := gatherSummaries(t, reg)
+	before := gatherHistograms(t, reg)
 
 	// Concurrent commits, so that some share a batch.
 	const workers, each = 8, 25
@@ -47,7 +51,7 @@ func TestMetricsReportRaftTimings(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	after := gatherSummaries(t, reg)
+	after := gatherHistograms(t, reg)
 	delta := func(name string) (uint64, float64) {
 		a, ok := after[name]
 		if !ok {
@@ -71,18 +75,34 @@ func TestMetricsReportRaftTimings(t *testing.T) {
 	}
 }
 
-// gatherSummaries returns reg's unlabelled summaries by name.
-func gatherSummaries(t *testing.T, reg *prometheus.Registry) map[string]*dto.Summary {
+// gatherHistograms returns reg's unlabelled histograms by name.
+func gatherHistograms(t *testing.T, reg *prometheus.Registry) map[string]*dto.Histogram {
 	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]*dto.Summary{}
+	out := map[string]*dto.Histogram{}
 	for _, f := range families {
-		if len(f.Metric) == 1 && f.Metric[0].Summary != nil {
-			out[f.GetName()] = f.Metric[0].Summary
+		if len(f.Metric) == 1 && f.Metric[0].Histogram != nil {
+			out[f.GetName()] = f.Metric[0].Histogram
 		}
 	}
 	return out
+}
+
+// gatherCounter returns the value of reg's unlabelled counter name.
+func gatherCounter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.Metric) == 1 && f.Metric[0].Counter != nil {
+			return f.Metric[0].Counter.GetValue()
+		}
+	}
+	t.Fatalf("%s: not reported", name)
+	return 0
 }
