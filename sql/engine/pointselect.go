@@ -359,7 +359,7 @@ func (e *Engine) beginFast(ctx *gmssql.Context, db, table string, priv gmssql.Pr
 			return st, false, nil
 		}
 	}
-	autocommit, err := sessionBool(ctx, "autocommit")
+	autocommit, err := sess.Autocommit(ctx)
 	if err != nil {
 		return st, false, nil
 	}
@@ -411,12 +411,4 @@ func (st *fastStatement) endWrite(ctx *gmssql.Context, handled, endsWithStatemen
 	case handled && err != nil && endsWithStatement:
 		ctx.SetTransaction(nil)
 	}
-}
-
-func sessionBool(ctx *gmssql.Context, name string) (bool, error) {
-	v, err := ctx.GetSessionVariable(ctx, name)
-	if err != nil {
-		return false, err
-	}
-	return gmssql.ConvertToBool(ctx, v)
 }

@@ -32,6 +32,8 @@ type Session struct {
 	retryable bool
 	// onConflict, if set, is called for every conflict the session loses.
 	onConflict func()
+	// vars caches the session variables every statement reads (vars.go).
+	vars sessionVars
 }
 
 var (
@@ -90,24 +92,16 @@ func (s *Session) TakeRetryable() bool {
 func (s *Session) StartTransaction(ctx *gmssql.Context, c gmssql.TransactionCharacteristic) (gmssql.Transaction, error) {
 	s.awaitConflict()
 	readSeq := s.reader.ReadSeq()
+	vars := s.cachedVars(ctx)
 	if s.snap != nil {
-		follower := false
-		if v, err := s.GetSessionVariable(ctx, ReadModeVar); err == nil {
-			follower = fmt.Sprint(v) == "follower"
-		}
-		seq, err := s.snap.SnapshotSeq(ctx, follower)
+		seq, err := s.snap.SnapshotSeq(ctx, vars.followerReads)
 		if err != nil {
 			return nil, err
 		}
 		readSeq = seq
 	}
 	t := newTransaction(txnIDs.Add(1), s.reader, readSeq, c == gmssql.ReadOnly)
-	if v, err := s.GetSessionVariable(ctx, "transaction_isolation"); err == nil {
-		switch fmt.Sprint(v) {
-		case "READ-COMMITTED", "READ-UNCOMMITTED":
-			t.latestWrites = true
-		}
-	}
+	t.latestWrites = vars.latestWrites
 	return t, nil
 }
 
