@@ -8,6 +8,7 @@ import (
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/cofferdb/coffer/sql/catalog"
+	"github.com/cofferdb/coffer/sql/txn"
 )
 
 // Prepared single-row inserts skip the analyzer too. A statement of the
@@ -149,8 +150,7 @@ func (e *Engine) ExecPointInsert(ctx *gmssql.Context, pi *PointInsert, arg func(
 
 	// From here on the statement runs: errors are the statement's.
 	ctx.ClearWarnings()
-	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
-	gmssql.IncrementStatusVariable(ctx, "Com_insert", 1)
+	countStatement(ctx, txn.StatInsert)
 	switch {
 	case p.given:
 		if _, err := t.GetNextAutoIncrementValue(ctx, row[p.autoInc]); err != nil {

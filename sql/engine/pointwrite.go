@@ -280,12 +280,11 @@ func (e *Engine) ExecPointWrite(ctx *gmssql.Context, pw *PointWrite, arg func(na
 
 	// From here on the statement runs: errors are the statement's.
 	ctx.ClearWarnings()
-	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
 	if pw.delete {
-		gmssql.IncrementStatusVariable(ctx, "Com_delete", 1)
+		countStatement(ctx, txn.StatDelete)
 		res, err = deleteRow(ctx, t, old)
 	} else {
-		gmssql.IncrementStatusVariable(ctx, "Com_update", 1)
+		countStatement(ctx, txn.StatUpdate)
 		res, err = updateRow(ctx, t, p.schema, old, row)
 	}
 	endLatest()

@@ -11,6 +11,7 @@ import (
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/cofferdb/coffer/sql/catalog"
+	"github.com/cofferdb/coffer/sql/txn"
 )
 
 // Prepared primary-key range selects skip the analyzer too (see
@@ -216,8 +217,7 @@ func (e *Engine) execRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(
 		bounds[i] = kv
 	}
 	ctx.ClearWarnings()
-	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
-	gmssql.IncrementStatusVariable(ctx, "Com_select", 1)
+	countStatement(ctx, txn.StatSelect)
 	if wire && p.wire != nil {
 		b, err := p.scanWire(ctx, t, bounds[0], bounds[1], rs)
 		if err == nil {

@@ -34,6 +34,9 @@ type Session struct {
 	onConflict func()
 	// vars caches the session variables every statement reads (vars.go).
 	vars sessionVars
+	// status and query are the fast paths' bookkeeping (status.go).
+	status pendingStatus
+	query  queryInfo
 }
 
 var (
@@ -44,7 +47,12 @@ var (
 
 // NewSession returns a session reading from r and committing through p.
 func NewSession(base *gmssql.BaseSession, r Reader, p Proposer, principal Principal) *Session {
-	return &Session{BaseSession: base, reader: r, proposer: p, principal: principal}
+	s := &Session{BaseSession: base, reader: r, proposer: p, principal: principal}
+	// go-mysql-server's starting values (sql.defaultLastQueryInfo).
+	s.query.rowCount.Store(base.GetLastQueryInfoInt(gmssql.RowCount))
+	s.query.foundRows.Store(base.GetLastQueryInfoInt(gmssql.FoundRows))
+	s.query.lastInsertID.Store(base.GetLastQueryInfoInt(gmssql.LastInsertId))
+	return s
 }
 
 // SetSnapshotter makes new transactions take their read sequence from x.
