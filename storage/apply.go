@@ -150,12 +150,13 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		return nil, 0, fmt.Errorf("storage: opened for verification only: %w", db.stateErr)
 	}
 	var (
-		b         *pebble.Batch
+		b         = &db.sorted // the writes, added to a pebble batch in key order
+		wrote     bool         // a commit did not conflict: b holds writes
 		state     = db.ledger
 		seq       = db.applied.Load()
 		raftIndex uint64
 		system    bool
-		key, val  []byte // scratch: the batch copies what it is given
+		key, val  []byte // scratch: b copies what it is given
 		// dirty is the batch's dirty-log record: the keys whose current
 		// entries the current keyspace does not have yet (overlay.go).
 		dirty []byte
@@ -163,24 +164,17 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		// which are not in pebble or in the remembered commits yet.
 		batched map[string]uint64
 	)
-	fail := func(err error) (*pebble.Batch, uint64, error) {
-		if b != nil {
-			b.Close()
-		}
-		return nil, 0, err
-	}
+	b.reset()
 	for i := range ps {
 		p := &ps[i]
 		if err := db.checkConflicts(p.WS, p.ReadSeq, batched); err != nil {
 			if !errors.Is(err, ErrConflict) {
-				return fail(err)
+				return nil, 0, err
 			}
 			out[i].Err = err
 			continue
 		}
-		if b == nil {
-			b = db.pdb.NewBatch()
-		}
+		wrote = true
 		seq++
 		out[i].Seq = seq
 		c := p.Commit
@@ -192,9 +186,7 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 			// (overlay.go) once the batch is applied.
 			key = appendVersion(key[:0], m.Key, seq)
 			val = appendCurrentValue(val[:0], seq, m)
-			if err := b.Set(key, val[currentHeaderLen:], nil); err != nil {
-				return fail(err)
-			}
+			b.Set(key, val[currentHeaderLen:])
 		}
 		dirty = appendDirtyRecord(dirty, p.WS.Mutations)
 		system = system || sys
@@ -208,10 +200,7 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 			c.Time = time.Now().UnixNano()
 		}
 		if !db.cfg.UnsafeNoLedger {
-			var err error
-			if state, err = appendEntry(b, state, hashes[i], seq, c); err != nil {
-				return fail(err)
-			}
+			state = appendEntry(b, state, hashes[i], seq, c)
 		}
 		if c.RaftIndex > 0 {
 			raftIndex = c.RaftIndex
@@ -225,25 +214,27 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 			}
 		}
 	}
-	if b == nil {
+	if !wrote {
 		return nil, 0, nil
 	}
-	if err := b.Set(appendDirtyKey(key[:0], seq), dirty, nil); err != nil {
-		return fail(err)
-	}
-	if err := b.Set(metaHeadKey, binary.BigEndian.AppendUint64(nil, seq), nil); err != nil {
-		return fail(err)
-	}
+	b.Set(appendDirtyKey(key[:0], seq), dirty)
+	b.Set(metaHeadKey, binary.BigEndian.AppendUint64(nil, seq))
 	if raftIndex > 0 {
-		if err := b.Set(metaRaftKey, binary.BigEndian.AppendUint64(nil, raftIndex), nil); err != nil {
-			return fail(err)
-		}
+		b.Set(metaRaftKey, binary.BigEndian.AppendUint64(nil, raftIndex))
+	}
+	pb := db.pdb.NewBatchWithSize(len(b.buf) + 16*len(b.ents) + 64)
+	fail := func(err error) (*pebble.Batch, uint64, error) {
+		pb.Close()
+		return nil, 0, err
+	}
+	if err := b.writeTo(pb); err != nil {
+		return fail(err)
 	}
 	var err error
 	if db.cfg.NoSync {
-		err = db.pdb.Apply(b, pebble.NoSync)
+		err = db.pdb.Apply(pb, pebble.NoSync)
 	} else {
-		err = db.pdb.ApplyNoSyncWait(b, pebble.Sync)
+		err = db.pdb.ApplyNoSyncWait(pb, pebble.Sync)
 	}
 	if err != nil {
 		return fail(fmt.Errorf("storage: apply commit %d: %w", seq, err))
@@ -263,7 +254,7 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 	if system {
 		db.system.Store(seq)
 	}
-	return b, seq, nil
+	return pb, seq, nil
 }
 
 // checkConflicts returns a ConflictError if any written or checked key has

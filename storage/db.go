@@ -137,6 +137,7 @@ type DB struct {
 	signed  uint64 // size of the newest stored signature, guarded by sigMu
 
 	ledger ledgerState // guarded by applyMu
+	sorted sortedBatch // guarded by applyMu: a group's writes (sortedbatch.go)
 	// signer is set by StartSigner, which a replicated node calls while
 	// raft already applies commits (noteCommit reads it).
 	signer atomic.Pointer[signer]

@@ -117,25 +117,20 @@ func hashWriteSet(ws *WriteSet) ledger.Hash {
 // appendEntry adds seq's ledger entry, chained onto the ledger state prev,
 // and the Merkle nodes it completes to b, returning the ledger state to
 // keep once b is applied.
-func appendEntry(b *pebble.Batch, prev ledgerState, wsHash ledger.Hash, seq uint64, c Commit) (ledgerState, error) {
+func appendEntry(b *sortedBatch, prev ledgerState, wsHash ledger.Hash, seq uint64, c Commit) ledgerState {
 	e := ledger.Entry{
 		Version: ledger.EntryVersion, Seq: seq, PrevHash: prev.lastHash, WriteSetHash: wsHash,
 		Principal: c.Principal, CommittedAt: c.Time, Kind: c.Kind,
 	}
 	enc := e.Encode()
-	if err := b.Set(entryKey(seq), enc, nil); err != nil {
-		return ledgerState{}, err
-	}
+	b.Set(entryKey(seq), enc)
 	next := prev
 	leaf := ledger.LeafHash(enc)
-	var err error
 	next.tree.Append(leaf, func(id ledger.NodeID, hash ledger.Hash) {
-		if err == nil {
-			err = b.Set(nodeKey(id), hash[:], nil)
-		}
+		b.Set(nodeKey(id), hash[:])
 	})
 	next.lastHash = leaf
-	return next, err
+	return next
 }
 
 // Entry returns the ledger entry of seq.
