@@ -24,6 +24,7 @@ const (
 	codeSyntaxError          = "42601"
 	codeInsufficientPriv     = "42501"
 	codeSerialization        = "40001"
+	codeCompletionUnknown    = "40003" // statement_completion_unknown
 	codeFeatureNotSupported  = "0A000"
 	codeInvalidPassword      = "28P01"
 	codeInvalidAuthSpec      = "28000"
@@ -127,6 +128,9 @@ var messageStates = []struct{ prefix, code string }{
 	{"command denied", codeInsufficientPriv},
 	{"Access denied", codeInsufficientPriv},
 	{"serialization failure", codeSerialization},
+	// A cluster commit whose node lost touch with the leader while it
+	// was in flight (server/cluster/settle.go): it may have committed.
+	{"outcome of this commit is unknown", codeCompletionUnknown},
 	{"column name '", codeAmbiguousColumn},
 	{"Field '", codeNotNullViolation}, // "Field 'n' doesn't have a default value"
 }
