@@ -218,7 +218,11 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		return nil, 0, nil
 	}
 	b.Set(appendDirtyKey(key[:0], seq), dirty)
-	b.Set(metaHeadKey, binary.BigEndian.AppendUint64(nil, seq))
+	head := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(state.lastHash)), seq)
+	if !db.cfg.UnsafeNoLedger {
+		head = append(head, state.lastHash[:]...) // the head entry's leaf (loadLedger checks it)
+	}
+	b.Set(metaHeadKey, head)
 	if raftIndex > 0 {
 		b.Set(metaRaftKey, binary.BigEndian.AppendUint64(nil, raftIndex))
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/cofferdb/coffer/storage/ledger"
 )
 
 // FormatVersion is the on-disk format this build writes. A data dir written
@@ -22,7 +24,11 @@ import (
 //	     on open by copying each key's newest version into it
 //	4  + the dirty log (overlay.go): the current keyspace may lag the
 //	     versions by the keys it lists; a format 3 store has an empty one
-const FormatVersion = 4
+//	5  Merkle nodes below level 3 are no longer stored (recomputed from
+//	   the entries: ledger.go, minStoredLevel), and the head record keeps
+//	   the head entry's leaf hash; an older store keeps its own low nodes,
+//	   unused
+const FormatVersion = 5
 
 // minFormatVersion is the oldest format this build opens.
 const minFormatVersion = 2
@@ -302,7 +308,51 @@ func (db *DB) setFormat() error {
 	return db.pdb.Set(metaFormatKey, binary.BigEndian.AppendUint32(nil, FormatVersion), pebble.Sync)
 }
 
-func (db *DB) readHead() (uint64, error) { return db.readUint64(metaHeadKey) }
+// readHead returns the newest sequence the head record names.
+func (db *DB) readHead() (uint64, error) {
+	seq, _, _, err := db.readHeadRecord()
+	return seq, err
+}
+
+// readHeadRecord returns the head record: the newest sequence and, since
+// format 5 (with a ledger), the leaf hash of its ledger entry.
+func (db *DB) readHeadRecord() (seq uint64, leaf ledger.Hash, hasLeaf bool, err error) {
+	v, closer, err := db.pdb.Get(metaHeadKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, leaf, false, nil
+	}
+	if err != nil {
+		return 0, leaf, false, fmt.Errorf("storage: read the head record: %w", err)
+	}
+	defer closer.Close()
+	switch len(v) {
+	case 8:
+	case 8 + len(leaf):
+		copy(leaf[:], v[8:])
+		hasLeaf = true
+	default:
+		return 0, leaf, false, fmt.Errorf("storage: corrupt head record (%d bytes)", len(v))
+	}
+	return binary.BigEndian.Uint64(v), leaf, hasLeaf, nil
+}
+
+// headLeaf returns the leaf hash of head's ledger entry as the store
+// records it apart from the entry: in the head record, or in a format 4
+// store, as its stored Merkle leaf. ok is false when neither has it.
+func (db *DB) headLeaf(head uint64) (leaf ledger.Hash, ok bool, err error) {
+	seq, leaf, ok, err := db.readHeadRecord()
+	switch {
+	case err != nil:
+		return leaf, false, err
+	case ok && seq == head:
+		return leaf, true, nil
+	}
+	leaf, err = db.storedNode(ledger.NodeID{Level: 0, Index: head - 1})
+	if errors.Is(err, pebble.ErrNotFound) {
+		return leaf, false, nil
+	}
+	return leaf, err == nil, err
+}
 
 // readUint64 reads a meta record holding one big-endian uint64 (0 if absent).
 func (db *DB) readUint64(key []byte) (uint64, error) {

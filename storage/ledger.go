@@ -66,10 +66,10 @@ func (db *DB) loadLedger(head uint64) error {
 	if err != nil {
 		return fmt.Errorf("storage: ledger entry %d: %w", head, err)
 	}
-	// The head entry must match its Merkle leaf, or the next commit
-	// would chain onto a damaged entry.
-	if leaf, err := db.node(ledger.NodeID{Level: 0, Index: head - 1}); err != nil || leaf != e.LeafHash() {
-		return fmt.Errorf("storage: ledger entry %d (the head) does not match its Merkle leaf: the store is damaged; run coffer ledger verify", head)
+	// The head entry must match the hash the head record keeps of it, or
+	// the next commit would chain onto a damaged entry.
+	if leaf, ok, err := db.headLeaf(head); err != nil || ok && leaf != e.LeafHash() {
+		return fmt.Errorf("storage: ledger entry %d (the head) does not match the head record: the store is damaged; run coffer ledger verify", head)
 	}
 	tree, err := ledger.Restore(head, db.node)
 	if err != nil {
@@ -79,7 +79,60 @@ func (db *DB) loadLedger(head uint64) error {
 	return nil
 }
 
+// minStoredLevel is the lowest level of Merkle nodes a commit stores.
+// Nodes below it, perfect subtrees of at most 4 leaves, are recomputed
+// from the entries when a proof or the tree's frontier needs them
+// (node). Storing every node put about two node keys beside each entry;
+// from level 3 up it is about a quarter of one, so a commit writes
+// roughly 2.25 keys instead of 4 for a single-row insert.
+const minStoredLevel = 3
+
+// node returns the Merkle node id: stored, or recomputed from the
+// entries below minStoredLevel.
 func (db *DB) node(id ledger.NodeID) (ledger.Hash, error) {
+	if id.Level < minStoredLevel {
+		return db.entryNode(id)
+	}
+	return db.storedNode(id)
+}
+
+// entryNode computes the Merkle node id from its leaves' entries.
+func (db *DB) entryNode(id ledger.NodeID) (ledger.Hash, error) {
+	var hs [1 << (minStoredLevel - 1)]ledger.Hash
+	n := uint64(1) << id.Level
+	if n > uint64(len(hs)) {
+		return ledger.Hash{}, fmt.Errorf("storage: Merkle node %d/%d is stored, not computed", id.Level, id.Index)
+	}
+	first := id.Index<<id.Level + 1 // the sequence of its first leaf
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: entryKey(first), UpperBound: entryKey(first + n)})
+	if err != nil {
+		return ledger.Hash{}, err
+	}
+	defer it.Close()
+	k := uint64(0)
+	for ok := it.First(); ok && k < n; ok = it.Next() {
+		if !bytes.Equal(it.Key(), entryKey(first+k)) {
+			break
+		}
+		hs[k] = ledger.LeafHash(it.Value())
+		k++
+	}
+	if err := it.Error(); err != nil {
+		return ledger.Hash{}, err
+	}
+	if k != n {
+		return ledger.Hash{}, fmt.Errorf("storage: Merkle node %d/%d: ledger entry %d missing", id.Level, id.Index, first+k)
+	}
+	for ; n > 1; n /= 2 {
+		for i := uint64(0); i < n/2; i++ {
+			hs[i] = ledger.NodeHash(hs[2*i], hs[2*i+1])
+		}
+	}
+	return hs[0], nil
+}
+
+// storedNode reads the stored Merkle node id.
+func (db *DB) storedNode(id ledger.NodeID) (ledger.Hash, error) {
 	var h ledger.Hash
 	v, closer, err := db.pdb.Get(nodeKey(id))
 	if err != nil {
@@ -127,7 +180,9 @@ func appendEntry(b *sortedBatch, prev ledgerState, wsHash ledger.Hash, seq uint6
 	next := prev
 	leaf := ledger.LeafHash(enc)
 	next.tree.Append(leaf, func(id ledger.NodeID, hash ledger.Hash) {
-		b.Set(nodeKey(id), hash[:])
+		if id.Level >= minStoredLevel {
+			b.Set(nodeKey(id), hash[:])
+		}
 	})
 	next.lastHash = leaf
 	return next

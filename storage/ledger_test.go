@@ -148,8 +148,8 @@ func TestTamperingIsDetected(t *testing.T) {
 		{"current index entry", func() []byte { return appendCurrentKey(nil, []byte("ik003")) }, 25},
 		{"current tombstone", func() []byte { return appendCurrentKey(nil, []byte("tk013")) }, 15},
 		{"entry", func() []byte { return entryKey(9) }, 9},
-		{"merkle leaf", func() []byte { return nodeKey(ledger.NodeID{Level: 0, Index: 12}) }, 13},
-		{"merkle node", func() []byte { return nodeKey(ledger.NodeID{Level: 2, Index: 1}) }, 5},
+		{"merkle node", func() []byte { return nodeKey(ledger.NodeID{Level: minStoredLevel, Index: 1}) }, 9},
+		{"higher merkle node", func() []byte { return nodeKey(ledger.NodeID{Level: minStoredLevel + 1, Index: 0}) }, 1},
 		{"signature", func() []byte { return signatureKey(30) }, 30},
 	}
 	for _, c := range cases {
@@ -172,31 +172,99 @@ func TestTamperingIsDetected(t *testing.T) {
 	}
 }
 
-// TestCorruptHeadEntryIsReported: a store whose newest entry is damaged
-// cannot commit, but opened for verification it names that entry instead
-// of failing to open.
+// TestCorruptHeadEntryIsReported: a store whose newest entry, or the head
+// record that names that entry's hash, is damaged cannot commit, but
+// opened for verification it names that entry instead of failing to open.
 func TestCorruptHeadEntryIsReported(t *testing.T) {
 	t.Parallel()
+	for name, key := range map[string][]byte{"head entry": entryKey(30), "head record": metaHeadKey} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, svc, dir := ledgerFixture(t, 30)
+			db.Close()
+			flipValue(t, dir, key)
+			cfg := DefaultConfig(dir)
+			if _, err := Open(cfg); err == nil {
+				t.Fatal("a store with a corrupt head opened for commits")
+			}
+			cfg.VerifyOnly = true
+			db, err := Open(cfg)
+			if err != nil {
+				t.Fatalf("open for verification: %v", err)
+			}
+			defer db.Close()
+			if _, err := db.Apply(&WriteSet{Mutations: []Mutation{put("tx", "1")}}, db.ReadSeq(), Commit{}); err == nil {
+				t.Fatal("a verification-only store accepted a commit")
+			}
+			_, err = db.VerifyLedger(svc.Cert, nil)
+			var ve *VerifyError
+			if !errors.As(err, &ve) || ve.Seq != 30 {
+				t.Fatalf("VerifyLedger = %v; want a failure at seq 30", err)
+			}
+		})
+	}
+}
+
+// TestLowMerkleNodesAreNotStored: commits store Merkle nodes from
+// minStoredLevel up only; proofs and the tree's frontier recompute the
+// lower ones from the entries, and the low nodes a format 4 store kept
+// are not read (here, wrong ones: verification and receipts still pass).
+func TestLowMerkleNodesAreNotStored(t *testing.T) {
+	t.Parallel()
 	db, svc, dir := ledgerFixture(t, 30)
-	db.Close()
-	flipValue(t, dir, entryKey(30))
-	cfg := DefaultConfig(dir)
-	if _, err := Open(cfg); err == nil {
-		t.Fatal("a store with a corrupt head entry opened for commits")
-	}
-	cfg.VerifyOnly = true
-	db, err := Open(cfg)
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixNode}, UpperBound: []byte{prefixNode + 1}})
 	if err != nil {
-		t.Fatalf("open for verification: %v", err)
+		t.Fatal(err)
 	}
+	levels := map[uint8]int{}
+	for ok := it.First(); ok; ok = it.Next() {
+		levels[it.Key()[1]]++
+	}
+	it.Close()
+	// 30 leaves: 3 perfect subtrees of 8, 1 of 16.
+	if want := map[uint8]int{3: 3, 4: 1}; fmt.Sprint(levels) != fmt.Sprint(want) {
+		t.Fatalf("stored Merkle nodes per level %v, want %v", levels, want)
+	}
+	db.Close()
+
+	p, err := pebble.Open(dir, &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l := uint8(0); l < minStoredLevel; l++ {
+		for i := uint64(0); i < 30>>l; i++ {
+			if err := p.Set(nodeKey(ledger.NodeID{Level: l, Index: i}), make([]byte, 32), pebble.Sync); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openTest(t, dir) // the frontier (30 = 16+8+4+2) reloads from entries and stored nodes
 	defer db.Close()
-	if _, err := db.Apply(&WriteSet{Mutations: []Mutation{put("tx", "1")}}, db.ReadSeq(), Commit{}); err == nil {
-		t.Fatal("a verification-only store accepted a commit")
+	if _, err := db.VerifyLedger(svc.Cert, nil); err != nil {
+		t.Fatal(err)
 	}
-	_, err = db.VerifyLedger(svc.Cert, nil)
-	var ve *VerifyError
-	if !errors.As(err, &ve) || ve.Seq != 30 {
-		t.Fatalf("VerifyLedger = %v; want a failure at seq 30", err)
+	for seq := uint64(1); seq <= 30; seq++ {
+		rc, err := db.Receipt(seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rc.Verify(svc.Cert); err != nil {
+			t.Fatalf("receipt of %d: %v", seq, err)
+		}
+	}
+	// The reloaded frontier is right: two more commits complete the
+	// perfect subtree of 32 leaves, whose stored nodes of levels 3 to 5
+	// must match the entries.
+	for i := range 2 {
+		if _, err := db.Apply(&WriteSet{Mutations: []Mutation{put(fmt.Sprint("tx", i), "1")}}, db.ReadSeq(), Commit{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.VerifyLedger(svc.Cert, nil); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -150,6 +150,10 @@ func (db *DB) checkNodes(nodes <-chan []emittedNode, spare chan<- []emittedNode)
 			if failed != nil {
 				break
 			}
+			if n.id.Level < minStoredLevel {
+				// Not stored (a format 4 store has them, unused).
+				continue
+			}
 			it, err := level(n.id.Level)
 			if err != nil {
 				failed = err
@@ -179,7 +183,7 @@ func (db *DB) checkNodes(nodes <-chan []emittedNode, spare chan<- []emittedNode)
 		return failed
 	}
 	// Nodes stored beyond what the entries produce belong to no entry.
-	for l := 0; l < 64; l++ {
+	for l := minStoredLevel; l < 64; l++ {
 		it, err := level(uint8(l))
 		if err != nil {
 			return err
@@ -221,10 +225,11 @@ func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, servi
 				return nil, nil, &VerifyError{Seq: want, Reason: fmt.Sprintf("entry missing (found seq %d next)", e.Seq)}
 			}
 			if e.PrevHash != prev {
-				// Either this entry's link or the previous entry was altered:
-				// the stored Merkle leaf of the previous entry tells which.
-				if stored, err := db.node(ledger.NodeID{Level: 0, Index: e.Seq - 2}); e.Seq > 1 && (err != nil || stored != prev) {
-					return nil, nil, &VerifyError{Seq: e.Seq - 1, Reason: "entry does not match its Merkle leaf (altered entry)"}
+				// Either the previous entry or this one (its link) was
+				// altered. This one is intact if what follows it, the next
+				// entry's link or the head record, names its hash.
+				if e.Seq > 1 && db.chainedOnto(e.Seq, head, leaf) {
+					return nil, nil, &VerifyError{Seq: e.Seq - 1, Reason: "entry does not match the hash the next entry chains onto (altered entry)"}
 				}
 				return nil, nil, &VerifyError{Seq: e.Seq, Reason: "previous-entry hash does not match the chain"}
 			}
@@ -270,7 +275,26 @@ func (db *DB) verifyChain(head uint64, sigs map[uint64]*ledger.SignedRoot, servi
 			}
 		}
 	}
+	// The head record names the last entry's hash (format 5): an altered
+	// head entry that no signature covers yet shows there.
+	if leaf, ok, err := db.headLeaf(head); err != nil {
+		return nil, nil, err
+	} else if ok && head > 0 && leaf != prev {
+		return nil, nil, &VerifyError{Seq: head, Reason: "entry does not match the head record (altered entry)"}
+	}
 	return wsHashes, &VerifyReport{Entries: head, Signatures: len(sigs), Head: prev, Root: tree.Root()}, nil
+}
+
+// chainedOnto reports whether the store names leaf as the hash of the
+// entry at seq apart from the entry itself: the next entry's link, or for
+// the head, the head record (headLeaf).
+func (db *DB) chainedOnto(seq, head uint64, leaf ledger.Hash) bool {
+	if seq < head {
+		next, err := db.Entry(seq + 1)
+		return err == nil && next.PrevHash == leaf
+	}
+	h, ok, err := db.headLeaf(head)
+	return err == nil && ok && h == leaf
 }
 
 // leafBatch is a run of consecutive stored entries, copied out of pebble

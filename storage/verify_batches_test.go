@@ -66,13 +66,13 @@ func TestTamperingIsDetectedAcrossBatches(t *testing.T) {
 		wantSeq uint64
 		reason  string
 	}{
-		{"entry", flip(entryKey(5000)), 5000, "Merkle leaf"},
+		{"entry", flip(entryKey(5000)), 5000, "altered entry"},
 		{"entry that does not decode", set(entryKey(9000), []byte{1, 2, 3}), 9000, "does not decode"},
 		{"missing entry", func(p *pebble.DB) error { return p.Delete(entryKey(7000), pebble.Sync) }, 7000, "entry missing"},
-		{"merkle leaf", flip(nodeKey(ledger.NodeID{Level: 0, Index: 8191})), 8192, "does not match the entries"},
-		{"merkle node", flip(nodeKey(ledger.NodeID{Level: 3, Index: 1000})), 8001, "does not match the entries"},
-		{"missing merkle node", func(p *pebble.DB) error { return p.Delete(nodeKey(ledger.NodeID{Level: 1, Index: 4500}), pebble.Sync) }, 9001, "missing"},
-		{"extra merkle node", set(nodeKey(ledger.NodeID{Level: 0, Index: n}), make([]byte, 32)), n + 1, "belongs to no entry"},
+		{"lowest stored merkle node", flip(nodeKey(ledger.NodeID{Level: minStoredLevel, Index: 1023})), 8185, "does not match the entries"},
+		{"merkle node", flip(nodeKey(ledger.NodeID{Level: 5, Index: 200})), 6401, "does not match the entries"},
+		{"missing merkle node", func(p *pebble.DB) error { return p.Delete(nodeKey(ledger.NodeID{Level: 3, Index: 1125}), pebble.Sync) }, 9001, "missing"},
+		{"extra merkle node", set(nodeKey(ledger.NodeID{Level: 3, Index: n / 8}), make([]byte, 32)), n + 1, "belongs to no entry"},
 		{"row version", flip(appendVersion(nil, []byte("tk8999"), 9000)), 9000, "write set hash"},
 		{"deleted row version", func(p *pebble.DB) error { return p.Delete(appendVersion(nil, []byte("tk6000"), 6001), pebble.Sync) }, 6001, "write set hash"},
 		{"row version of no entry", set(appendVersion(nil, []byte("tk0001"), n+3), []byte{valTombstone}), n + 3, "belongs to no ledger entry"},

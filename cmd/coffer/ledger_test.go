@@ -221,7 +221,7 @@ func TestLedgerVerifyDataDir(t *testing.T) {
 			name:     "entry principal",
 			tamper:   func(t *testing.T, dir string) { flipByte(t, dir, entryKey(9), last) },
 			wantCode: 1,
-			wantLast: "first bad seq 9: entry does not match its Merkle leaf (altered entry)",
+			wantLast: "first bad seq 9: entry does not match the hash the next entry chains onto (altered entry)",
 		},
 		{
 			name:     "signature",
@@ -487,7 +487,7 @@ func TestLedgerVerifyLargeTamperedLedger(t *testing.T) {
 	f := newFixture(t, 60000, 1000)
 	flipByte(t, f.dir, entryKey(9), last)
 	code, out, errOut := runCLI(t, "", "ledger", "verify", "--data-dir", f.dir)
-	if want := "first bad seq 9: entry does not match its Merkle leaf (altered entry)"; code != 1 || lastLine(out) != want {
+	if want := "first bad seq 9: entry does not match the hash the next entry chains onto (altered entry)"; code != 1 || lastLine(out) != want {
 		t.Fatalf("exit %d, last line %q, want 1 and %q\nstderr:\n%s", code, lastLine(out), want, errOut)
 	}
 }
