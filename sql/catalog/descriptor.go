@@ -92,6 +92,49 @@ type tableDesc struct {
 
 	// built lazily from the fields above; a desc is immutable once shared.
 	schema *gmssql.PrimaryKeySchema
+	// indexes, when set, are the table's indexes as go-mysql-server sees
+	// them, built once when a loaded catalog state shares the desc
+	// (buildIndexes); a desc not shared yet builds them per use.
+	indexes *tableIndexes
+}
+
+// tableIndexes are a desc's primary key (nil: keyless) and secondary
+// indexes. Shared by every statement on the table: read-only.
+type tableIndexes struct {
+	pk        *Index
+	secondary []*Index
+}
+
+// newTableIndexes builds d's indexes over its schema sch.
+func newTableIndexes(d *tableDesc, sch gmssql.Schema) *tableIndexes {
+	ti := &tableIndexes{}
+	if !d.keyless() {
+		ti.pk = primaryIndex(d, sch)
+	}
+	for i := range d.Indexes {
+		ti.secondary = append(ti.secondary, secondaryIndex(d, sch, &d.Indexes[i]))
+	}
+	return ti
+}
+
+// buildIndexes builds d's schema and indexes before d is shared: every
+// statement on the table then uses them instead of building its own
+// (a primary key Index and its column expressions per INSERT).
+func (d *tableDesc) buildIndexes() error {
+	sch, err := d.Schema()
+	if err != nil {
+		return err
+	}
+	d.indexes = newTableIndexes(d, sch.Schema)
+	return nil
+}
+
+// tableIndexes returns d's indexes over its schema sch.
+func (d *tableDesc) tableIndexes(sch gmssql.Schema) *tableIndexes {
+	if d.indexes != nil {
+		return d.indexes
+	}
+	return newTableIndexes(d, sch)
 }
 
 func (d *tableDesc) clone() *tableDesc {
@@ -102,6 +145,7 @@ func (d *tableDesc) clone() *tableDesc {
 	c.ForeignKeys = append([]gmssql.ForeignKeyConstraint(nil), d.ForeignKeys...)
 	c.Checks = append([]gmssql.CheckDefinition(nil), d.Checks...)
 	c.schema = nil
+	c.indexes = nil
 	return &c
 }
 

@@ -44,14 +44,8 @@ func (t *Table) editor(ctx *gmssql.Context) (*editor, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &editor{t: t, tx: tx}
-	if !t.desc.keyless() {
-		e.pk = primaryIndex(t.desc, t.sch.Schema)
-	}
-	for i := range t.desc.Indexes {
-		e.indexes = append(e.indexes, secondaryIndex(t.desc, t.sch.Schema, &t.desc.Indexes[i]))
-	}
-	return e, nil
+	ti := t.desc.tableIndexes(t.sch.Schema)
+	return &editor{t: t, tx: tx, pk: ti.pk, indexes: ti.secondary}, nil
 }
 
 // editorOrError adapts editor construction to go-mysql-server's

@@ -81,7 +81,7 @@ func loadState(it kvIter, seq uint64) (*state, error) {
 			if err := json.Unmarshal(v, d); err != nil {
 				return nil, fmt.Errorf("catalog: table descriptor %q: %w", k, err)
 			}
-			if _, err := d.Schema(); err != nil {
+			if err := d.buildIndexes(); err != nil {
 				return nil, err
 			}
 			db := strings.ToLower(d.Database)

@@ -125,22 +125,24 @@ func (t *Table) PreciseMatch() bool { return true }
 
 // GetIndexes implements sql.IndexAddressable.
 func (t *Table) GetIndexes(*gmssql.Context) ([]gmssql.Index, error) {
-	var out []gmssql.Index
-	if !t.desc.keyless() {
-		out = append(out, primaryIndex(t.desc, t.sch.Schema))
+	ti := t.desc.tableIndexes(t.sch.Schema)
+	out := make([]gmssql.Index, 0, 1+len(ti.secondary))
+	if ti.pk != nil {
+		out = append(out, ti.pk)
 	}
-	for i := range t.desc.Indexes {
-		out = append(out, secondaryIndex(t.desc, t.sch.Schema, &t.desc.Indexes[i]))
+	for _, ix := range ti.secondary {
+		out = append(out, ix)
 	}
 	return out, nil
 }
 
 func (t *Table) indexByName(name string) *Index {
-	if strings.EqualFold(name, "PRIMARY") && !t.desc.keyless() {
-		return primaryIndex(t.desc, t.sch.Schema)
+	ti := t.desc.tableIndexes(t.sch.Schema)
+	if strings.EqualFold(name, "PRIMARY") {
+		return ti.pk
 	}
-	if _, id := t.desc.index(name); id != nil {
-		return secondaryIndex(t.desc, t.sch.Schema, id)
+	if i, id := t.desc.index(name); id != nil {
+		return ti.secondary[i]
 	}
 	return nil
 }

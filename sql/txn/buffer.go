@@ -15,24 +15,47 @@ type bufEntry struct {
 
 // buffer holds a transaction's uncommitted writes in key order. Clone is
 // O(1) (copy on write), which makes savepoints and statement rollback cheap.
+// The tree is made by the first write: a read-only transaction (a point
+// select) allocates none.
 type buffer struct {
 	m *btreemap.BTreeMap[[]byte, bufEntry]
 }
 
-func newBuffer() buffer {
-	return buffer{m: btreemap.New[[]byte, bufEntry](16, bytes.Compare)}
+func (b buffer) clone() buffer {
+	if b.m == nil {
+		return buffer{}
+	}
+	return buffer{m: b.m.Clone()}
 }
 
-func (b buffer) clone() buffer { return buffer{m: b.m.Clone()} }
-
 func (b buffer) get(k []byte) (bufEntry, bool) {
+	if b.m == nil {
+		return bufEntry{}, false
+	}
 	_, e, ok := b.m.Get(k)
 	return e, ok
 }
 
-func (b buffer) put(k []byte, e bufEntry) { b.m.ReplaceOrInsert(k, e) }
+func (b *buffer) put(k []byte, e bufEntry) {
+	if b.m == nil {
+		b.m = btreemap.New[[]byte, bufEntry](16, bytes.Compare)
+	}
+	b.m.ReplaceOrInsert(k, e)
+}
 
-func (b buffer) len() int { return b.m.Len() }
+func (b buffer) len() int {
+	if b.m == nil {
+		return 0
+	}
+	return b.m.Len()
+}
+
+// ascend calls f with every buffered change in key order.
+func (b buffer) ascend(f func(k []byte, e bufEntry) bool) {
+	if b.m != nil {
+		b.m.AscendFunc(minKey(), maxKey(), f)
+	}
+}
 
 // bufKV is a buffered change with its key, as copied out for an iterator.
 type bufKV struct {
@@ -48,6 +71,9 @@ func (b buffer) rangeCopy(lo, hi []byte) []bufKV {
 	stop := btreemap.Max[[]byte]()
 	if hi != nil {
 		stop = btreemap.LT(hi)
+	}
+	if b.m == nil {
+		return nil
 	}
 	b.m.AscendFunc(btreemap.GE(lo), stop, func(k []byte, e bufEntry) bool {
 		out = append(out, bufKV{key: k, bufEntry: e})

@@ -65,7 +65,7 @@ type savepoint struct {
 }
 
 func newTransaction(id uint64, r Reader, readSeq uint64, readOnly bool) *Transaction {
-	return &Transaction{id: id, readSeq: readSeq, reader: r, readOnly: readOnly, buf: newBuffer()}
+	return &Transaction{id: id, readSeq: readSeq, reader: r, readOnly: readOnly}
 }
 
 // String implements sql.Transaction.
@@ -211,7 +211,7 @@ func (t *Transaction) ReadGet(key []byte) ([]byte, bool, error) {
 // WriteSet returns the buffered writes as a storage write set.
 func (t *Transaction) WriteSet() *storage.WriteSet {
 	ws := &storage.WriteSet{Mutations: make([]storage.Mutation, 0, t.buf.len())}
-	t.buf.m.AscendFunc(minKey(), maxKey(), func(k []byte, e bufEntry) bool {
+	t.buf.ascend(func(k []byte, e bufEntry) bool {
 		ws.Mutations = append(ws.Mutations, storage.Mutation{Key: k, Value: e.value, Delete: e.delete, Base: e.base})
 		return true
 	})
