@@ -115,6 +115,7 @@ func New(cfg Config) (*Engine, error) {
 	e := gms.New(a, &gms.Config{})
 	gmsNewMu.Unlock()
 	eng := &Engine{Engine: e, Provider: pro, cfg: cfg, locks: txn.NewLockTable()}
+	pro.SetLockTable(eng.locks)
 	eng.proposer = reloadingProposer{Proposer: cfg.Proposer, e: eng}
 	registerVariables()
 	eng.registerFunctions()

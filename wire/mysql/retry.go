@@ -94,8 +94,19 @@ func (h *retryHandler) ComMultiQuery(ctx context.Context, c *vmysql.Conn, query 
 	defer done()
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()
-	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
-	return rest, fixSQLError(err)
+	// Clients that enable multi-statements (the mysql CLI, sysbench,
+	// some PHP drivers) send every query this way, one statement of it
+	// per call: retried like ComQuery's.
+	for attempt := 0; ; attempt++ {
+		sent := false
+		rest, err := h.Handler.ComMultiQuery(ctx, c, query, func(r *sqltypes.Result, more bool) error {
+			sent = true
+			return callback(r, more)
+		})
+		if !h.retry(c, err, sent, attempt) {
+			return rest, fixSQLError(err)
+		}
+	}
 }
 
 func (h *retryHandler) ComPrepare(ctx context.Context, c *vmysql.Conn, query string, prepare *vmysql.PrepareData) ([]*querypb.Field, error) {
