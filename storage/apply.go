@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -239,6 +240,16 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		err = db.pdb.Apply(pb, pebble.NoSync)
 	} else {
 		err = db.pdb.ApplyNoSyncWait(pb, pebble.Sync)
+		if len(ps) == 1 && db.commits.unsynced.Load() == 0 {
+			// A lone commit: pebble has queued its WAL record and
+			// readied the WAL's flush goroutine, which would run only
+			// once this goroutine blocks on the sync, after the work
+			// below. Yielding lets it start the write now, on this
+			// processor, while this goroutine continues on the idle
+			// one: at 1 connection of durable inserts, +6% tx/s (5 of 6
+			// alternating pairs) and p50 -20 to -40 µs.
+			runtime.Gosched()
+		}
 	}
 	if err != nil {
 		return fail(fmt.Errorf("storage: apply commit %d: %w", seq, err))
