@@ -150,7 +150,7 @@ func (e *Engine) ExecPointInsert(ctx *gmssql.Context, pi *PointInsert, arg func(
 
 	// From here on the statement runs: errors are the statement's.
 	ctx.ClearWarnings()
-	countStatement(ctx, txn.StatInsert)
+	st.sess.CountStatement(txn.StatInsert)
 	switch {
 	case p.given:
 		if _, err := t.GetNextAutoIncrementValue(ctx, row[p.autoInc]); err != nil {

@@ -256,7 +256,7 @@ func (e *Engine) ExecPointSelect(ctx *gmssql.Context, ps *PointSelect, arg func(
 		return res, false, nil
 	}
 	ctx.ClearWarnings()
-	countStatement(ctx, txn.StatSelect)
+	st.sess.CountStatement(txn.StatSelect)
 	row, err := t.GetRow(ctx, key...)
 	if err != nil {
 		return res, true, err
@@ -410,16 +410,4 @@ func (st *fastStatement) endWrite(ctx *gmssql.Context, handled, endsWithStatemen
 	case handled && err != nil && endsWithStatement:
 		ctx.SetTransaction(nil)
 	}
-}
-
-// countStatement counts a statement a fast path answered in the status
-// variables Questions and Com_<kind>, as go-mysql-server counts those it
-// runs.
-func countStatement(ctx *gmssql.Context, kind int) {
-	if s, ok := ctx.Session.(*txn.Session); ok {
-		s.CountStatement(kind)
-		return
-	}
-	gmssql.IncrementStatusVariable(ctx, "Questions", 1)
-	gmssql.IncrementStatusVariable(ctx, txn.ComStatus(kind), 1)
 }

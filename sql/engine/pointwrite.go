@@ -281,10 +281,10 @@ func (e *Engine) ExecPointWrite(ctx *gmssql.Context, pw *PointWrite, arg func(na
 	// From here on the statement runs: errors are the statement's.
 	ctx.ClearWarnings()
 	if pw.delete {
-		countStatement(ctx, txn.StatDelete)
+		st.sess.CountStatement(txn.StatDelete)
 		res, err = deleteRow(ctx, t, old)
 	} else {
-		countStatement(ctx, txn.StatUpdate)
+		st.sess.CountStatement(txn.StatUpdate)
 		res, err = updateRow(ctx, t, p.schema, old, row)
 	}
 	endLatest()

@@ -217,7 +217,7 @@ func (e *Engine) execRangeSelect(ctx *gmssql.Context, rs *RangeSelect, arg func(
 		bounds[i] = kv
 	}
 	ctx.ClearWarnings()
-	countStatement(ctx, txn.StatSelect)
+	st.sess.CountStatement(txn.StatSelect)
 	if wire && p.wire != nil {
 		b, err := p.scanWire(ctx, t, bounds[0], bounds[1], rs)
 		if err == nil {

@@ -29,9 +29,6 @@ const (
 
 var comStatus = [numStats]string{"Com_select", "Com_insert", "Com_update", "Com_delete"}
 
-// ComStatus names the status variable of statements of kind.
-func ComStatus(kind int) string { return comStatus[kind] }
-
 // pendingStatus are the session's counts not yet in go-mysql-server's map.
 type pendingStatus struct {
 	questions uint64

@@ -41,49 +41,40 @@ func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query strin
 			prep = &vmysql.PrepareData{PrepareStmt: query}
 		}
 	}
-	for attempt := 0; ; attempt++ {
-		sent := false
-		handled, err := false, error(nil)
+	return h.retrying(c, func(sent *bool) error {
 		if prep != nil {
-			handled, err = h.s.execFast(ctx, c, prep, func(r *sqltypes.Result) error {
-				sent = true
+			handled, err := h.s.execFast(ctx, c, prep, func(r *sqltypes.Result) error {
+				*sent = true
 				return callback(r, false)
 			})
+			if handled {
+				return err
+			}
 		}
-		if !handled {
-			err = h.Handler.ComQuery(ctx, c, query, func(r *sqltypes.Result, more bool) error {
-				sent = true
-				return callback(r, more)
-			})
-		}
-		if !h.retry(c, err, sent, attempt) {
-			return fixSQLError(err)
-		}
-	}
+		return h.Handler.ComQuery(ctx, c, query, func(r *sqltypes.Result, more bool) error {
+			*sent = true
+			return callback(r, more)
+		})
+	})
 }
 
 func (h *retryHandler) ComStmtExecute(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	done := h.s.begin(c)
 	defer done()
-	for attempt := 0; ; attempt++ {
-		sent := false
+	return h.retrying(c, func(sent *bool) error {
 		send := func(r *sqltypes.Result) error {
-			sent = true
+			*sent = true
 			return callback(r)
 		}
-		handled, err := false, error(nil)
 		if h.s.fast != nil {
-			handled, err = h.s.execFast(ctx, c, prepare, send)
+			if handled, err := h.s.execFast(ctx, c, prepare, send); handled {
+				return err
+			}
 		}
-		if !handled {
-			wctx, stop := watchClient(ctx, c.Conn)
-			err = h.Handler.ComStmtExecute(wctx, c, prepare, send)
-			stop()
-		}
-		if !h.retry(c, err, sent, attempt) {
-			return fixSQLError(err)
-		}
-	}
+		wctx, stop := watchClient(ctx, c.Conn)
+		defer stop()
+		return h.Handler.ComStmtExecute(wctx, c, prepare, send)
+	})
 }
 
 func (h *retryHandler) ComMultiQuery(ctx context.Context, c *vmysql.Conn, query string, callback vmysql.ResultSpoolFn) (string, error) {
@@ -97,16 +88,16 @@ func (h *retryHandler) ComMultiQuery(ctx context.Context, c *vmysql.Conn, query 
 	// Clients that enable multi-statements (the mysql CLI, sysbench,
 	// some PHP drivers) send every query this way, one statement of it
 	// per call: retried like ComQuery's.
-	for attempt := 0; ; attempt++ {
-		sent := false
-		rest, err := h.Handler.ComMultiQuery(ctx, c, query, func(r *sqltypes.Result, more bool) error {
-			sent = true
+	var rest string
+	err := h.retrying(c, func(sent *bool) error {
+		var err error
+		rest, err = h.Handler.ComMultiQuery(ctx, c, query, func(r *sqltypes.Result, more bool) error {
+			*sent = true
 			return callback(r, more)
 		})
-		if !h.retry(c, err, sent, attempt) {
-			return rest, fixSQLError(err)
-		}
-	}
+		return err
+	})
+	return rest, err
 }
 
 func (h *retryHandler) ComPrepare(ctx context.Context, c *vmysql.Conn, query string, prepare *vmysql.PrepareData) ([]*querypb.Field, error) {
@@ -124,6 +115,19 @@ func (h *retryHandler) ComInitDB(c *vmysql.Conn, schemaName string) error {
 func (h *retryHandler) ConnectionClosed(c *vmysql.Conn) {
 	h.Handler.ConnectionClosed(c)
 	h.s.sessions.Delete(c.ConnectionID)
+}
+
+// retrying runs a statement, and runs it again while retry allows: its
+// result callbacks set *sent once they send the client something. It
+// returns the last run's error with its MySQL number and SQLSTATE.
+func (h *retryHandler) retrying(c *vmysql.Conn, run func(sent *bool) error) error {
+	for attempt := 0; ; attempt++ {
+		sent := false
+		err := run(&sent)
+		if !h.retry(c, err, sent, attempt) {
+			return fixSQLError(err)
+		}
+	}
 }
 
 func (h *retryHandler) retry(c *vmysql.Conn, err error, sent bool, attempt int) bool {
