@@ -50,6 +50,15 @@ func startAdmin(addr string, s *Server) (*adminServer, error) {
 		mux.HandleFunc("POST /fault/heal", func(w http.ResponseWriter, _ *http.Request) { s.setPartitioned(w, false) })
 	}
 	mux.Handle("/metrics", metricsHandler(s))
+	mux.HandleFunc("/debug/storage", func(w http.ResponseWriter, _ *http.Request) {
+		// pebble's LSM metrics: levels, flushes and compactions, WAL.
+		fmt.Fprintf(w, "# data store\n%s", s.db.Metrics())
+		if c := s.clusterP.Load(); c != nil {
+			if m := c.LogMetrics(); m != nil {
+				fmt.Fprintf(w, "\n# raft log store\n%s", m)
+			}
+		}
+	})
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -64,6 +64,16 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("/metrics lacks %s", name)
 		}
 	}
+	// /debug/storage prints pebble's LSM metrics of the data store.
+	resp, err := http.Get("http://" + s.AdminAddr().String() + "/debug/storage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), "# data store\n") || !strings.Contains(string(body), "Compactions:") || strings.Contains(string(body), "raft log store") {
+		t.Fatalf("/debug/storage: %s\n%s", resp.Status, body)
+	}
 	if before["coffer_row_cache_complete"] != 1 {
 		t.Fatalf("a new node's row cache is not complete: %v", before["coffer_row_cache_complete"])
 	}

@@ -197,6 +197,8 @@ func Open(cfg Config) (*DB, error) {
 		}
 	}
 	opts.MemTableSize = cfg.MemTableSize
+	SetLevelCompression(opts)
+	opts.EventListener = EventListener(cfg.Logger, "data")
 	opts.DisableAutomaticCompactions = cfg.VerifyOnly
 	opts.EnsureDefaults()
 	pdb, err := pebble.Open(cfg.Dir, opts)

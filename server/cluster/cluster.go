@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
 
 	"github.com/cofferdb/coffer/sql/txn"
@@ -324,6 +325,15 @@ func (n *Node) SetBlocked(b bool) { n.mux.SetBlocked(b) }
 
 // IsLeader reports whether this node is the raft leader.
 func (n *Node) IsLeader() bool { return n.r() != nil && n.r().State() == raft.Leader }
+
+// LogMetrics returns pebble's metrics of the raft log store (nil before
+// the node has opened it).
+func (n *Node) LogMetrics() *pebble.Metrics {
+	if n.logs == nil {
+		return nil
+	}
+	return n.logs.Metrics()
+}
 
 // Leader returns the leader's raft address and id, or "" if unknown.
 func (n *Node) Leader() (addr, id string) {

@@ -68,6 +68,8 @@ func OpenLogStore(dir string, noSync bool) (*LogStore, error) {
 	// Appends are fsynced one by one: zero-filled WAL files
 	// (storage.WALFS) keep those syncs to one device flush each.
 	opts := &pebble.Options{Logger: pebbleLogger{slog.Default()}, MemTableSize: 32 << 20, FS: storage.WALFS(vfs.Default)}
+	storage.SetLevelCompression(opts)
+	opts.EventListener = storage.EventListener(slog.Default(), "raft log")
 	opts.EnsureDefaults()
 	pdb, err := pebble.Open(dir, opts)
 	if err != nil {
@@ -327,3 +329,7 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "raft-pebble")
 	panic(fmt.Sprintf(format, args...))
 }
+
+// Metrics returns pebble's metrics of the log store (LSM shape,
+// compactions, WAL), for the admin server's /debug/storage.
+func (s *LogStore) Metrics() *pebble.Metrics { return s.pdb.Metrics() }
