@@ -57,7 +57,19 @@ func (p *Provider) SetLockTable(lt *txn.LockTable) { p.locks = lt }
 
 // counterLockWait bounds how long a DDL statement waits for the table id
 // counter's lock (another transaction's DDL holds it until it ends).
-const counterLockWait = 50 * time.Second
+var counterLockWait = 50 * time.Second
+
+// TableIDCounterKey is the system key of the table id counter, whose row
+// lock CREATE TABLE takes.
+func TableIDCounterKey() []byte { return storage.SystemKey(sysNextTableID) }
+
+// SetCounterLockWaitForTest sets counterLockWait and returns a function
+// that restores it (tests of other packages).
+func SetCounterLockWaitForTest(d time.Duration) (restore func()) {
+	old := counterLockWait
+	counterLockWait = d
+	return func() { counterLockWait = old }
+}
 
 // AddSystemDatabase adds a read-only database served next to the stored
 // ones. Call it before the provider serves queries.
@@ -254,8 +266,11 @@ func (p *Provider) nextTableID(t *txn.Transaction) (uint64, error) {
 	k := storage.SystemKey(sysNextTableID)
 	if p.locks != nil && !t.Wrote(k) {
 		if err := p.locks.Lock(context.Background(), t, k, counterLockWait); err != nil {
-			if errors.Is(err, txn.ErrDeadlock) {
+			switch {
+			case errors.Is(err, txn.ErrDeadlock):
 				return 0, gmssql.ErrLockDeadlock.New(err.Error())
+			case errors.Is(err, txn.ErrLockWaitTimeout):
+				return 0, txn.LockWaitTimeoutError()
 			}
 			return 0, fmt.Errorf("catalog: the table id counter: %w", err)
 		}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
-	vmysql "github.com/dolthub/vitess/go/mysql"
 
 	"github.com/cofferdb/coffer/sql/txn"
 	"github.com/cofferdb/coffer/storage"
@@ -47,7 +46,7 @@ func lockError(ctx *gmssql.Context, err error) error {
 		ctx.SetIgnoreAutoCommit(false)
 		return gmssql.ErrLockDeadlock.New(err.Error())
 	case errors.Is(err, txn.ErrLockWaitTimeout):
-		return vmysql.NewSQLError(vmysql.ERLockWaitTimeout, vmysql.SSUnknownSQLState, "Lock wait timeout exceeded; try restarting transaction")
+		return txn.LockWaitTimeoutError()
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"github.com/cofferdb/coffer/sql/catalog"
 	"math/rand"
 	"sync"
 	"sync/atomic"
@@ -434,4 +435,28 @@ func TestRowLockTransfersConserve(t *testing.T) {
 			t.Logf("%s: %d committed, %d deadlocks or conflicts", level, committed.Load(), failed.Load())
 		})
 	}
+}
+
+// TestDDLCounterLockWaitTimeout: CREATE TABLE waits for the table id
+// counter's lock, and past the timeout fails with MySQL's 1205 (it was a
+// generic 1105); once the holder is gone, it succeeds.
+func TestDDLCounterLockWaitTimeout(t *testing.T) {
+	defer catalog.SetCounterLockWaitForTest(20 * time.Millisecond)()
+	env := newRowLockEnv(t)
+	a, b := env.session(), env.session()
+	query(t, env.e, a, "BEGIN")
+	env.mustWrite(a, incK, 1)
+	holder := a.GetTransaction().(*txn.Transaction)
+	if err := env.e.locks.Lock(context.Background(), holder, catalog.TableIDCounterKey(), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	_, iter, _, err := env.e.Query(b, "CREATE TABLE ddl_b (id INT PRIMARY KEY)")
+	if err == nil {
+		_, err = gmssql.RowIterToRows(b, iter)
+	}
+	if se := gmssql.CastSQLError(err); err == nil || se.Num != vmysql.ERLockWaitTimeout {
+		t.Fatalf("CREATE TABLE waiting past the timeout: %v", err)
+	}
+	query(t, env.e, a, "COMMIT")
+	query(t, env.e, b, "CREATE TABLE ddl_b (id INT PRIMARY KEY)")
 }

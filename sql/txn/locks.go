@@ -3,6 +3,7 @@ package txn
 import (
 	"context"
 	"errors"
+	vmysql "github.com/dolthub/vitess/go/mysql"
 	"sync"
 	"time"
 )
@@ -40,6 +41,13 @@ var ErrDeadlock = errors.New("deadlock found when trying to get lock; try restar
 
 // ErrLockWaitTimeout: the lock's holder did not finish within the timeout.
 var ErrLockWaitTimeout = errors.New("lock wait timeout exceeded; try restarting transaction")
+
+// LockWaitTimeoutError is the statement error for ErrLockWaitTimeout:
+// MySQL's 1205 (ER_LOCK_WAIT_TIMEOUT), which the Postgres wire reports as
+// SQLSTATE 55P03. It fails the statement, not the transaction.
+func LockWaitTimeoutError() error {
+	return vmysql.NewSQLError(vmysql.ERLockWaitTimeout, vmysql.SSUnknownSQLState, "Lock wait timeout exceeded; try restarting transaction")
+}
 
 // LockTable holds the row locks of one node's transactions.
 type LockTable struct {
