@@ -186,7 +186,7 @@ func (n *Node) startRaft() error {
 	}
 	n.logs = logs
 	hl := HCLogger(n.cfg.Logger, "raft")
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, 2, hl)
+	snaps, err := openSnapStore(filepath.Join(n.cfg.Dir, "snapshots"), snapRetain, n.log)
 	if err != nil {
 		return err
 	}

@@ -206,7 +206,8 @@ func (f *fsm) fatal(l *raft.Log, err error) {
 }
 
 // Snapshot checkpoints the store (hard links, so it is quick); Persist
-// streams the checkpoint's files as a tar archive while applies go on.
+// keeps the checkpoint as the snapshot, which is streamed as a tar
+// archive only when a follower needs it.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	if err := f.db.Sync(); err != nil {
 		return nil, err
@@ -247,7 +248,16 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 
 type snapshot struct{ dir string }
 
+// Persist hands the checkpoint to the snapshot store: snapStore keeps the
+// directory itself (snapstore.go); another store gets its tar archive.
 func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if a, ok := sink.(*snapSink); ok {
+		if err := a.adopt(s.dir); err != nil {
+			_ = sink.Cancel()
+			return err
+		}
+		return sink.Close()
+	}
 	if err := tarDir(s.dir, sink); err != nil {
 		_ = sink.Cancel()
 		return err
