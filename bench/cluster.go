@@ -5,10 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
+	"time"
 )
 
 // CofferCluster is a 3-node Coffer cluster on loopback: raft over the
@@ -27,12 +31,47 @@ type clusterSystem struct {
 
 func newCofferCluster(bin string) *clusterSystem { return &clusterSystem{bin: bin} }
 
-func (c *clusterSystem) Name() string       { return CofferCluster }
-func (c *clusterSystem) Endpoint() Endpoint { return c.nodes[0].Endpoint() }
-func (c *clusterSystem) Version() string    { return c.nodes[0].Version() + " (3 nodes, raft)" }
+func (c *clusterSystem) Name() string    { return CofferCluster }
+func (c *clusterSystem) Version() string { return c.nodes[0].Version() + " (3 nodes, raft)" }
+
+// Endpoint is the leader's MySQL address: clients of a benchmark write
+// to the leader, as the first node normally stays. Should the role move
+// (a node starved of CPU long enough for an election), the runs follow
+// it rather than measure every commit forwarded from a follower.
+func (c *clusterSystem) Endpoint() Endpoint { return c.nodes[c.leader()].Endpoint() }
 
 // AdminAddr is the leader's HTTP address (readyz, pprof).
-func (c *clusterSystem) AdminAddr() string { return c.nodes[0].AdminAddr() }
+func (c *clusterSystem) AdminAddr() string { return c.nodes[c.leader()].AdminAddr() }
+
+// leader returns the index of the node the first node's /readyz names as
+// leader ("ready seq=N leader=ID"), or 0 if it cannot tell.
+func (c *clusterSystem) leader() int {
+	if len(c.nodes) == 0 {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.nodes[0].AdminAddr()+"/readyz", nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	_, id, ok := strings.Cut(strings.TrimSpace(string(b)), "leader=")
+	if !ok {
+		return 0
+	}
+	for i := range c.nodes {
+		if id == "n"+strconv.Itoa(i+1) {
+			return i
+		}
+	}
+	return 0
+}
 
 func (c *clusterSystem) Start(ctx context.Context, dir string) error {
 	var first string
