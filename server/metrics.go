@@ -52,10 +52,14 @@ var (
 	descReadAmp       = desc("storage_read_amplification", "Sorted runs a storage read may merge.")
 	descDebt          = desc("storage_compaction_debt_bytes", "The storage engine's estimate of the bytes compactions are behind.")
 	descMemTable      = desc("storage_memtable_bytes", "Bytes of the storage engine's memtables.")
+	descFlushes       = desc("storage_flushes_total", "Memtable flushes of the storage engine since the node started.")
+	descCompactions   = desc("storage_compactions_total", "Compactions of the storage engine since the node started.")
+	descStalls        = desc("storage_write_stalls_total", "Write stalls of the storage engine: commits held until a flush or an L0 compaction caught up.")
+	descStallTime     = desc("storage_write_stall_seconds_total", "Summed length of the storage engine's write stalls.")
 	descFastPathHits  = desc("fast_path_hits_total", "Statements answered by Coffer's fast paths instead of the general SQL engine.")
 	descCommitTime    = desc("commit_duration_seconds", "Time from a session's COMMIT (or autocommit statement) reaching the commit path to the commit being durable and visible on this node (group commit or raft included), for commits that succeeded.")
 	descConflicts     = desc("write_conflicts_total", "Write conflicts sessions lost to a transaction that committed first, at a statement or at the commit (rolled back with ER_LOCK_DEADLOCK / SQLSTATE 40001; an autocommit statement may have been run again without the client seeing it).")
-	nodeCollectorDesc = []*prometheus.Desc{descApplied, descVisible, descSigned, descGroups, descRowCache, descRowComplete, descOverlay, descL0, descReadAmp, descDebt, descMemTable, descFastPathHits, descCommitTime, descConflicts}
+	nodeCollectorDesc = []*prometheus.Desc{descApplied, descVisible, descSigned, descGroups, descRowCache, descRowComplete, descOverlay, descL0, descReadAmp, descDebt, descMemTable, descFlushes, descCompactions, descStalls, descStallTime, descFastPathHits, descCommitTime, descConflicts}
 )
 
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -93,6 +97,10 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descReadAmp, float64(st.ReadAmp))
 	gauge(descDebt, float64(st.CompactionDebt))
 	gauge(descMemTable, float64(st.MemTableBytes))
+	counter(descFlushes, float64(st.Flushes))
+	counter(descCompactions, float64(st.Compactions))
+	counter(descStalls, float64(st.WriteStalls))
+	counter(descStallTime, st.WriteStallTime.Seconds())
 	counter(descFastPathHits, float64(e.FastHits()))
 	cs := e.CommitStats()
 	buckets := make(map[float64]uint64, len(engine.CommitBounds))

@@ -59,7 +59,7 @@ func TestMetrics(t *testing.T) {
 	defer s.Close()
 	s.Start()
 	before := scrape(t, s)
-	for _, name := range []string{"coffer_commit_sequence", "coffer_row_cache_complete", "coffer_storage_read_amplification", "go_goroutines", "go_sched_latencies_seconds_count", "process_resident_memory_bytes"} {
+	for _, name := range []string{"coffer_commit_sequence", "coffer_row_cache_complete", "coffer_storage_read_amplification", "coffer_storage_flushes_total", "coffer_storage_write_stalls_total", "go_goroutines", "go_sched_latencies_seconds_count", "process_resident_memory_bytes"} {
 		if _, ok := before[name]; !ok {
 			t.Fatalf("/metrics lacks %s", name)
 		}

@@ -29,24 +29,43 @@ func SetLevelCompression(opts *pebble.Options) {
 	}
 }
 
+// WriteStalls counts pebble's write stalls: commits held until a flush or
+// an L0 compaction catches up.
+type WriteStalls struct {
+	mu    sync.Mutex
+	start time.Time
+	count uint64
+	total time.Duration
+}
+
+// Get returns the stalls so far and their summed length.
+func (w *WriteStalls) Get() (count uint64, total time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.count, w.total
+}
+
 // EventListener logs what an operator needs from pebble's events: write
-// stalls (commits waiting for a flush or for L0 to drain) at WARN, with
-// their length; flushes and compactions at DEBUG. store names the pebble
-// instance ("data", "raft log").
-func EventListener(log *slog.Logger, store string) *pebble.EventListener {
-	var stallMu sync.Mutex
-	var stallStart time.Time
+// stalls at WARN, with their length (and counts them in stalls, if not
+// nil); flushes and compactions at DEBUG. store names the pebble instance
+// ("data", "raft log").
+func EventListener(log *slog.Logger, store string, stalls *WriteStalls) *pebble.EventListener {
+	if stalls == nil {
+		stalls = &WriteStalls{}
+	}
 	return &pebble.EventListener{
 		WriteStallBegin: func(i pebble.WriteStallBeginInfo) {
-			stallMu.Lock()
-			stallStart = time.Now()
-			stallMu.Unlock()
+			stalls.mu.Lock()
+			stalls.start = time.Now()
+			stalls.count++
+			stalls.mu.Unlock()
 			log.Warn("storage: write stall: commits wait for pebble", "store", store, "reason", i.Reason)
 		},
 		WriteStallEnd: func() {
-			stallMu.Lock()
-			d := time.Since(stallStart)
-			stallMu.Unlock()
+			stalls.mu.Lock()
+			d := time.Since(stalls.start)
+			stalls.total += d
+			stalls.mu.Unlock()
 			log.Warn("storage: write stall ended", "store", store, "duration", d)
 		},
 		FlushEnd: func(i pebble.FlushInfo) {

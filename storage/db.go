@@ -122,9 +122,10 @@ func (c *Config) Validate() error {
 
 // DB is Coffer's multi-version store on pebble.
 type DB struct {
-	cfg Config
-	pdb *pebble.DB
-	log *slog.Logger
+	cfg    Config
+	pdb    *pebble.DB
+	log    *slog.Logger
+	stalls *WriteStalls // pebble's write stalls (EventListener)
 
 	applyMu sync.Mutex    // serializes Apply: conflict check, sequence, batch
 	applied atomic.Uint64 // last sequence written to pebble
@@ -198,14 +199,15 @@ func Open(cfg Config) (*DB, error) {
 	}
 	opts.MemTableSize = cfg.MemTableSize
 	SetLevelCompression(opts)
-	opts.EventListener = EventListener(cfg.Logger, "data")
+	stalls := &WriteStalls{}
+	opts.EventListener = EventListener(cfg.Logger, "data", stalls)
 	opts.DisableAutomaticCompactions = cfg.VerifyOnly
 	opts.EnsureDefaults()
 	pdb, err := pebble.Open(cfg.Dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", cfg.Dir, err)
 	}
-	db := &DB{cfg: cfg, pdb: pdb, log: cfg.Logger}
+	db := &DB{cfg: cfg, pdb: pdb, log: cfg.Logger, stalls: stalls}
 	db.ov.reset()
 	db.ckptBytes, db.ckptBatchBytes = overlayCheckpointBytes, checkpointBatchBytes
 	switch {

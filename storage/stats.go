@@ -1,5 +1,7 @@
 package storage
 
+import "time"
+
 // Stats is a snapshot of the store's counters, for metrics.
 type Stats struct {
 	Applied uint64 // last sequence written to pebble
@@ -21,6 +23,12 @@ type Stats struct {
 	ReadAmp        int
 	CompactionDebt uint64
 	MemTableBytes  uint64
+	// Flushes and Compactions count pebble's since the store opened;
+	// WriteStalls and WriteStallTime its write stalls (commits held until
+	// a flush or an L0 compaction caught up) and their summed length.
+	Flushes, Compactions int64
+	WriteStalls          uint64
+	WriteStallTime       time.Duration
 }
 
 // Stats returns the store's counters.
@@ -39,5 +47,7 @@ func (db *DB) Stats() Stats {
 	m := db.pdb.Metrics()
 	s.L0Files, s.ReadAmp = m.Levels[0].TablesCount, m.ReadAmp()
 	s.CompactionDebt, s.MemTableBytes = m.Compact.EstimatedDebt, m.MemTable.Size
+	s.Flushes, s.Compactions = m.Flush.Count, m.Compact.Count
+	s.WriteStalls, s.WriteStallTime = db.stalls.Get()
 	return s
 }

@@ -69,7 +69,7 @@ func OpenLogStore(dir string, noSync bool) (*LogStore, error) {
 	// (storage.WALFS) keep those syncs to one device flush each.
 	opts := &pebble.Options{Logger: pebbleLogger{slog.Default()}, MemTableSize: 32 << 20, FS: storage.WALFS(vfs.Default)}
 	storage.SetLevelCompression(opts)
-	opts.EventListener = storage.EventListener(slog.Default(), "raft log")
+	opts.EventListener = storage.EventListener(slog.Default(), "raft log", nil)
 	opts.EnsureDefaults()
 	pdb, err := pebble.Open(dir, opts)
 	if err != nil {
