@@ -21,10 +21,7 @@ run: build
 # SQLAlchemy, Django, node and the npm pg package); installed once.
 NODE_PG_DIR := wire/pgwire/testdata/node
 test-deps:
-	@command -v mysql >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && /usr/bin/python3 -c 'import pymysql, psycopg2, sqlalchemy, django' 2>/dev/null || { \
-	  echo "installing test dependencies: mariadb-client python3-pymysql postgresql-client python3-psycopg2 python3-sqlalchemy python3-django nodejs npm"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mariadb-client python3-pymysql postgresql-client python3-psycopg2 python3-sqlalchemy python3-django nodejs npm >/dev/null; }
+	@sh tests/deps.sh
 	@[ -f $(NODE_PG_DIR)/node_modules/pg/package.json ] || { echo "installing the npm pg package into $(NODE_PG_DIR)/node_modules"; \
 	  cd $(NODE_PG_DIR) && npm ci --no-audit --no-fund --loglevel=error; }
 
