@@ -156,19 +156,3 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("coffer_write_conflicts_total moved by %v after one lost conflict, want 1", c)
 	}
 }
-
-// TestClusterMemTableSize: cluster nodes get memtables of different sizes
-// (so that they do not flush at once), between 64 and 124 MiB.
-func TestClusterMemTableSize(t *testing.T) {
-	seen := map[uint64]string{}
-	for _, id := range []string{"n1", "n2", "n3"} {
-		size := clusterMemTableSize(id)
-		if size < 64<<20 || size > 124<<20 || size%(4<<20) != 0 {
-			t.Errorf("%s: memtable of %d bytes", id, size)
-		}
-		if other, ok := seen[size]; ok {
-			t.Errorf("%s and %s get the same memtable size %d", id, other, size)
-		}
-		seen[size] = id
-	}
-}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net"
 	"os"
@@ -85,7 +84,7 @@ func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 		// store applies without fsync and is synced before the log is
 		// truncated (server/cluster).
 		scfg.NoSync = true
-		scfg.MemTableSize = clusterMemTableSize(cfg.NodeID)
+		scfg.MemTableSize = cluster.StaggeredSize(cfg.NodeID, storage.DefaultMemTableSize)
 	}
 	db, err := storage.Open(scfg)
 	if err != nil {
@@ -252,17 +251,4 @@ func (s *Server) Close() error {
 	}
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)
-}
-
-// clusterMemTableSize is a cluster node's memtable size: 64 to 124 MiB in
-// 4 MiB steps, chosen by a hash of its node id. Every node applies the same
-// entries, so with equal memtables they all flushed within the same second
-// (a 62 MB flush took 0.7-0.9 s on each node of a 2-core loopback cluster,
-// and throughput fell to a third for that second), and both followers
-// answered the leader late at once. A commit needs one follower's answer:
-// with the flushes apart, a flushing follower delays none.
-func clusterMemTableSize(nodeID string) uint64 {
-	h := fnv.New32a()
-	h.Write([]byte(nodeID))
-	return storage.DefaultMemTableSize + uint64(h.Sum32()%16)*(4<<20)
 }

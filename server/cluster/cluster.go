@@ -180,7 +180,7 @@ const (
 )
 
 func (n *Node) startRaft() error {
-	logs, err := OpenLogStore(filepath.Join(n.cfg.Dir, "log"), false)
+	logs, err := openLogStore(filepath.Join(n.cfg.Dir, "log"), false, StaggeredSize(n.cfg.NodeID, logMemTableSize))
 	if err != nil {
 		return err
 	}

@@ -208,3 +208,21 @@ func BenchmarkLogStoreStoreLogs64(b *testing.B) {
 		})
 	}
 }
+
+// TestStaggeredSize: nodes n1, n2 and n3 get memtables of different sizes
+// (so that they do not flush at once), from base to base + 15/16 of it.
+func TestStaggeredSize(t *testing.T) {
+	for _, base := range []uint64{32 << 20, 64 << 20} {
+		seen := map[uint64]string{}
+		for _, id := range []string{"n1", "n2", "n3"} {
+			size := StaggeredSize(id, base)
+			if size < base || size > base+15*(base/16) || size%(base/16) != 0 {
+				t.Errorf("%s: %d bytes from base %d", id, size, base)
+			}
+			if other, ok := seen[size]; ok {
+				t.Errorf("%s and %s get the same size %d", id, other, size)
+			}
+			seen[size] = id
+		}
+	}
+}
