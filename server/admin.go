@@ -52,7 +52,12 @@ func startAdmin(addr string, s *Server) (*adminServer, error) {
 	mux.Handle("/metrics", metricsHandler(s))
 	mux.HandleFunc("/debug/storage", func(w http.ResponseWriter, _ *http.Request) {
 		// pebble's LSM metrics: levels, flushes and compactions, WAL.
-		fmt.Fprintf(w, "# data store\n%s", s.db.Metrics())
+		m := s.db.Metrics()
+		if m == nil {
+			http.Error(w, "the store is closed", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "# data store\n%s", m)
 		if c := s.clusterP.Load(); c != nil {
 			if m := c.LogMetrics(); m != nil {
 				fmt.Fprintf(w, "\n# raft log store\n%s", m)

@@ -1,10 +1,6 @@
 package storage
 
 import (
-	"log/slog"
-	"sync"
-	"time"
-
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
 )
@@ -26,53 +22,5 @@ func SetLevelCompression(opts *pebble.Options) {
 		} else {
 			opts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.SnappyCompression }
 		}
-	}
-}
-
-// WriteStalls counts pebble's write stalls: commits held until a flush or
-// an L0 compaction catches up.
-type WriteStalls struct {
-	mu    sync.Mutex
-	start time.Time
-	count uint64
-	total time.Duration
-}
-
-// Get returns the stalls so far and their summed length.
-func (w *WriteStalls) Get() (count uint64, total time.Duration) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.count, w.total
-}
-
-// EventListener logs what an operator needs from pebble's events: write
-// stalls at WARN, with their length (and counts them in stalls, if not
-// nil); flushes and compactions at DEBUG. store names the pebble instance
-// ("data", "raft log").
-func EventListener(log *slog.Logger, store string, stalls *WriteStalls) *pebble.EventListener {
-	if stalls == nil {
-		stalls = &WriteStalls{}
-	}
-	return &pebble.EventListener{
-		WriteStallBegin: func(i pebble.WriteStallBeginInfo) {
-			stalls.mu.Lock()
-			stalls.start = time.Now()
-			stalls.count++
-			stalls.mu.Unlock()
-			log.Warn("storage: write stall: commits wait for pebble", "store", store, "reason", i.Reason)
-		},
-		WriteStallEnd: func() {
-			stalls.mu.Lock()
-			d := time.Since(stalls.start)
-			stalls.total += d
-			stalls.mu.Unlock()
-			log.Warn("storage: write stall ended", "store", store, "duration", d)
-		},
-		FlushEnd: func(i pebble.FlushInfo) {
-			log.Debug("storage: flush", "store", store, "info", i.String())
-		},
-		CompactionEnd: func(i pebble.CompactionInfo) {
-			log.Debug("storage: compaction", "store", store, "info", i.String())
-		},
 	}
 }

@@ -427,8 +427,14 @@ func (db *DB) Close() error {
 	return db.pdb.Close()
 }
 
-// Metrics returns pebble's metrics (for logs and benchmarks).
-func (db *DB) Metrics() *pebble.Metrics { return db.pdb.Metrics() }
+// Metrics returns pebble's metrics (for logs, benchmarks and the admin
+// server's /debug/storage), or nil once the store is closed.
+func (db *DB) Metrics() *pebble.Metrics {
+	if db.closed.Load() {
+		return nil
+	}
+	return db.pdb.Metrics()
+}
 
 type pebbleLogger struct{ l *slog.Logger }
 

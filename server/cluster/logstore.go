@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"math"
 	"sync"
@@ -339,19 +338,12 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 }
 
 // Metrics returns pebble's metrics of the log store (LSM shape,
-// compactions, WAL), for the admin server's /debug/storage.
-func (s *LogStore) Metrics() *pebble.Metrics { return s.pdb.Metrics() }
-
-// StaggeredSize is base plus 0 to 15 sixteenths of it, chosen by a hash of
-// nodeID: a cluster node's memtable sizes (its data store's and its raft
-// log's). Every node writes the same entries, so with equal memtables all
-// flushed within the same second (a 62 MB flush took 0.7-0.9 s on each
-// node of a 2-core loopback cluster, and throughput fell to a third for
-// that second), and both followers answered the leader late at once. A
-// commit needs one follower's answer: with the flushes apart, a flushing
-// follower delays none.
-func StaggeredSize(nodeID string, base uint64) uint64 {
-	h := fnv.New32a()
-	h.Write([]byte(nodeID))
-	return base + uint64(h.Sum32()%16)*(base/16)
+// compactions, WAL), for the admin server's /debug/storage. It returns nil once the store is closed.
+func (s *LogStore) Metrics() *pebble.Metrics {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return nil
+	}
+	return s.pdb.Metrics()
 }

@@ -45,7 +45,6 @@ const (
 	snapCheckpointDir  = "checkpoint" // a snapshot taken here: the pebble checkpoint
 	snapTmpSuffix      = ".tmp"
 	snapRetain         = 2
-	tarBlock           = 512
 	snapStreamBufBytes = 1 << 20
 )
 
@@ -180,32 +179,32 @@ func (s *snapStore) Open(id string) (*raft.SnapshotMeta, io.ReadCloser, error) {
 		}}, nil
 	}
 	f, err := os.Open(filepath.Join(dir, snapStateFile))
+	if err == nil && len(m.CRC) > 0 {
+		if err = checkCRC(f, m.CRC); err != nil {
+			f.Close()
+		}
+	}
 	if err != nil {
 		release()
 		return nil, nil, fmt.Errorf("cluster: snapshot %s: %w", id, err)
-	}
-	if len(m.CRC) > 0 {
-		h := crc64.New(crcTable)
-		if _, err := io.Copy(h, f); err != nil {
-			f.Close()
-			release()
-			return nil, nil, err
-		}
-		if got := h.Sum(nil); string(got) != string(m.CRC) {
-			f.Close()
-			release()
-			return nil, nil, fmt.Errorf("cluster: snapshot %s: CRC mismatch (%x, expected %x)", id, got, m.CRC)
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			f.Close()
-			release()
-			return nil, nil, err
-		}
 	}
 	return &m.SnapshotMeta, &closeFunc{Reader: bufio.NewReaderSize(f, snapStreamBufBytes), close: func() error {
 		release()
 		return f.Close()
 	}}, nil
+}
+
+// checkCRC reads f whole, compares its CRC-64 with want, and rewinds it.
+func checkCRC(f *os.File, want []byte) error {
+	h := crc64.New(crcTable)
+	if _, err := io.Copy(h, f); err != nil {
+		return err
+	}
+	if got := h.Sum(nil); string(got) != string(want) {
+		return fmt.Errorf("CRC mismatch (%x, expected %x)", got, want)
+	}
+	_, err := f.Seek(0, io.SeekStart)
+	return err
 }
 
 func (s *snapStore) hold(id string, d int) {
@@ -371,43 +370,6 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
-}
-
-// tarSize is the length of tarDir's archive of dir without making it: a
-// 512-byte header per regular file (names are short and sizes under
-// 8 GiB, so no extended headers), its contents padded to 512 bytes, and
-// two zero blocks at the end.
-func tarSize(dir string) (int64, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, err
-	}
-	n := int64(2 * tarBlock)
-	for _, e := range entries {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		info, err := e.Info()
-		if err != nil {
-			return 0, err
-		}
-		if len(e.Name()) >= 100 || info.Size() >= 8<<30 {
-			return 0, fmt.Errorf("cluster: checkpoint file %s does not fit a plain tar header", e.Name())
-		}
-		n += tarBlock + (info.Size()+tarBlock-1)/tarBlock*tarBlock
-	}
-	return n, nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 type closeFunc struct {
