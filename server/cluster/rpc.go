@@ -1,15 +1,18 @@
 package cluster
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/rpc"
 	"sync/atomic"
@@ -142,19 +145,56 @@ func (n *Node) serveRPC() {
 }
 
 // peerClient is an RPC connection to one peer.
-type peerClient struct {
-	c *rpc.Client
-	// closed is set before close closes c, so that a call failing with
-	// rpc.ErrShutdown while it is not set was never sent: net/rpc fails
-	// calls on a client whose connection broke before writing them, and
-	// fails calls already written with ErrShutdown only after Close.
-	closed atomic.Bool
+type peerClient struct{ c *rpc.Client }
+
+// newPeerClient is rpc.NewClient with a codec that records, per call,
+// whether its request was written.
+func newPeerClient(conn io.ReadWriteCloser) *peerClient {
+	buf := bufio.NewWriter(conn)
+	return &peerClient{c: rpc.NewClientWithCodec(&sentCodec{rwc: conn, dec: gob.NewDecoder(conn), enc: gob.NewEncoder(buf), buf: buf})}
 }
 
-func (p *peerClient) close() {
-	p.closed.Store(true)
-	_ = p.c.Close()
+func (p *peerClient) close() { _ = p.c.Close() }
+
+// trackedArgs are a call's arguments and the flag sentCodec sets before
+// it writes them: a call that failed with the flag unset never reached
+// the peer and may go again. net/rpc alone cannot tell: a call made on a
+// client whose connection already broke fails with rpc.ErrShutdown
+// without being written, and so does a written call cut off by Close.
+// (Before, a flag set by close told the two apart, and misjudged the
+// calls of other goroutines that raced for the same broken client after
+// one of them closed it: their commits, never sent, answered "outcome
+// unknown".)
+type trackedArgs struct {
+	args any
+	sent *atomic.Bool
 }
+
+// sentCodec is net/rpc's gob client codec, plus trackedArgs.
+type sentCodec struct {
+	rwc io.ReadWriteCloser
+	dec *gob.Decoder
+	enc *gob.Encoder
+	buf *bufio.Writer
+}
+
+func (c *sentCodec) WriteRequest(r *rpc.Request, body any) error {
+	if t, ok := body.(trackedArgs); ok {
+		t.sent.Store(true)
+		body = t.args
+	}
+	if err := c.enc.Encode(r); err != nil {
+		return err
+	}
+	if err := c.enc.Encode(body); err != nil {
+		return err
+	}
+	return c.buf.Flush()
+}
+
+func (c *sentCodec) ReadResponseHeader(r *rpc.Response) error { return c.dec.Decode(r) }
+func (c *sentCodec) ReadResponseBody(body any) error          { return c.dec.Decode(body) }
+func (c *sentCodec) Close() error                             { return c.rwc.Close() }
 
 func (n *Node) peer(ctx context.Context, addr string) (*peerClient, error) {
 	n.peersMu.Lock()
@@ -169,7 +209,7 @@ func (n *Node) peer(ctx context.Context, addr string) (*peerClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (%w): %v", errPeerUnreachable, errNotSent, err)
 	}
-	p = &peerClient{c: rpc.NewClient(conn)}
+	p = newPeerClient(conn)
 	n.peersMu.Lock()
 	defer n.peersMu.Unlock()
 	if old := n.peers[addr]; old != nil {
@@ -186,33 +226,42 @@ func (n *Node) call(ctx context.Context, addr, method string, args, reply any) e
 	if err != nil {
 		return err
 	}
-	call := p.c.Go("Coffer."+method, args, reply, make(chan *rpc.Call, 1))
-	select {
-	case <-call.Done:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-n.stop:
-		return errors.New("cluster: shutting down")
-	}
-	if call.Error != nil {
-		var se rpc.ServerError
-		if errors.As(call.Error, &se) {
-			return call.Error
-		}
-		notSent := errors.Is(call.Error, rpc.ErrShutdown) && !p.closed.Load()
+	err = p.do(ctx, n.stop, method, args, reply)
+	if errors.Is(err, errPeerUnreachable) {
 		n.peersMu.Lock()
 		if n.peers[addr] == p {
 			delete(n.peers, addr)
 		}
 		n.peersMu.Unlock()
 		p.close()
-		if notSent {
-			// A connection that broke while idle (a partition).
-			return fmt.Errorf("%w (%w): %v", errPeerUnreachable, errNotSent, call.Error)
-		}
-		return fmt.Errorf("%w: %v", errPeerUnreachable, call.Error)
 	}
-	return nil
+	return err
+}
+
+// do runs one call. A transport failure is errPeerUnreachable, wrapping
+// errNotSent too when the request was never written.
+func (p *peerClient) do(ctx context.Context, stop <-chan struct{}, method string, args, reply any) error {
+	sent := new(atomic.Bool)
+	call := p.c.Go("Coffer."+method, trackedArgs{args: args, sent: sent}, reply, make(chan *rpc.Call, 1))
+	select {
+	case <-call.Done:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-stop:
+		return errors.New("cluster: shutting down")
+	}
+	if call.Error == nil {
+		return nil
+	}
+	var se rpc.ServerError
+	if errors.As(call.Error, &se) {
+		return call.Error
+	}
+	if !sent.Load() {
+		// A connection that broke while idle (a partition).
+		return fmt.Errorf("%w (%w): %v", errPeerUnreachable, errNotSent, call.Error)
+	}
+	return fmt.Errorf("%w: %v", errPeerUnreachable, call.Error)
 }
 
 func (n *Node) forwardPropose(ctx context.Context, leader string, cmd []byte) (uint64, error) {
