@@ -75,6 +75,13 @@ type Config struct {
 	TransactionIsolation string `json:"transaction_isolation"`
 	// ShutdownTimeout bounds how long Close waits for clients to finish.
 	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
+	// AdaptiveProcs lets a single node run on one P (GOMAXPROCS=1) while
+	// it serves one statement at a time and pebble is idle, which cuts a
+	// lone client's commit latency (server/procs.go). GOMAXPROCS is
+	// process-wide: `coffer serve` turns this on, embedders that run
+	// several servers in one process should not. An explicit GOMAXPROCS
+	// in the environment, or replication, turns it off.
+	AdaptiveProcs bool `json:"adaptive_procs"`
 	// UnsafeNoSync skips fsync on commit. Tests only: a crash loses
 	// acknowledged commits.
 	UnsafeNoSync bool `json:"unsafe_no_sync"`

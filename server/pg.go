@@ -30,6 +30,9 @@ func (s *Server) startPG() error {
 	}
 	pcfg := pgwire.DefaultConfig()
 	pcfg.Addr, pcfg.MaxConnections, pcfg.Logger = s.cfg.PGAddr, int(s.cfg.MaxConnections), s.cfg.Logger
+	if s.procs != nil {
+		pcfg.Statements = s.procs
+	}
 	if s.cfg.PGTLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(s.cfg.PGTLSCertFile, s.cfg.PGTLSKeyFile)
 		if err != nil {

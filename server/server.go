@@ -35,6 +35,7 @@ type Server struct {
 	mysql  *wiremysql.Server
 	pg     *pgwire.Server
 	admin  *adminServer
+	procs  *procsGovernor // nil: GOMAXPROCS left alone
 
 	service *ledger.Identity
 	node    *ledger.Identity
@@ -86,8 +87,15 @@ func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 		scfg.NoSync = true
 		scfg.MemTableSize = cluster.StaggeredSize(cfg.NodeID, storage.DefaultMemTableSize)
 	}
+	if cfg.AdaptiveProcs && cfg.RaftAddr == "" {
+		s.procs = newProcsGovernor(cfg.Logger)
+	}
+	if s.procs != nil {
+		scfg.Background = s.procs.Background
+	}
 	db, err := storage.Open(scfg)
 	if err != nil {
+		s.closeProcs()
 		return nil, err
 	}
 	s.db = db
@@ -111,6 +119,9 @@ func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 		mcfg := wiremysql.DefaultConfig()
 		mcfg.Addr, mcfg.MaxConnections, mcfg.Logger = cfg.MySQLAddr, cfg.MaxConnections, cfg.Logger
 		mcfg.ShutdownTimeout = cfg.ShutdownTimeout
+		if s.procs != nil {
+			mcfg.Statements = s.procs
+		}
 		if s.mysql, err = wiremysql.New(mcfg, s.engine); err != nil {
 			s.closeBackend()
 			return nil, err
@@ -179,6 +190,14 @@ func (s *Server) closeBackend() {
 		_ = s.cluster.Close()
 	}
 	_ = s.db.Close()
+	s.closeProcs()
+}
+
+// closeProcs stops the GOMAXPROCS governor, if any, restoring the default.
+func (s *Server) closeProcs() {
+	if s.procs != nil {
+		s.procs.Close()
+	}
 }
 
 // Cluster returns the node's replication, or nil.
@@ -250,5 +269,6 @@ func (s *Server) Close() error {
 		errs = append(errs, s.cluster.Close())
 	}
 	errs = append(errs, s.db.Close())
+	s.closeProcs()
 	return errors.Join(errs...)
 }

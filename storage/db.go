@@ -96,6 +96,9 @@ type Config struct {
 	FreeSpace func() (uint64, error)
 	// Logger receives storage events.
 	Logger *slog.Logger
+	// Background, if set, is told when a flush or compaction starts (+1)
+	// and ends (-1) (the server's GOMAXPROCS governor).
+	Background func(delta int)
 }
 
 // DefaultMemTableSize is DefaultConfig's MemTableSize.
@@ -201,6 +204,9 @@ func Open(cfg Config) (*DB, error) {
 	SetLevelCompression(opts)
 	stalls := &WriteStalls{}
 	opts.EventListener = EventListener(cfg.Logger, "data", stalls)
+	if cfg.Background != nil {
+		countBackground(opts.EventListener, cfg.Background)
+	}
 	opts.DisableAutomaticCompactions = cfg.VerifyOnly
 	opts.EnsureDefaults()
 	pdb, err := pebble.Open(cfg.Dir, opts)

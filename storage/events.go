@@ -55,3 +55,19 @@ func EventListener(log *slog.Logger, store string, stalls *WriteStalls) *pebble.
 		},
 	}
 }
+
+// countBackground makes l tell f when a flush or compaction starts (+1)
+// and ends (-1); pebble pairs every begin with an end, failed jobs too.
+func countBackground(l *pebble.EventListener, f func(delta int)) {
+	flushEnd, compactionEnd := l.FlushEnd, l.CompactionEnd
+	l.FlushBegin = func(pebble.FlushInfo) { f(1) }
+	l.FlushEnd = func(i pebble.FlushInfo) {
+		f(-1)
+		flushEnd(i)
+	}
+	l.CompactionBegin = func(pebble.CompactionInfo) { f(1) }
+	l.CompactionEnd = func(i pebble.CompactionInfo) {
+		f(-1)
+		compactionEnd(i)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,5 +26,46 @@ func TestEventListenerCountsWriteStalls(t *testing.T) {
 	}
 	if s := logs.String(); !strings.Contains(s, "level=WARN") || !strings.Contains(s, "memtable count limit reached") || !strings.Contains(s, "write stall ended") {
 		t.Fatalf("log: %s", s)
+	}
+}
+
+// TestBackgroundCounted: Config.Background hears every flush (and any
+// compaction) start and end.
+func TestBackgroundCounted(t *testing.T) {
+	var mu sync.Mutex
+	var begins, running int
+	cfg := DefaultConfig(t.TempDir())
+	cfg.NoSync = true
+	cfg.Background = func(delta int) {
+		mu.Lock()
+		defer mu.Unlock()
+		running += delta
+		if delta > 0 {
+			begins++
+		}
+		if running < 0 {
+			t.Errorf("background jobs running: %d", running)
+		}
+	}
+	db, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	before := begins
+	mu.Unlock()
+	if err := db.pdb.Set([]byte("zz-background"), []byte("v"), pebble.NoSync); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.pdb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if begins == before || running != 0 {
+		t.Fatalf("after a flush: %d jobs began (%d before it), %d still running", begins, before, running)
 	}
 }

@@ -100,6 +100,7 @@ func serve(args []string) int {
 
 func loadServeConfig(args []string) (*serveFlags, error) {
 	sf := &serveFlags{cfg: server.DefaultConfig(), logLevel: "info"}
+	sf.cfg.AdaptiveProcs = true // one server in this process (server/procs.go)
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	configFile := fs.String("config", os.Getenv("COFFER_CONFIG"), "JSON config file (keys as the flags, with underscores)")
 	dataDir := fs.String("data-dir", "", "data directory (default \"data\")")
@@ -117,6 +118,7 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	serviceCert := fs.String("service-cert", "", "the cluster's service.pem a joiner expects (default: trust on first use)")
 	snapThreshold := fs.Uint64("raft-snapshot-threshold", 0, "log entries between raft snapshots (0: 8192)")
 	trailingLogs := fs.Uint64("raft-trailing-logs", 0, "log entries kept after a snapshot (0: 10240)")
+	adaptiveProcs := fs.Bool("adaptive-procs", true, "a single node runs on one CPU while it serves one statement at a time (lower latency for a lone client); off if GOMAXPROCS is set")
 	faults := fs.Bool("unsafe-fault-injection", false, "serve POST /fault/partition and /fault/heal on --admin-addr (tests only)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON")
@@ -171,6 +173,9 @@ func loadServeConfig(args []string) (*serveFlags, error) {
 	}
 	if set["raft-trailing-logs"] {
 		sf.cfg.RaftTrailingLogs = *trailingLogs
+	}
+	if set["adaptive-procs"] {
+		sf.cfg.AdaptiveProcs = *adaptiveProcs
 	}
 	if set["unsafe-fault-injection"] {
 		sf.cfg.UnsafeFaultInjection = *faults

@@ -39,7 +39,16 @@ type Config struct {
 	// NoFastPaths sends every statement through go-mysql-server's
 	// analyzer (for comparisons; see point.go).
 	NoFastPaths bool
-	Logger      *slog.Logger
+	// Statements, if set, is told when each statement starts and ends
+	// (the server's GOMAXPROCS governor).
+	Statements StatementObserver
+	Logger     *slog.Logger
+}
+
+// StatementObserver is told when statements start and end.
+type StatementObserver interface {
+	Enter()
+	Exit()
 }
 
 // DefaultConfig returns the defaults: loopback, port 3306.
@@ -74,9 +83,15 @@ type Server struct {
 // closes the session's statement state.
 func (s *Server) begin(c *vmysql.Conn) (done func()) {
 	s.active.Add(1)
+	if o := s.cfg.Statements; o != nil {
+		o.Enter()
+	}
 	return func() {
 		if sess := s.session(c); sess != nil {
 			sess.EndStatement()
+		}
+		if o := s.cfg.Statements; o != nil {
+			o.Exit()
 		}
 		s.active.Add(-1)
 	}

@@ -258,6 +258,18 @@ func (c *conn) txStatus() byte {
 	return 'I'
 }
 
+// observe runs a statement, telling Config.Statements.
+func (c *conn) observe(run func()) {
+	o := c.s.cfg.Statements
+	if o == nil {
+		run()
+		return
+	}
+	o.Enter()
+	defer o.Exit()
+	run()
+}
+
 func (c *conn) loop() {
 	// skipToSync: an extended-protocol message failed; the rest up to
 	// Sync is discarded.
@@ -284,7 +296,7 @@ func (c *conn) loop() {
 		var perr *pgError
 		switch m := msg.(type) {
 		case *pgproto3.Query:
-			c.simpleQuery(m.String)
+			c.observe(func() { c.simpleQuery(m.String) })
 			c.send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus()})
 		case *pgproto3.Parse:
 			perr = c.parse(m)
@@ -293,7 +305,7 @@ func (c *conn) loop() {
 		case *pgproto3.Describe:
 			perr = c.describe(m)
 		case *pgproto3.Execute:
-			perr = c.execute(m)
+			c.observe(func() { perr = c.execute(m) })
 		case *pgproto3.Close:
 			if m.ObjectType == 'S' {
 				delete(c.stmts, m.Name)

@@ -41,7 +41,16 @@ type Config struct {
 	// MaxRetries is how often an autocommit statement that lost a write
 	// conflict is run again before the client sees 40001.
 	MaxRetries int
+	// Statements, if set, is told when each Query or Execute starts and
+	// ends (the server's GOMAXPROCS governor).
+	Statements StatementObserver
 	Logger     *slog.Logger
+}
+
+// StatementObserver is told when statements start and end.
+type StatementObserver interface {
+	Enter()
+	Exit()
 }
 
 // DefaultConfig returns the defaults: loopback, port 5432.
