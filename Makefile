@@ -7,7 +7,7 @@ DATA_DIR ?= data
 MYSQL_ADDR ?= 127.0.0.1:3306
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose tests run under the race detector (concurrency-heavy).
-RACE_PKGS := ./storage/... ./sql/txn/... ./sql/engine/... ./wire/... ./server/cluster/...
+RACE_PKGS := ./storage/... ./sql/txn/... ./sql/engine/... ./wire/... ./server/...
 
 .PHONY: build run test test-deps lint bench clean
 
