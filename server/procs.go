@@ -20,19 +20,20 @@ import (
 // the woken goroutine runs next on the same thread. Durable single-row
 // inserts from one connection went from 7,195 / 7,935 to 8,477 / 8,513
 // tx/s (alternating runs; MariaDB 9,346 / 9,749 then). At 16 and 64
-// connections one P lost 10-20%, and a flush or compaction on the only P
+// connections one P lost 10-20%, and a background job on the only P
 // would hold a statement for up to the scheduler's 10 ms slice: so any
 // second statement, or any background job, widens at once.
 //
 // Setting GOMAXPROCS stops the world and waits for a running GC cycle, so
 // a statement does not do it: a second statement signals the governor's
-// goroutine to widen. A flush or compaction widens at once, from pebble's
-// goroutine. Narrowing waits for narrowAfter of quiet. An explicit
+// goroutine to widen. A background job (a pebble flush or compaction, a
+// current-keyspace checkpoint: storage.Config.Background) widens at once,
+// from its own goroutine. Narrowing waits for narrowAfter of quiet. An explicit
 // GOMAXPROCS in the environment turns the governor off, as does a
 // machine with one CPU.
 
 // narrowAfter is how long the node must have run at most one statement,
-// and no flush or compaction, before it goes to one P.
+// and no background job, before it goes to one P.
 const narrowAfter = 200 * time.Millisecond
 
 // governorTick is how often the governor looks at the load to narrow.
@@ -41,8 +42,8 @@ const governorTick = 50 * time.Millisecond
 // procsGovernor adapts GOMAXPROCS to the node's load.
 type procsGovernor struct {
 	log *slog.Logger
-	// statements counts running statements; background running flushes
-	// and compactions.
+	// statements counts running statements; background running flushes,
+	// compactions and checkpoints.
 	statements, background atomic.Int64
 	// busy is set whenever the load exceeds one statement or a background
 	// job runs; the governor clears it at each tick.
@@ -78,7 +79,7 @@ func (g *procsGovernor) Enter() {
 
 func (g *procsGovernor) Exit() { g.statements.Add(-1) }
 
-// Background counts a flush or compaction that starts (+1) or ended (-1).
+// Background counts a background job that starts (+1) or ended (-1).
 // A job that starts widens at once, in its own goroutine (pebble's), so
 // that it does not run on the only P beside a statement for a whole time
 // slice before the governor's goroutine gets to widen.

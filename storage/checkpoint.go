@@ -175,6 +175,10 @@ func (db *DB) maybeCheckpointCurrent() {
 	db.ckptWG.Add(1)
 	go func() {
 		defer db.ckptWG.Done()
+		if bg := db.cfg.Background; bg != nil {
+			bg(1)
+			defer bg(-1)
+		}
 		start := time.Now()
 		if err := db.writeFrozen(true); err != nil {
 			db.log.Error("storage: current-keyspace checkpoint failed; the dirty log keeps its entries", "err", err)

@@ -96,8 +96,9 @@ type Config struct {
 	FreeSpace func() (uint64, error)
 	// Logger receives storage events.
 	Logger *slog.Logger
-	// Background, if set, is told when a flush or compaction starts (+1)
-	// and ends (-1) (the server's GOMAXPROCS governor).
+	// Background, if set, is told when a flush, a compaction or a
+	// current-keyspace checkpoint starts (+1) and ends (-1) (the server's
+	// GOMAXPROCS governor).
 	Background func(delta int)
 }
 

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -30,7 +31,7 @@ func TestEventListenerCountsWriteStalls(t *testing.T) {
 }
 
 // TestBackgroundCounted: Config.Background hears every flush (and any
-// compaction) start and end.
+// compaction) and every current-keyspace checkpoint start and end.
 func TestBackgroundCounted(t *testing.T) {
 	var mu sync.Mutex
 	var begins, running int
@@ -60,12 +61,23 @@ func TestBackgroundCounted(t *testing.T) {
 	if err := db.pdb.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	flushes := begins - before
+	mu.Unlock()
+	// Commits enough to fill a small overlay: a checkpoint (or more).
+	db.ckptBytes = 2 << 10
+	for i := range 64 {
+		ws := WriteSet{Mutations: []Mutation{put(fmt.Sprintf("k%03d", i), strings.Repeat("v", 64))}}
+		if _, err := db.Apply(&ws, 0, Commit{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if begins == before || running != 0 {
-		t.Fatalf("after a flush: %d jobs began (%d before it), %d still running", begins, before, running)
+	if flushes == 0 || begins == before+flushes || running != 0 {
+		t.Fatalf("%d jobs began with the flush, %d in all after the commits, %d still running", flushes, begins-before, running)
 	}
 }
