@@ -43,6 +43,21 @@ func scrape(t *testing.T, s *Server) map[string]float64 {
 	return out
 }
 
+// adminDB is a pool of MySQL connections to s as admin (password pw),
+// closed when the test ends.
+func adminDB(t *testing.T, s *Server) *sql.DB {
+	t.Helper()
+	mc := mysql.NewConfig()
+	mc.User, mc.Passwd, mc.Net, mc.Addr = "admin", "pw", "tcp", s.MySQLAddr().String()
+	conn, err := mysql.NewConnector(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(conn)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // TestMetrics: /metrics on the admin address reports the node's commits,
 // commit groups, row cache and fast-path hits, and they move with a
 // workload of 8 connections inserting at once. (Whether commits group
@@ -77,14 +92,7 @@ func TestMetrics(t *testing.T) {
 	if before["coffer_row_cache_complete"] != 1 {
 		t.Fatalf("a new node's row cache is not complete: %v", before["coffer_row_cache_complete"])
 	}
-	mc := mysql.NewConfig()
-	mc.User, mc.Passwd, mc.Net, mc.Addr = "admin", "pw", "tcp", s.MySQLAddr().String()
-	conn, err := mysql.NewConnector(mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(conn)
-	defer db.Close()
+	db := adminDB(t, s)
 	for _, q := range []string{"CREATE DATABASE m", "CREATE TABLE m.t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)

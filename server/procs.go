@@ -54,7 +54,7 @@ type procsGovernor struct {
 	widen  chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
-	// switches counts GOMAXPROCS changes (tests, metrics).
+	// switches counts GOMAXPROCS changes (tests).
 	switches atomic.Uint64
 }
 
@@ -80,9 +80,9 @@ func (g *procsGovernor) Enter() {
 func (g *procsGovernor) Exit() { g.statements.Add(-1) }
 
 // Background counts a background job that starts (+1) or ended (-1).
-// A job that starts widens at once, in its own goroutine (pebble's), so
-// that it does not run on the only P beside a statement for a whole time
-// slice before the governor's goroutine gets to widen.
+// A job that starts widens at once, from the job's own goroutine, so that
+// it does not run on the only P beside a statement for a whole time slice
+// before the governor's goroutine gets to widen.
 func (g *procsGovernor) Background(delta int) {
 	g.background.Add(int64(delta))
 	if delta > 0 {

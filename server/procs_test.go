@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -125,14 +123,7 @@ func TestAdaptiveProcsWires(t *testing.T) {
 		}
 	}()
 	s.Start()
-	mc := mysql.NewConfig()
-	mc.User, mc.Passwd, mc.Net, mc.Addr = "admin", "pw", "tcp", s.MySQLAddr().String()
-	connector, err := mysql.NewConnector(mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(connector)
-	defer db.Close()
+	db := adminDB(t, s)
 	if _, err := db.Exec("CREATE DATABASE IF NOT EXISTS p"); err != nil {
 		t.Fatal(err)
 	}
