@@ -39,7 +39,7 @@ lint:
 	$(GO) vet -tags ego,ego_mock_eclient ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# QUICK=1: ≈2-minute smoke run. PROFILE=workload:threads,… or none; BENCH_FLAGS: any other coffer-bench flag.
+# QUICK=1: ≈2½-minute smoke run. PROFILE=workload:threads,… or none; BENCH_FLAGS: any other coffer-bench flag.
 bench: build
 	$(GO) run ./bench/cmd/coffer-bench -coffer-bin $(BIN) $(if $(QUICK),-quick) $(if $(PROFILE),-profile $(PROFILE)) $(BENCH_FLAGS)
 

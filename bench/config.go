@@ -49,6 +49,17 @@ type Config struct {
 	PgbenchClients  int
 	PgbenchDuration time.Duration
 
+	// Coffer alone, after the systems above have stopped; each records
+	// its own failure in the report. Ledger: ledger verification speed and
+	// receipt rates, in process on a throw-away store (bench/ledger.go).
+	// Policy: the same queries with and without a row policy on a Coffer
+	// node of its own (bench/policy.go; its CofferBin is this config's).
+	// They run whatever Systems says.
+	Ledger      bool
+	LedgerBench LedgerConfig
+	Policy      bool
+	PolicyBench PolicyConfig
+
 	// Profile captures a Coffer CPU profile under each target, in an extra
 	// unmeasured run after the measured ones.
 	Profile        []ProfileTarget
@@ -68,7 +79,7 @@ type Config struct {
 	Progress io.Writer
 }
 
-// DefaultConfig is the full run, about 20 minutes on a 2-core machine.
+// DefaultConfig is the full run, about 22 minutes on a 2-core machine.
 func DefaultConfig() Config {
 	return Config{
 		Mode:             ModeFull,
@@ -91,6 +102,10 @@ func DefaultConfig() Config {
 		PgbenchScale:     1,
 		PgbenchClients:   4,
 		PgbenchDuration:  10 * time.Second,
+		Ledger:           true,
+		LedgerBench:      DefaultLedgerConfig(false),
+		Policy:           true,
+		PolicyBench:      DefaultPolicyConfig(false),
 		Profile:          []ProfileTarget{{"oltp_read_write", 4}, {"oltp_point_select", 4}},
 		ProfileSeconds:   10,
 		Retries:          1,
@@ -101,7 +116,7 @@ func DefaultConfig() Config {
 	}
 }
 
-// QuickConfig is a smoke run of every workload, about 2 minutes.
+// QuickConfig is a smoke run of every workload, about 2½ minutes.
 func QuickConfig() Config {
 	c := DefaultConfig()
 	c.Mode = ModeQuick
@@ -114,6 +129,8 @@ func QuickConfig() Config {
 	c.InsertDuration = 3 * time.Second
 	c.Profile = nil
 	c.ProfileSeconds = 5
+	c.LedgerBench = DefaultLedgerConfig(true)
+	c.PolicyBench = DefaultPolicyConfig(true)
 	c.Retries = 0
 	c.Readme = ""
 	return c
@@ -162,7 +179,17 @@ func (c *Config) Validate() error {
 	if len(c.Profile) > 0 && c.ProfileSeconds < 1 {
 		return fmt.Errorf("%w: -profile-seconds must be ≥ 1", ErrConfig)
 	}
-	if _, err := os.Stat(c.CofferBin); err != nil && (slices.Contains(c.Systems, Coffer) || slices.Contains(c.Systems, CofferCluster)) {
+	if c.Ledger {
+		if err := c.LedgerBench.Validate(); err != nil {
+			return err
+		}
+	}
+	if c.Policy {
+		if err := c.PolicyBench.Validate(); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(c.CofferBin); err != nil && (c.has(Coffer) || c.has(CofferCluster) || c.Policy) {
 		return fmt.Errorf("%w: coffer binary %s: %v (run `make build`)", ErrConfig, c.CofferBin, err)
 	}
 	if c.Progress == nil {

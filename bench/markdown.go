@@ -23,16 +23,19 @@ func (r *Report) Markdown(chartFile string) string {
 	if chartFile != "" {
 		fmt.Fprintf(&b, "\n![throughput and p99 latency per system](%s)\n", chartFile)
 	}
-	b.WriteString("\n## Every cell (min / median / max over repetitions)\n\n")
-	b.WriteString("| workload | threads | system | tx/s | p50 ms | p95 ms | p99 ms | errors/s | other CPU % |\n")
-	b.WriteString("|---|---:|---|---|---:|---:|---:|---:|---:|\n")
-	for _, c := range r.cells() {
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n",
-			c.Workload, c.Threads, systemTitle[c.System], spreadText(c.TPS, 0),
-			num(c.P50Ms.Median, 2), num(c.P95Ms.Median, 2), num(c.P99Ms.Median, 2),
-			num(c.ErrorsPerS.Median, 1), num(c.OtherCPUPct.Max, 0))
+	b.WriteString(r.AloneTables("##"))
+	if cells := r.cells(); len(cells) > 0 {
+		b.WriteString("\n## Every cell (min / median / max over repetitions)\n\n")
+		b.WriteString("| workload | threads | system | tx/s | p50 ms | p95 ms | p99 ms | errors/s | other CPU % |\n")
+		b.WriteString("|---|---:|---|---|---:|---:|---:|---:|---:|\n")
+		for _, c := range cells {
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n",
+				c.Workload, c.Threads, systemTitle[c.System], spreadText(c.TPS, 0),
+				num(c.P50Ms.Median, 2), num(c.P95Ms.Median, 2), num(c.P99Ms.Median, 2),
+				num(c.ErrorsPerS.Median, 1), num(c.OtherCPUPct.Max, 0))
+		}
+		b.WriteString("\nLatencies are medians over repetitions. \"errors/s\" counts statements the client retried or dropped (sysbench's ignored errors: write conflicts, deadlocks). \"other CPU %\" is the largest share of the machine that processes not started by the harness used during a repetition.\n")
 	}
-	b.WriteString("\nLatencies are medians over repetitions. \"errors/s\" counts statements the client retried or dropped (sysbench's ignored errors: write conflicts, deadlocks). \"other CPU %\" is the largest share of the machine that processes not started by the harness used during a repetition.\n")
 	b.WriteString("\n## Run\n\n")
 	m := r.Machine
 	fmt.Fprintf(&b, "- Machine: %s, %d cores (%s), %.1f GiB, kernel %s, %s; load average at start %s.\n", m.Host, m.Cores, m.CPUModel, m.MemoryGiB, m.Kernel, m.OS, m.LoadAtStart)
@@ -149,6 +152,99 @@ func (r *Report) RatioTables(h string) string {
 		}
 	}
 	return b.String()
+}
+
+// AloneTables renders the workloads that measure Coffer alone, ledger
+// verification and receipts and policy overhead, under headings of the
+// given level; empty when neither ran.
+func (r *Report) AloneTables(h string) string {
+	var b strings.Builder
+	if l := r.Ledger; l != nil {
+		fmt.Fprintf(&b, "\n%s Ledger verification and receipts (Coffer alone, in process)\n\n", h)
+		fmt.Fprintf(&b, "A ledger of %s entries (one %d-byte row each, a signed root every %s) built in a throw-away store",
+			thousands(float64(l.Entries), 0), l.RowBytes, thousands(float64(l.SignEvery), 0))
+		if l.BuildS > 0 {
+			fmt.Fprintf(&b, " in %.1f s (%s commits/s, no fsync)", l.BuildS, thousands(l.BuildCommitsPerS, 0))
+		}
+		fmt.Fprintf(&b, ", then verified as `coffer ledger verify` opens it; receipts of %s random entries, generated and verified on one goroutine. GOMAXPROCS %d, %s.\n\n",
+			thousands(float64(l.Receipts), 0), l.GOMAXPROCS, l.GoVersion)
+		if l.VerifyS > 0 {
+			b.WriteString("| measurement | rate | time |\n|---|---:|---:|\n")
+			fmt.Fprintf(&b, "| ledger verification (`DB.VerifyLedger`) | **%s M entries/min** (%s entries/s; %s per CPU second) | %.2f s wall, %.2f s CPU |\n",
+				num(l.EntriesPerMin/1e6, 1), thousands(l.EntriesPerS, 0), thousands(l.EntriesPerCPUS, 0), l.VerifyS, l.VerifyCPUS)
+			if l.ReceiptGenS > 0 {
+				fmt.Fprintf(&b, "| receipt generation (`DB.Receipt`) | **%s receipts/s** (%s per CPU second) | %.2f s |\n",
+					thousands(l.ReceiptsGenPerS, 0), thousands(l.ReceiptsGenPerCPUS, 0), l.ReceiptGenS)
+			}
+			if l.ReceiptVerifyS > 0 {
+				fmt.Fprintf(&b, "| receipt verification (`Receipt.Verify`) | **%s receipts/s** (%s per CPU second) | %.2f s |\n",
+					thousands(l.ReceiptsVerifiedPerS, 0), thousands(l.ReceiptsVerifiedPerCPU, 0), l.ReceiptVerifyS)
+			}
+			fmt.Fprintf(&b, "\nTarget for verification: %s M entries/min. Verification allocated %d MiB; other processes used %.0f%% of the machine meanwhile.\n",
+				num(l.TargetEntriesPerMin/1e6, 0), l.VerifyAllocatedMiB, l.OtherCPUPct)
+		}
+		if l.Err != "" {
+			fmt.Fprintf(&b, "\n**Failed:** %s\n", l.Err)
+		}
+	}
+	if p := r.Policy; p != nil {
+		fmt.Fprintf(&b, "\n%s Policy overhead: the same queries with and without a row policy (Coffer alone)\n\n", h)
+		fmt.Fprintf(&b, "One %s-row table, one user, %d rounds alternating the policy `%s` (every row passes it, so both states return the same rows) with no policy: %d filtered full scans and %.0f s of primary-key point selects on one connection per state and round.\n\n",
+			thousands(float64(p.Rows), 0), p.Rounds, p.Policy, p.ScanReps, p.PointS)
+		if p.Err == "" {
+			fmt.Fprintf(&b, "| query | no policy | policy | policy / no policy | ≤ %.2f |\n|---|---:|---:|---:|---|\n", p.Target)
+			row := func(name, open, pol string, ratio *float64) {
+				r := numPtr(ratio, 3)
+				if ratio != nil {
+					r = "**" + r + "**"
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, open, pol, r, meets(ratio, p.Target))
+			}
+			row("filtered scan, median wall time", num(p.ScanOpenMs, 0)+" ms", num(p.ScanPolicyMs, 0)+" ms", p.ScanRatio)
+			row("point selects, 1 connection", thousands(p.PointOpenQPS, 0)+"/s", thousands(p.PointPolicyQPS, 0)+"/s", p.PointRatio)
+			row("server CPU per filtered scan", num(p.ScanCPUOpenMs, 0)+" ms", num(p.ScanCPUPolicyMs, 0)+" ms", p.ScanCPURatio)
+			row("server CPU per point select", num(p.PointCPUOpenUs, 0)+" µs", num(p.PointCPUPolicyUs, 0)+" µs", p.PointCPURatio)
+			fmt.Fprintf(&b, "\nAbove 1 the policy costs (point selects: queries/s without over queries/s with). Other processes used %.0f%% of the machine meanwhile; on a busy machine the wall-time ratios mostly show noise, the server CPU ratios less so.\n", p.OtherCPUPct)
+		} else {
+			fmt.Fprintf(&b, "**Failed:** %s\n", p.Err)
+		}
+	}
+	return b.String()
+}
+
+// meets says whether a ratio is within the target.
+func meets(ratio *float64, target float64) string {
+	switch {
+	case ratio == nil:
+		return "n/a"
+	case *ratio <= target:
+		return "yes"
+	}
+	return "**no**"
+}
+
+// thousands formats v with prec decimals and commas between thousands.
+func thousands(v float64, prec int) string {
+	s := num(v, prec)
+	if s == "n/a" {
+		return s
+	}
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	var out []byte
+	for i := range len(intPart) {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, intPart[i])
+	}
+	if hasFrac {
+		return sign + string(out) + "." + frac
+	}
+	return sign + string(out)
 }
 
 func spreadText(s Spread, prec int) string {

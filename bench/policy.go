@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -22,6 +24,8 @@ type PolicyConfig struct {
 	ScanReps  int           // filtered full scans per state and round
 	PointTime time.Duration // point selects per state and round
 	Dir       string        // scratch directory ("" for a temporary one)
+	// Log, if set, receives a line after the load and after each round.
+	Log func(line string)
 }
 
 // DefaultPolicyConfig is the full run; quick shortens the measurements.
@@ -31,6 +35,15 @@ func DefaultPolicyConfig(quick bool) PolicyConfig {
 		c.Rounds, c.ScanReps, c.PointTime = 4, 3, time.Second
 	}
 	return c
+}
+
+// Validate checks the sizes.
+func (c *PolicyConfig) Validate() error {
+	if c.Rows < 1 || c.Rounds < 1 || c.ScanReps < 1 || c.PointTime <= 0 {
+		return fmt.Errorf("%w: policy: rows, rounds, scans and point select time must be positive (got %d, %d, %d, %s)",
+			ErrConfig, c.Rows, c.Rounds, c.ScanReps, c.PointTime)
+	}
+	return nil
 }
 
 // PolicyResult is what the workload measured. Ratios are policied over
@@ -71,6 +84,14 @@ const policyUnderTest = `row.bank == principal.attributes.bank`
 // policy in force and without it, alternating the two states.
 func RunPolicyOverhead(ctx context.Context, cfg PolicyConfig) (PolicyResult, error) {
 	res := PolicyResult{Rows: cfg.Rows}
+	if err := cfg.Validate(); err != nil {
+		return res, err
+	}
+	logf := func(format string, args ...any) {
+		if cfg.Log != nil {
+			cfg.Log(fmt.Sprintf(format, args...))
+		}
+	}
 	dir := cfg.Dir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "coffer-policy-bench")
@@ -92,9 +113,11 @@ func RunPolicyOverhead(ctx context.Context, cfg PolicyConfig) (PolicyResult, err
 		return res, err
 	}
 	defer admin.Close()
+	loadStart := time.Now()
 	if err := loadPolicyTable(ctx, admin, cfg.Rows); err != nil {
 		return res, err
 	}
+	logf("loaded %d rows in %s (%s)", cfg.Rows, time.Since(loadStart).Round(time.Millisecond), res.Version)
 	for _, q := range []string{
 		`CREATE USER alice IDENTIFIED BY 'pa' ATTRIBUTE '{"bank":"A"}'`,
 		"GRANT ALL ON *.* TO alice",
@@ -179,6 +202,8 @@ func RunPolicyOverhead(ctx context.Context, cfg PolicyConfig) (PolicyResult, err
 				qOpen += qps / float64(cfg.Rounds)
 			}
 		}
+		logf("round %d/%d: filtered scan median so far %s without the policy, %s with it",
+			round+1, cfg.Rounds, medianDuration(open).Round(time.Millisecond), medianDuration(pol).Round(time.Millisecond))
 	}
 	res.ScanOpen, res.ScanPol = medianDuration(open), medianDuration(pol)
 	res.ScanRatio = float64(res.ScanPol) / float64(res.ScanOpen)
@@ -259,4 +284,106 @@ func medianDuration(ds []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[len(s)/2]
+}
+
+// PolicyTarget is the largest policy / no-policy ratio the policy
+// overhead is meant to stay within.
+const PolicyTarget = 1.15
+
+// PolicyRecord is the policy-overhead workload in a report: its settings
+// and PolicyResult in JSON-friendly units. Ratios are policy over no
+// policy (for point selects: queries/s without over queries/s with), so
+// above 1 the policy costs; nil where not measured.
+type PolicyRecord struct {
+	Rows          int     `json:"rows"`
+	Rounds        int     `json:"rounds"`
+	ScanReps      int     `json:"scan_reps"`
+	PointS        float64 `json:"point_s"`
+	Policy        string  `json:"policy"`
+	CofferVersion string  `json:"coffer_version,omitempty"`
+
+	ScanOpenMs       float64 `json:"scan_open_ms"`
+	ScanPolicyMs     float64 `json:"scan_policy_ms"`
+	PointOpenQPS     float64 `json:"point_open_qps"`
+	PointPolicyQPS   float64 `json:"point_policy_qps"`
+	ScanCPUOpenMs    float64 `json:"scan_cpu_open_ms"`
+	ScanCPUPolicyMs  float64 `json:"scan_cpu_policy_ms"`
+	PointCPUOpenUs   float64 `json:"point_cpu_open_us"`
+	PointCPUPolicyUs float64 `json:"point_cpu_policy_us"`
+
+	ScanRatio     *float64 `json:"scan_ratio"`
+	PointRatio    *float64 `json:"point_ratio"`
+	ScanCPURatio  *float64 `json:"scan_cpu_ratio"`
+	PointCPURatio *float64 `json:"point_cpu_ratio"`
+	Target        float64  `json:"target"`
+
+	// OtherCPUPct is the machine share other processes used meanwhile.
+	OtherCPUPct float64 `json:"other_cpu_pct"`
+	// Err marks a failed run.
+	Err string `json:"error,omitempty"`
+}
+
+// policyRecord is cfg's run with result res (zero if it failed).
+func policyRecord(cfg PolicyConfig, res PolicyResult) PolicyRecord {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	ratio := func(v float64) *float64 {
+		if v == 0 {
+			return nil // not measured (the CPU ratios without /proc)
+		}
+		return orNil(v)
+	}
+	return PolicyRecord{
+		Rows: cfg.Rows, Rounds: cfg.Rounds, ScanReps: cfg.ScanReps, PointS: cfg.PointTime.Seconds(),
+		Policy: policyUnderTest, CofferVersion: res.Version,
+		ScanOpenMs: ms(res.ScanOpen), ScanPolicyMs: ms(res.ScanPol),
+		PointOpenQPS: finite(res.PointOpen), PointPolicyQPS: finite(res.PointPol),
+		ScanCPUOpenMs: ms(res.ScanCPUOpen), ScanCPUPolicyMs: ms(res.ScanCPUPol),
+		PointCPUOpenUs: us(res.PointCPUOpen), PointCPUPolicyUs: us(res.PointCPUPol),
+		ScanRatio: ratio(res.ScanRatio), PointRatio: ratio(res.PointRatio),
+		ScanCPURatio: ratio(res.ScanCPURatio), PointCPURatio: ratio(res.PointCPURatio),
+		Target: PolicyTarget,
+	}
+}
+
+// runPolicy runs the policy-overhead workload of a coffer-bench run on a
+// Coffer node of its own and records it in the report, failed or not.
+func (r *runner) runPolicy(ctx context.Context, dir string) error {
+	if !r.cfg.Policy {
+		return nil
+	}
+	pc := r.cfg.PolicyBench
+	pc.CofferBin = r.cfg.CofferBin
+	pc.Log = func(line string) { r.progress("policy: %s", line) }
+	if dir != "" {
+		pc.Dir = filepath.Join(dir, "policy")
+		if err := os.MkdirAll(pc.Dir, 0o755); err != nil {
+			return err
+		}
+	}
+	r.progress("policy: starting coffer; %d rows, %d rounds of %d filtered scans and %s of point selects, with and without the policy",
+		pc.Rows, pc.Rounds, pc.ScanReps, pc.PointTime)
+	before := sampleCPU()
+	res, err := RunPolicyOverhead(ctx, pc)
+	other := otherCPUPercent(before, sampleCPU())
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err() // interrupted: the run stops, as with the other workloads
+	}
+	if err != nil {
+		res = PolicyResult{Version: res.Version}
+	}
+	rec := policyRecord(pc, res)
+	rec.OtherCPUPct = other
+	if err != nil {
+		rec.Err = tail(err.Error(), 500)
+		r.progress("policy: FAILED: %s", rec.Err)
+	} else {
+		r.progress("policy: policy / no policy: filtered scan %.3f, point selects %.3f (target ≤ %.2f); server CPU %.3f, %.3f",
+			res.ScanRatio, res.PointRatio, PolicyTarget, res.ScanCPURatio, res.PointCPURatio)
+	}
+	if rec.CofferVersion != "" {
+		r.report.Versions[Coffer] = cmp.Or(r.report.Versions[Coffer], rec.CofferVersion)
+	}
+	r.report.Policy = &rec
+	return nil
 }

@@ -57,6 +57,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r.runProfiles(ctx)
+	// What follows measures Coffer alone: the peers are not needed.
+	r.stopAll()
+	if err := r.runLedger(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.runPolicy(ctx, dir); err != nil {
+		return nil, err
+	}
 	r.report.Finished = time.Now().UTC()
 	r.report.Ratios = append(ratios(r.report.Sysbench, cfg.Reps), ratios(r.report.Inserts, cfg.Reps)...)
 	r.report.Ratios = append(r.report.Ratios, ratios(r.report.Pgbench, cfg.Reps)...)
@@ -360,8 +368,8 @@ func (r *runner) insertRep(ctx context.Context, s system, conns, rep int) Rep {
 	})
 }
 
-// interferenceNotes flags cells during which other processes used a
-// noticeable share of the machine.
+// interferenceNotes flags cells (and the Coffer-alone workloads) during
+// which other processes used a noticeable share of the machine.
 func interferenceNotes(rep *Report) []string {
 	const threshold = 10.0
 	var notes []string
@@ -370,6 +378,12 @@ func interferenceNotes(rep *Report) []string {
 			notes = append(notes, fmt.Sprintf("%s %d on %s: other processes used up to %.0f%% of the machine (median %.0f%%)",
 				c.Workload, c.Threads, c.System, c.OtherCPUPct.Max, c.OtherCPUPct.Median))
 		}
+	}
+	if l := rep.Ledger; l != nil && l.OtherCPUPct > threshold {
+		notes = append(notes, fmt.Sprintf("ledger verification and receipts: other processes used %.0f%% of the machine", l.OtherCPUPct))
+	}
+	if p := rep.Policy; p != nil && p.OtherCPUPct > threshold {
+		notes = append(notes, fmt.Sprintf("policy overhead: other processes used %.0f%% of the machine", p.OtherCPUPct))
 	}
 	if len(notes) == 0 {
 		return []string{fmt.Sprintf("no interference: other processes used at most %.0f%% of the machine during any measured repetition", threshold)}

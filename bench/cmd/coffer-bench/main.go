@@ -4,6 +4,7 @@
 //
 //	coffer-bench [-quick] [-reps N] [-out DIR] [-sysbench LIST] [-threads LIST]
 //	             [-insert-conns LIST] [-pgbench=false] [-systems LIST] [-profile workload:threads,…]
+//	             [-ledger=false] [-ledger-entries N] [-policy=false] [-policy-rows N]
 package main
 
 import (
@@ -53,8 +54,13 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "coffer-bench: writing results:", err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "done in %s: %s, %s, %s\n\n", time.Since(t0).Round(time.Second), w.JSON, w.Markdown, w.Chart)
+	files := []string{w.JSON, w.Markdown}
+	if w.Chart != "" {
+		files = append(files, w.Chart)
+	}
+	fmt.Fprintf(os.Stderr, "done in %s: %s\n\n", time.Since(t0).Round(time.Second), strings.Join(files, ", "))
 	fmt.Print(rep.RatioTables("##"))
+	fmt.Print(rep.AloneTables("##"))
 	return 0
 }
 
@@ -63,11 +69,11 @@ func run(args []string) int {
 func parseFlags(args []string) (bench.Config, string, error) {
 	fs := flag.NewFlagSet("coffer-bench", flag.ContinueOnError)
 	render := fs.String("render", "", "write the Markdown, chart and README table again from this results JSON, without measuring")
-	quick := fs.Bool("quick", false, "a ≈2-minute smoke run: one repetition, 4 threads, short runs")
+	quick := fs.Bool("quick", false, "a ≈2½-minute smoke run: one repetition, 4 threads, short runs, a smaller ledger")
 	reps := fs.Int("reps", 0, "repetitions per cell (default 3, 1 with -quick)")
 	out := fs.String("out", "", "results directory (default bench/results)")
 	bin := fs.String("coffer-bin", "", "coffer binary (default bin/coffer; `make build`)")
-	systems := fs.String("systems", "", "systems to run (default coffer,coffer-3,mariadb,postgresql)")
+	systems := fs.String("systems", "", "systems to run (default coffer,coffer-3,mariadb,postgresql; \"none\": only the Coffer-alone workloads, -ledger and -policy)")
 	sysbenchList := fs.String("sysbench", "", "sysbench workloads, or \"none\" (default all four oltp_*)")
 	sysbenchPG := fs.String("sysbench-pg", "", "sysbench workloads over the Postgres wire (Coffer vs PostgreSQL), or \"none\" (default oltp_point_select,oltp_read_write; oltp_point_select with -quick)")
 	pgThreads := fs.String("pg-threads", "", "thread counts of sysbench over the Postgres wire (default 4)")
@@ -82,6 +88,12 @@ func parseFlags(args []string) (bench.Config, string, error) {
 	pgbenchClients := fs.Int("pgbench-clients", 0, "pgbench clients (-c, default 4)")
 	pgbenchDuration := fs.Duration("pgbench-duration", 0, "measured length of a pgbench run (-T, default 10s)")
 	pgbenchScale := fs.Int("pgbench-scale", 0, "pgbench scale factor (-i -s, default 1)")
+	ledger := fs.Bool("ledger", true, "ledger verification speed and receipt rates, Coffer alone in process (-ledger=false skips it)")
+	ledgerEntries := fs.Int("ledger-entries", 0, "ledger entries to build and verify (default 200000, 20000 with -quick)")
+	ledgerReceipts := fs.Int("ledger-receipts", -1, "receipts to generate and verify (default 20000, 2000 with -quick; 0 for none)")
+	policy := fs.Bool("policy", true, "policy overhead: the same queries with and without a row policy, on a Coffer node of its own (-policy=false skips it)")
+	policyRows := fs.Int("policy-rows", 0, "rows of the policy workload's table (default 100000)")
+	policyRounds := fs.Int("policy-rounds", 0, "rounds of the policy workload, each measuring both states (default 6, 4 with -quick)")
 	profile := fs.String("profile", "", "Coffer CPU profiles under workload:threads,… in extra unmeasured runs, or \"none\" (default oltp_read_write:4,oltp_point_select:4; none with -quick)")
 	profileSeconds := fs.Int("profile-seconds", 0, "length of each profile (default 10, 5 with -quick)")
 	retries := fs.Int("retries", -1, "measure a repetition disturbed by other work again up to N times (default 1, 0 with -quick)")
@@ -108,6 +120,11 @@ func parseFlags(args []string) (bench.Config, string, error) {
 	setIf(&cfg.PgbenchClients, *pgbenchClients, *pgbenchClients > 0)
 	setIf(&cfg.PgbenchDuration, *pgbenchDuration, *pgbenchDuration > 0)
 	setIf(&cfg.PgbenchScale, *pgbenchScale, *pgbenchScale > 0)
+	cfg.Ledger, cfg.Policy = *ledger, *policy
+	setIf(&cfg.LedgerBench.Entries, *ledgerEntries, *ledgerEntries > 0)
+	setIf(&cfg.LedgerBench.Receipts, *ledgerReceipts, *ledgerReceipts >= 0)
+	setIf(&cfg.PolicyBench.Rows, *policyRows, *policyRows > 0)
+	setIf(&cfg.PolicyBench.Rounds, *policyRounds, *policyRounds > 0)
 	setIf(&cfg.Readme, *readme, *readme != "")
 	setIf(&cfg.Retries, *retries, *retries >= 0)
 	setIf(&cfg.DisturbedPct, *disturbed, *disturbed > 0)

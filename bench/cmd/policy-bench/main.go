@@ -18,7 +18,7 @@ import (
 )
 
 func main() {
-	quick := flag.Bool("quick", false, "shorter measurements (5 scans, 2 s of point selects per round)")
+	quick := flag.Bool("quick", false, "shorter measurements (4 rounds of 3 scans and 1 s of point selects per state)")
 	rows := flag.Int("rows", 0, "rows per table (default 100000)")
 	bin := flag.String("coffer-bin", "", "coffer binary (default bin/coffer; `make build`)")
 	flag.Parse()
