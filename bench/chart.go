@@ -19,11 +19,12 @@ import (
 
 // systemColor keeps each system's colour the same in every panel.
 var systemColor = map[string]color.Color{
-	Coffer:         color.RGBA{R: 0xd9, G: 0x5f, B: 0x02, A: 0xff},
-	CofferCluster:  color.RGBA{R: 0xe7, G: 0x29, B: 0x8a, A: 0xff},
-	CofferNoLedger: color.RGBA{R: 0xe6, G: 0xab, B: 0x02, A: 0xff},
-	MariaDB:        color.RGBA{R: 0x1b, G: 0x9e, B: 0x77, A: 0xff},
-	PostgreSQL:     color.RGBA{R: 0x75, G: 0x70, B: 0xb3, A: 0xff},
+	Coffer:              color.RGBA{R: 0xd9, G: 0x5f, B: 0x02, A: 0xff},
+	CofferCluster:       color.RGBA{R: 0xe7, G: 0x29, B: 0x8a, A: 0xff},
+	CofferNoLedger:      color.RGBA{R: 0xe6, G: 0xab, B: 0x02, A: 0xff},
+	CofferReadCommitted: color.RGBA{R: 0xa6, G: 0x76, B: 0x1d, A: 0xff},
+	MariaDB:             color.RGBA{R: 0x1b, G: 0x9e, B: 0x77, A: 0xff},
+	PostgreSQL:          color.RGBA{R: 0x75, G: 0x70, B: 0xb3, A: 0xff},
 }
 
 // chartMetric is one row of panels.

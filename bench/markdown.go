@@ -9,7 +9,7 @@ import (
 )
 
 // systemTitle is how a system is named in tables.
-var systemTitle = map[string]string{Coffer: "Coffer", CofferCluster: "Coffer 3-node", CofferNoLedger: "Coffer, ledger off", MariaDB: "MariaDB", PostgreSQL: "PostgreSQL"}
+var systemTitle = map[string]string{Coffer: "Coffer", CofferCluster: "Coffer 3-node", CofferNoLedger: "Coffer, ledger off", CofferReadCommitted: "Coffer, read committed", MariaDB: "MariaDB", PostgreSQL: "PostgreSQL"}
 
 // Markdown renders the report: the ratio tables first, then every cell
 // with its spread, the machine, and what is not measured yet.

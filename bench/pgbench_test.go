@@ -53,16 +53,21 @@ func TestPgbenchMarkdown(t *testing.T) {
 	r.Pgbench = []*Cell{
 		{Workload: PgbenchWorkload, Threads: 4, System: Coffer, Reps: []Rep{{TPS: 100, P99Ms: 80}}},
 		{Workload: PgbenchWorkload, Threads: 4, System: PostgreSQL, Reps: []Rep{{TPS: 400, P99Ms: 20}}},
+		{Workload: PgbenchWorkload, Threads: 4, System: CofferReadCommitted, Reps: []Rep{{TPS: 200, P99Ms: 30}}},
 	}
 	for _, c := range r.Pgbench {
 		c.summarize(10e9)
 	}
 	r.Ratios = append(r.Ratios, ratios(r.Pgbench, 1)...)
 	md := r.Markdown("")
-	for _, want := range []string{"pgbench TPC-B-like over the Postgres wire", "| 4 | Coffer | PostgreSQL | **0.25** | 4.00 |", "| pgbench_tpcb | 4 | Coffer | 100 / 100 / 100 |"} {
+	for _, want := range []string{"pgbench TPC-B-like over the Postgres wire", "| 4 | Coffer | PostgreSQL | **0.25** | 4.00 |",
+		"| 4 | Coffer, read committed | PostgreSQL | **0.50** | 1.50 |", "| pgbench_tpcb | 4 | Coffer | 100 / 100 / 100 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
+	}
+	if strings.Contains(md, "| Coffer | Coffer, read committed |") || strings.Contains(md, "| Coffer, read committed | Coffer |") {
+		t.Error("Coffer compared with itself at read committed")
 	}
 	if strings.Contains(md, "| pgbench_tpcb | 4 | 100 | 400 |") {
 		t.Error("pgbench ratios listed in the sysbench table")

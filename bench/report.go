@@ -151,7 +151,7 @@ func ratios(cells []*Cell, reps int) []RatioRow {
 		t int
 	}
 	var rows []RatioRow
-	for _, subject := range []string{Coffer, CofferCluster} {
+	for _, subject := range []string{Coffer, CofferCluster, CofferReadCommitted} {
 		mine := map[key]*Cell{}
 		for _, c := range cells {
 			if c.System == subject {
@@ -160,7 +160,7 @@ func ratios(cells []*Cell, reps int) []RatioRow {
 		}
 		for _, p := range cells {
 			cf := mine[key{p.Workload, p.Threads}]
-			if p.System == Coffer || p.System == CofferCluster || cf == nil || (p.System == CofferNoLedger && subject != Coffer) {
+			if p.System == Coffer || p.System == CofferCluster || p.System == CofferReadCommitted || cf == nil || (p.System == CofferNoLedger && subject != Coffer) {
 				continue
 			}
 			rows = append(rows, RatioRow{

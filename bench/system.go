@@ -22,6 +22,11 @@ const (
 	// (COFFER_UNSAFE_NO_LEDGER): the peer that prices the ledger on
 	// sysbench oltp_write_only.
 	CofferNoLedger = "coffer-noledger"
+	// CofferReadCommitted is Coffer's pgbench run with the client asking
+	// for read committed (PGOPTIONS), PostgreSQL's default isolation:
+	// the same server and data as Coffer's run, like for like with
+	// PostgreSQL's.
+	CofferReadCommitted = "coffer-rc"
 )
 
 // Wire protocols a system speaks.

@@ -42,6 +42,12 @@ type conn struct {
 	// inTxn: an explicit transaction is open; failed: a statement in it
 	// failed, and only ROLLBACK is accepted (PostgreSQL semantics).
 	inTxn, failed bool
+	// txnUsed: a statement ran in the open transaction block (SET
+	// TRANSACTION must come first); txnReadOnly: it began READ ONLY.
+	txnUsed, txnReadOnly bool
+	// engineIsolation is the level the engine session starts
+	// transactions at (isolation.go).
+	engineIsolation string
 	// settings are the session's PostgreSQL settings (SET / SHOW).
 	settings map[string]string
 
@@ -203,10 +209,21 @@ func (c *conn) begin(m *pgproto3.StartupMessage) (bool, error) {
 		c.db = "postgres" // libpq's default database is the user name
 	}
 	c.sess.SetCurrentDatabase(c.db)
+	c.initIsolation()
 	for k, v := range m.Parameters {
 		switch k {
 		case "application_name", "client_encoding", "DateStyle", "TimeZone", "search_path", "extra_float_digits":
 			c.settings[strings.ToLower(k)] = v
+		case "default_transaction_isolation":
+			if perr := c.setDefaultIsolation(v); perr != nil {
+				c.sendError(perr)
+				return false, nil
+			}
+		case "options":
+			if perr := c.startupOptions(v); perr != nil {
+				c.sendError(perr)
+				return false, nil
+			}
 		}
 	}
 	c.send(&pgproto3.AuthenticationOk{})

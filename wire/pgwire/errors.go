@@ -32,6 +32,7 @@ const (
 	codeProtocolViolation    = "08P01"
 	codeInFailedTransaction  = "25P02"
 	codeReadOnlyTransaction  = "25006"
+	codeActiveTransaction    = "25001"
 	codeDataException        = "22000"
 	codeNumericOutOfRange    = "22003"
 	codeStringTooLong        = "22001"

@@ -87,6 +87,11 @@ func (c *conn) run(st *statement, params map[int]any) (*result, *pgError) {
 			return nil, newError(codeInFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block")
 		}
 	}
+	switch st.kind {
+	case kindSet, kindShow, kindBegin, kindCommit, kindRollback, kindEmpty, kindNoop:
+	default:
+		c.txnUsed = c.txnUsed || c.inTxn
+	}
 	res, perr := c.runKind(st, params)
 	if perr == nil && res.schema != nil && len(st.resultTypes) > 0 {
 		res.schema, res.rows, perr = retype(st.resultTypes, res.schema, res.rows)
@@ -130,14 +135,16 @@ func (c *conn) runKind(st *statement, params map[int]any) (*result, *pgError) {
 			c.send(&pgproto3.NoticeResponse{Severity: "WARNING", Code: "25001", Message: "there is already a transaction in progress"})
 			return &result{tag: "BEGIN"}, nil
 		}
-		q := "START TRANSACTION"
-		if st.readOnly {
-			q += " READ ONLY"
+		level := ""
+		if st.setValue != "" {
+			var ok bool
+			if level, ok = isolationLevel(st.setValue); !ok {
+				return nil, invalidIsolation("transaction_isolation", st.setValue)
+			}
 		}
-		if _, perr := c.engineExec(q, nil, "", nil); perr != nil {
+		if perr := c.beginBlock(level, st.readOnly); perr != nil {
 			return nil, perr
 		}
-		c.inTxn, c.failed = true, false
 		return &result{tag: "BEGIN"}, nil
 	case kindCommit, kindRollback:
 		if !c.inTxn {
@@ -149,7 +156,9 @@ func (c *conn) runKind(st *statement, params map[int]any) (*result, *pgError) {
 			q, tag = "ROLLBACK", "ROLLBACK"
 		}
 		c.inTxn, c.failed = false, false
-		if _, perr := c.engineExec(q, nil, "", nil); perr != nil {
+		_, perr := c.engineExec(q, nil, "", nil)
+		c.endTxn()
+		if perr != nil {
 			return nil, perr
 		}
 		return &result{tag: tag}, nil
@@ -204,7 +213,7 @@ func (c *conn) engineExec(query string, params map[int]any, returning string, st
 		}
 		if gmssql.ErrLockDeadlock.Is(err) && c.inTxn {
 			// The engine discarded the transaction with the failed commit.
-			c.inTxn, c.failed = false, false
+			c.endTxn()
 		}
 		return nil, toPGError(err)
 	}

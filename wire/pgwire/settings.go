@@ -73,8 +73,10 @@ func (c *conn) set(name, value string) *pgError {
 			return &pgError{Code: codeFeatureNotSupported, Message: "TimeZone " + value + " is not supported by Coffer; sessions run in UTC"}
 		}
 		value = "UTC"
-	case "transaction_isolation", "default_transaction_isolation":
-		value = "repeatable read"
+	case "default_transaction_isolation":
+		return c.setDefaultIsolation(value)
+	case "transaction_isolation":
+		return c.setTxnIsolation(value)
 	}
 	if value == "" {
 		value = defaultSettings()[name]

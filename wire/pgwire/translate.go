@@ -306,8 +306,8 @@ func (t *translator) transactionStmt(s *pg.TransactionStmt) statement {
 			switch d.Defname {
 			case "transaction_read_only":
 				st.readOnly = constInt(d.Arg) == 1
-			case "transaction_isolation", "transaction_deferrable":
-				// Every isolation level runs as snapshot isolation.
+			case "transaction_isolation":
+				st.setValue = constString(d.Arg)
 			}
 		}
 		return st
@@ -349,8 +349,18 @@ func (t *translator) setStmt(s *pg.VariableSetStmt) statement {
 	case pg.VariableSetKind_VAR_RESET_ALL:
 		return statement{kind: kindNoop, tag: "RESET"}
 	case pg.VariableSetKind_VAR_SET_MULTI:
-		// SET TRANSACTION / SESSION CHARACTERISTICS: snapshot isolation
-		// is the only level; accepted.
+		// SET TRANSACTION / SET SESSION CHARACTERISTICS AS TRANSACTION:
+		// the isolation level is kept (isolation.go); READ ONLY / READ
+		// WRITE and DEFERRABLE are accepted and ignored.
+		setName := "transaction_isolation"
+		if name != "transaction" {
+			setName = "default_transaction_isolation"
+		}
+		for _, a := range s.Args {
+			if d := a.GetDefElem(); d != nil && d.Defname == "transaction_isolation" {
+				return statement{kind: kindSet, setName: setName, setValue: constString(d.Arg), tag: "SET"}
+			}
+		}
 		return statement{kind: kindNoop, tag: "SET"}
 	}
 	var vals []string
