@@ -130,8 +130,9 @@ func (r *Rep) makeFinite() {
 type RatioRow struct {
 	Workload string `json:"workload"`
 	Threads  int    `json:"threads"`
-	// System is the Coffer configuration compared: coffer (one node) or
-	// coffer-3 (a 3-node cluster).
+	// System is the Coffer configuration compared: coffer (one node),
+	// coffer-3 (a 3-node cluster) or coffer-rc (pgbench with its clients
+	// at read committed).
 	System    string   `json:"system"`
 	Peer      string   `json:"peer"`
 	CofferTPS *float64 `json:"coffer_tps"`

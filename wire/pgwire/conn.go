@@ -48,6 +48,11 @@ type conn struct {
 	// engineIsolation is the level the engine session starts
 	// transactions at (isolation.go).
 	engineIsolation string
+	// templates are the simple-query templates translated so far;
+	// fastOnly: a template is running, which only the fast paths may
+	// answer (template.go).
+	templates map[string]*template
+	fastOnly  bool
 	// settings are the session's PostgreSQL settings (SET / SHOW).
 	settings map[string]string
 
@@ -63,7 +68,8 @@ func newConn(s *Server, nc net.Conn, id uint32) *conn {
 	var b [4]byte
 	rand.Read(b[:])
 	return &conn{s: s, nc: nc, id: id, secret: binary.BigEndian.Uint32(b[:]), ctx: s.ctx,
-		stmts: map[string]*prepared{}, portals: map[string]*portal{}, settings: defaultSettings()}
+		stmts: map[string]*prepared{}, portals: map[string]*portal{}, settings: defaultSettings(),
+		templates: map[string]*template{}}
 }
 
 func (c *conn) setIO(rw net.Conn) {

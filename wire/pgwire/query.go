@@ -30,6 +30,9 @@ func (c *conn) simpleQuery(text string) {
 	// The unnamed statement and portal do not survive a simple query.
 	delete(c.stmts, "")
 	delete(c.portals, "")
+	if c.templated(text) {
+		return
+	}
 	stmts, perr := translate(text, c.user, c.columnType)
 	if perr != nil {
 		if perr.Code != codeSyntaxError {
@@ -42,25 +45,33 @@ func (c *conn) simpleQuery(text string) {
 		stmts = []statement{{sql: text, tag: firstWord(text), source: text, pgErr: perr}}
 	}
 	for i := range stmts {
-		res, perr := c.run(&stmts[i], nil)
-		if perr != nil {
-			c.sendError(perr)
+		if !c.reply(c.run(&stmts[i], nil)) {
 			return
 		}
-		if res.empty {
-			c.send(&pgproto3.EmptyQueryResponse{})
-			continue
-		}
-		if res.schema != nil {
-			c.send(rowDescription(res.schema, nil))
-			if perr := c.sendRows(res.schema, res.rows, nil); perr != nil {
-				c.sendError(perr)
-				c.noteError()
-				return
-			}
-		}
-		c.send(&pgproto3.CommandComplete{CommandTag: []byte(res.tag)})
 	}
+}
+
+// reply sends a simple query statement's outcome; false means it failed,
+// and the statements after it are not run.
+func (c *conn) reply(res *result, perr *pgError) bool {
+	if perr != nil {
+		c.sendError(perr)
+		return false
+	}
+	if res.empty {
+		c.send(&pgproto3.EmptyQueryResponse{})
+		return true
+	}
+	if res.schema != nil {
+		c.send(rowDescription(res.schema, nil))
+		if perr := c.sendRows(res.schema, res.rows, nil); perr != nil {
+			c.sendError(perr)
+			c.noteError()
+			return false
+		}
+	}
+	c.send(&pgproto3.CommandComplete{CommandTag: []byte(res.tag)})
+	return true
 }
 
 func firstWord(s string) string {
@@ -93,6 +104,9 @@ func (c *conn) run(st *statement, params map[int]any) (*result, *pgError) {
 		c.txnUsed = c.txnUsed || c.inTxn
 	}
 	res, perr := c.runKind(st, params)
+	if perr == errDeclined {
+		return nil, perr // nothing ran: the statement runs from its text
+	}
 	if perr == nil && res.schema != nil && len(st.resultTypes) > 0 {
 		res.schema, res.rows, perr = retype(st.resultTypes, res.schema, res.rows)
 	}
@@ -208,6 +222,9 @@ func (c *conn) engineExec(query string, params map[int]any, returning string, st
 		if err == nil {
 			return shapeResult(st, sch, rows), nil
 		}
+		if err == errFastDeclined {
+			return nil, errDeclined
+		}
 		if gmssql.ErrLockDeadlock.Is(err) && !c.inTxn && c.sess.TakeRetryable() && attempt < c.s.cfg.MaxRetries {
 			continue
 		}
@@ -242,6 +259,9 @@ func (c *conn) engineQuery(query string, params map[int]any, returning string) (
 	if returning == "" {
 		if sch, rows, ok, err := c.fastQuery(ctx, query, params); ok {
 			return sch, rows, err
+		}
+		if c.fastOnly {
+			return nil, nil, errFastDeclined
 		}
 	}
 	bindings, err := toBindings(params)
