@@ -217,19 +217,13 @@ func (c *conn) begin(m *pgproto3.StartupMessage) (bool, error) {
 	c.sess.SetCurrentDatabase(c.db)
 	c.initIsolation()
 	for k, v := range m.Parameters {
-		switch k {
-		case "application_name", "client_encoding", "DateStyle", "TimeZone", "search_path", "extra_float_digits":
-			c.settings[strings.ToLower(k)] = v
-		case "default_transaction_isolation":
-			if perr := c.setDefaultIsolation(v); perr != nil {
-				c.sendError(perr)
-				return false, nil
-			}
-		case "options":
-			if perr := c.startupOptions(v); perr != nil {
-				c.sendError(perr)
-				return false, nil
-			}
+		perr := c.startupParam(k, v)
+		if k == "options" {
+			perr = c.startupOptions(v)
+		}
+		if perr != nil {
+			c.sendError(perr)
+			return false, nil
 		}
 	}
 	c.send(&pgproto3.AuthenticationOk{})
@@ -239,6 +233,19 @@ func (c *conn) begin(m *pgproto3.StartupMessage) (bool, error) {
 	c.send(&pgproto3.BackendKeyData{ProcessID: c.id, SecretKey: c.secret})
 	c.send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
 	return true, nil
+}
+
+// startupParam applies a setting the startup packet carries, directly or
+// in its options: the session's isolation level is checked as SET checks
+// it; a few others are kept as they come, and the rest are ignored.
+func (c *conn) startupParam(name, value string) *pgError {
+	switch name = strings.ToLower(name); name {
+	case "application_name", "client_encoding", "datestyle", "timezone", "search_path", "extra_float_digits":
+		c.settings[name] = value
+	case "default_transaction_isolation", "transaction_isolation":
+		return c.setDefaultIsolation(value)
+	}
+	return nil
 }
 
 // databaseExists looks past privileges, as PostgreSQL grants CONNECT to

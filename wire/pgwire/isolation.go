@@ -180,7 +180,8 @@ func constString(n *pg.Node) string {
 
 // startupOptions applies the startup packet's options parameter
 // (PGOPTIONS: "-c name=value", "--name=value", a backslash escaping the
-// next character, such as a space in a value) as SET statements would.
+// next character, such as a space in a value) as startupParam applies a
+// parameter.
 func (c *conn) startupOptions(opts string) *pgError {
 	var words []string
 	var w strings.Builder
@@ -223,11 +224,8 @@ func (c *conn) startupOptions(opts string) *pgError {
 		if !ok {
 			return &pgError{Code: codeSyntaxError, Message: fmt.Sprintf("-c %s requires a value", kv)}
 		}
-		name = strings.ToLower(strings.ReplaceAll(name, "-", "_"))
-		if name == "transaction_isolation" {
-			name = "default_transaction_isolation" // no block is open yet
-		}
-		if perr := c.set(name, value); perr != nil {
+		name = strings.ReplaceAll(name, "-", "_")
+		if perr := c.startupParam(name, value); perr != nil {
 			return perr
 		}
 	}
