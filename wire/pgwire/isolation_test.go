@@ -76,6 +76,9 @@ func TestIsolationStartupParameters(t *testing.T) {
 	for _, params := range []map[string]string{
 		{"options": `-c default_transaction_isolation=read\ committed`},
 		{"options": `--default-transaction-isolation=read\ committed -c application_name=bench`},
+		// Other settings are kept or ignored as direct parameters are;
+		// names are case-insensitive.
+		{"options": `-c work_mem=64MB -c Default_Transaction_Isolation=READ\ COMMITTED`},
 		{"default_transaction_isolation": "read committed"},
 	} {
 		cfg, err := pgx.ParseConfig(connString(s, "admin", adminPassword, "postgres"))
