@@ -226,27 +226,26 @@ func (r *runner) runPgbench(ctx context.Context, dir string) error {
 	if !r.cfg.Pgbench {
 		return nil
 	}
-	var systems []system
-	var eps []Endpoint
-	for _, s := range r.systems {
-		if e, ok := pgEndpoint(s); ok && (s.Name() == Coffer || s.Name() == PostgreSQL) {
-			systems, eps = append(systems, s), append(eps, e)
-		}
-	}
-	if len(systems) == 0 {
-		return nil
-	}
+	// A target is one cell: a system's endpoint and the clients' PGOPTIONS.
 	// Coffer runs once more with its clients at read committed, on the
 	// same server and tables (its own cell, coffer-rc).
-	names, options := make([]string, len(systems)), make([]string, len(systems))
-	for i, s := range systems {
-		names[i] = s.Name()
+	type target struct {
+		name, options string
+		ep            Endpoint
 	}
-	initialised := len(systems)
-	for i := range initialised {
-		if names[i] == Coffer {
-			systems, eps = append(systems, systems[i]), append(eps, eps[i])
-			names, options = append(names, CofferReadCommitted), append(options, readCommittedOptions)
+	var loaded, targets []target // loaded: the systems pgbench -i loads
+	for _, s := range r.systems {
+		if e, ok := pgEndpoint(s); ok && (s.Name() == Coffer || s.Name() == PostgreSQL) {
+			loaded = append(loaded, target{name: s.Name(), ep: e})
+		}
+	}
+	if len(loaded) == 0 {
+		return nil
+	}
+	targets = append(targets, loaded...)
+	for _, t := range loaded {
+		if t.name == Coffer {
+			targets = append(targets, target{name: CofferReadCommitted, options: readCommittedOptions, ep: t.ep})
 		}
 	}
 	if bin, err := pgbenchBin(); err == nil {
@@ -254,27 +253,27 @@ func (r *runner) runPgbench(ctx context.Context, dir string) error {
 			r.report.Versions["pgbench"] = v
 		}
 	}
-	for i, s := range systems[:initialised] {
-		r.progress("pgbench -i -s %d on %s", r.cfg.PgbenchScale, s.Name())
+	for _, t := range loaded {
+		r.progress("pgbench -i -s %d on %s", r.cfg.PgbenchScale, t.name)
 		t0 := time.Now()
-		if err := PgbenchInit(ctx, eps[i], r.cfg.PgbenchScale); err != nil {
-			return fmt.Errorf("pgbench init on %s: %w", s.Name(), err)
+		if err := PgbenchInit(ctx, t.ep, r.cfg.PgbenchScale); err != nil {
+			return fmt.Errorf("pgbench init on %s: %w", t.name, err)
 		}
-		r.report.Settings.PrepareSeconds["pgbench "+s.Name()] = time.Since(t0).Seconds()
+		r.report.Settings.PrepareSeconds["pgbench "+t.name] = time.Since(t0).Seconds()
 	}
-	r.steps, r.step = r.cfg.Reps*len(systems), 0
-	cells := make([]*Cell, len(systems))
-	for i := range systems {
-		cells[i] = &Cell{Workload: PgbenchWorkload, Threads: r.cfg.PgbenchClients, System: names[i]}
+	r.steps, r.step = r.cfg.Reps*len(targets), 0
+	cells := make([]*Cell, len(targets))
+	for i, t := range targets {
+		cells[i] = &Cell{Workload: PgbenchWorkload, Threads: r.cfg.PgbenchClients, System: t.name}
 	}
 	for rep := 1; rep <= r.cfg.Reps; rep++ {
-		for i := range systems {
+		for i, t := range targets {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			pc := PgbenchConfig{Endpoint: eps[i], Clients: r.cfg.PgbenchClients, Duration: r.cfg.PgbenchDuration,
-				MaxTries: pgbenchMaxTries, LogDir: filepath.Join(dir, "pgbench-"+names[i]), Options: options[i]}
-			label := fmt.Sprintf("%s clients=%d %s rep %d/%d", PgbenchWorkload, pc.Clients, names[i], rep, r.cfg.Reps)
+			pc := PgbenchConfig{Endpoint: t.ep, Clients: r.cfg.PgbenchClients, Duration: r.cfg.PgbenchDuration,
+				MaxTries: pgbenchMaxTries, LogDir: filepath.Join(dir, "pgbench-"+t.name), Options: t.options}
+			label := fmt.Sprintf("%s clients=%d %s rep %d/%d", PgbenchWorkload, pc.Clients, t.name, rep, r.cfg.Reps)
 			cells[i].Reps = append(cells[i].Reps, r.measure(label, func() Rep { return pgbenchRep(ctx, pc) }))
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
@@ -233,19 +232,6 @@ func (c *conn) begin(m *pgproto3.StartupMessage) (bool, error) {
 	c.send(&pgproto3.BackendKeyData{ProcessID: c.id, SecretKey: c.secret})
 	c.send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
 	return true, nil
-}
-
-// startupParam applies a setting the startup packet carries, directly or
-// in its options: the session's isolation level is checked as SET checks
-// it; a few others are kept as they come, and the rest are ignored.
-func (c *conn) startupParam(name, value string) *pgError {
-	switch name = strings.ToLower(name); name {
-	case "application_name", "client_encoding", "datestyle", "timezone", "search_path", "extra_float_digits":
-		c.settings[name] = value
-	case "default_transaction_isolation", "transaction_isolation":
-		return c.setDefaultIsolation(value)
-	}
-	return nil
 }
 
 // databaseExists looks past privileges, as PostgreSQL grants CONNECT to

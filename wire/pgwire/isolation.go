@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgproto3/v2"
-	pg "github.com/pganalyze/pg_query_go/v6"
 )
 
 // Transaction isolation levels, as PostgreSQL names them. Coffer runs two
@@ -161,73 +160,5 @@ func (c *conn) useIsolation(level string) *pgError {
 		return toPGError(err)
 	}
 	c.engineIsolation = level
-	return nil
-}
-
-// constString is the text of a constant (a string, or a keyword list such
-// as READ COMMITTED, which the parser gives as one string).
-func constString(n *pg.Node) string {
-	if n == nil {
-		return ""
-	}
-	if c := n.GetAConst(); c != nil {
-		if s := c.GetSval(); s != nil {
-			return s.Sval
-		}
-	}
-	return ""
-}
-
-// startupOptions applies the startup packet's options parameter
-// (PGOPTIONS: "-c name=value", "--name=value", a backslash escaping the
-// next character, such as a space in a value) as startupParam applies a
-// parameter.
-func (c *conn) startupOptions(opts string) *pgError {
-	var words []string
-	var w strings.Builder
-	inWord, escaped := false, false
-	for _, r := range opts {
-		switch {
-		case escaped:
-			w.WriteRune(r)
-			escaped = false
-		case r == '\\':
-			escaped, inWord = true, true
-		case r == ' ' || r == '\t' || r == '\n':
-			if inWord {
-				words = append(words, w.String())
-				w.Reset()
-				inWord = false
-			}
-		default:
-			w.WriteRune(r)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, w.String())
-	}
-	for i := 0; i < len(words); i++ {
-		kv := words[i]
-		switch {
-		case kv == "-c" && i+1 < len(words):
-			i++
-			kv = words[i]
-		case strings.HasPrefix(kv, "-c"):
-			kv = kv[2:]
-		case strings.HasPrefix(kv, "--"):
-			kv = kv[2:]
-		default:
-			return &pgError{Code: codeProtocolViolation, Message: fmt.Sprintf("invalid command-line argument for server process: %s", kv)}
-		}
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok {
-			return &pgError{Code: codeSyntaxError, Message: fmt.Sprintf("-c %s requires a value", kv)}
-		}
-		name = strings.ReplaceAll(name, "-", "_")
-		if perr := c.startupParam(name, value); perr != nil {
-			return perr
-		}
-	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"fmt"
 	"github.com/jackc/pgproto3/v2"
 	"sort"
 	"strings"
@@ -97,4 +98,71 @@ func (c *conn) settingNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// startupParam applies a setting the startup packet carries, directly or
+// in its options: the session's isolation level is checked as SET checks
+// it; a few others are kept as they come, and the rest are ignored.
+func (c *conn) startupParam(name, value string) *pgError {
+	switch name = strings.ToLower(name); name {
+	case "application_name", "client_encoding", "datestyle", "timezone", "search_path", "extra_float_digits":
+		c.settings[name] = value
+	case "default_transaction_isolation", "transaction_isolation":
+		return c.setDefaultIsolation(value)
+	}
+	return nil
+}
+
+// startupOptions applies the startup packet's options parameter
+// (PGOPTIONS: "-c name=value", "--name=value", a backslash escaping the
+// next character, such as a space in a value) as startupParam applies a
+// parameter.
+func (c *conn) startupOptions(opts string) *pgError {
+	var words []string
+	var w strings.Builder
+	inWord, escaped := false, false
+	for _, r := range opts {
+		switch {
+		case escaped:
+			w.WriteRune(r)
+			escaped = false
+		case r == '\\':
+			escaped, inWord = true, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+		default:
+			w.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	for i := 0; i < len(words); i++ {
+		kv := words[i]
+		switch {
+		case kv == "-c" && i+1 < len(words):
+			i++
+			kv = words[i]
+		case strings.HasPrefix(kv, "-c"):
+			kv = kv[2:]
+		case strings.HasPrefix(kv, "--"):
+			kv = kv[2:]
+		default:
+			return &pgError{Code: codeProtocolViolation, Message: fmt.Sprintf("invalid command-line argument for server process: %s", kv)}
+		}
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok {
+			return &pgError{Code: codeSyntaxError, Message: fmt.Sprintf("-c %s requires a value", kv)}
+		}
+		name = strings.ReplaceAll(name, "-", "_")
+		if perr := c.startupParam(name, value); perr != nil {
+			return perr
+		}
+	}
+	return nil
 }

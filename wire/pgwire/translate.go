@@ -341,6 +341,20 @@ func constInt(n *pg.Node) int64 {
 	return 0
 }
 
+// constString is the text of a constant (a string, or a keyword list such
+// as READ COMMITTED, which the parser gives as one string).
+func constString(n *pg.Node) string {
+	if n == nil {
+		return ""
+	}
+	if c := n.GetAConst(); c != nil {
+		if s := c.GetSval(); s != nil {
+			return s.Sval
+		}
+	}
+	return ""
+}
+
 func (t *translator) setStmt(s *pg.VariableSetStmt) statement {
 	name := strings.ToLower(s.Name)
 	switch s.Kind {
