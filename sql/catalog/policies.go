@@ -93,17 +93,18 @@ func userOf(st *state, name, host string) (string, bool) {
 // tablePolicies returns the compiled policies of db.table for schema sch
 // as ctx's transaction sees the charter, and the principal; nil when the
 // table has no policy.
-func (p *Provider) tablePolicies(ctx *gmssql.Context, db, table string, sch gmssql.Schema) (*policy.Table, *policy.Principal, error) {
+func (p *Provider) tablePolicies(ctx *gmssql.Context, d *tableDesc, sch gmssql.Schema) (*policy.Table, *policy.Principal, error) {
 	st, _, err := p.stateFor(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	name := strings.ToLower(db + "." + table)
-	ps := st.policies[name]
-	if len(ps) == 0 {
+	if len(st.policies) == 0 {
 		return nil, nil, nil
 	}
-	pt := p.policyCache.Table(name, ps, st.policyKeys[name], sch, policy.SchemaKey(sch))
+	pt := st.compiledPolicies(d, sch, &p.policyCache)
+	if pt == nil {
+		return nil, nil, nil
+	}
 	return pt, p.principal(ctx, st), nil
 }
 
@@ -174,7 +175,7 @@ func (t *Table) readFilter(ctx *gmssql.Context, cmd policy.Command) (*policy.Fil
 		}
 		return pt.Read(pr, cmd), nil
 	}
-	pt, pr, err := t.p.tablePolicies(ctx, t.desc.Database, t.desc.Name, t.sch.Schema)
+	pt, pr, err := t.p.tablePolicies(ctx, t.desc, t.sch.Schema)
 	if err != nil || pt == nil {
 		return nil, err
 	}
@@ -200,7 +201,7 @@ func (e *editor) policies(ctx *gmssql.Context) (*editorPolicies, error) {
 	if e.unpoliced {
 		return &e.pol, nil
 	}
-	pt, pr, err := e.t.p.tablePolicies(ctx, e.t.desc.Database, e.t.desc.Name, e.t.sch.Schema)
+	pt, pr, err := e.t.p.tablePolicies(ctx, e.t.desc, e.t.sch.Schema)
 	if err != nil {
 		e.pol.loaded = false
 		return nil, err

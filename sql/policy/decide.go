@@ -8,11 +8,14 @@ import (
 
 // Filter is the decision for one principal, one table and one command:
 // which rows pass. A nil *Filter lets every row pass (the table has no
-// policy). A Filter is used by one goroutine at a time.
+// policy). A Filter that evaluates CEL per row is used by one goroutine at
+// a time; one decided natively (fast.go) or by the principal alone is
+// shared.
 type Filter struct {
 	deny        bool // no permissive policy can grant: nothing passes
 	permissive  []matcher
 	restrictive []matcher
+	perRow      bool // a matcher runs a CEL program per row (uses act)
 	act         activation
 }
 
@@ -53,10 +56,34 @@ func (t *Table) Write(p *Principal, cmd Command) *Filter {
 	return t.filter(p, cmd, true)
 }
 
+// filterKey names one of a principal's filters.
+type filterKey struct {
+	t     *Table
+	cmd   Command
+	check bool
+}
+
+// filter returns p's filter for cmd on t, built once per principal (a
+// Principal lives as long as the catalog state it was made from) and
+// copied for a statement only when it runs CEL per row.
 func (t *Table) filter(p *Principal, cmd Command, check bool) *Filter {
 	if t == nil {
 		return nil
 	}
+	k := filterKey{t, cmd, check}
+	v, ok := p.filters.Load(k)
+	if !ok {
+		v, _ = p.filters.LoadOrStore(k, t.build(p, cmd, check))
+	}
+	f := v.(*Filter)
+	if !f.perRow {
+		return f
+	}
+	c := *f // the matchers are shared and read-only; act is the copy's own
+	return &c
+}
+
+func (t *Table) build(p *Principal, cmd Command, check bool) *Filter {
 	f := &Filter{act: activation{principal: p.value()}}
 	granted := false
 	for _, c := range t.policies {
@@ -91,6 +118,8 @@ func (t *Table) filter(p *Principal, cmd Command, check bool) *Filter {
 		m := matcher{prg: prg}
 		if prg.eq != nil {
 			m.eq = prg.eq.bind(f.act.principal, prg.shape)
+		} else {
+			f.perRow = true
 		}
 		if c.restrictive {
 			f.restrictive = append(f.restrictive, m)

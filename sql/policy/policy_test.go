@@ -215,3 +215,57 @@ func TestData(t *testing.T) {
 		})
 	}
 }
+
+// TestFiltersPerPrincipal: a principal's filters are built once per table,
+// command and kind; native ones are shared between statements, ones that
+// run CEL per row are a copy per statement; other principals decide for
+// themselves.
+func TestFiltersPerPrincipal(t *testing.T) {
+	sch := gmssql.Schema{
+		{Name: "id", Type: types.Int64},
+		{Name: "bank", Type: types.Text},
+		{Name: "amount", Type: types.Int64},
+	}
+	ps := []charter.Policy{{Name: "by_bank", Table: "db.t", Command: "ALL", Using: "row.bank == principal.attributes.bank"}}
+	var cache Cache
+	tbl := cache.Table("db.t", ps, Key(ps), sch, SchemaKey(sch))
+	rowA, rowB := gmssql.Row{int64(1), "A", int64(5)}, gmssql.Row{int64(2), "B", int64(50)}
+	alice := &Principal{Name: "alice", Attributes: map[string]any{"bank": "A"}}
+	bob := &Principal{Name: "bob", Attributes: map[string]any{"bank": "B"}}
+
+	f1, f2 := tbl.Read(alice, Select), tbl.Read(alice, Select)
+	if f1 != f2 {
+		t.Error("a native filter is built again for the same principal")
+	}
+	if w := tbl.Write(alice, Insert); w == f1 {
+		t.Error("a WITH CHECK filter is the SELECT one")
+	}
+	if !f1.Allow(rowA) || f1.Allow(rowB) {
+		t.Error("alice's filter does not decide by bank A")
+	}
+	fb := tbl.Read(bob, Select)
+	if fb == f1 || fb.Allow(rowA) || !fb.Allow(rowB) {
+		t.Error("bob's filter is not his own")
+	}
+
+	// A CEL program per row: each statement gets its own activation.
+	ps = []charter.Policy{{Name: "big", Table: "db.t", Command: "SELECT", Using: "row.amount > 10 && row.bank == principal.attributes.bank"}}
+	tbl = cache.Table("db.t", ps, Key(ps), sch, SchemaKey(sch))
+	g1, g2 := tbl.Read(bob, Select), tbl.Read(bob, Select)
+	if g1 == g2 {
+		t.Fatal("a filter that evaluates CEL per row is shared between statements")
+	}
+	done := make(chan bool)
+	for _, f := range []*Filter{g1, g2} {
+		go func() {
+			ok := true
+			for i := 0; i < 1000; i++ {
+				ok = ok && f.Allow(rowB) && !f.Allow(rowA)
+			}
+			done <- ok
+		}()
+	}
+	if !<-done || !<-done {
+		t.Error("a per-row CEL filter decided wrongly under concurrent statements")
+	}
+}

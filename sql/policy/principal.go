@@ -18,8 +18,9 @@ type Principal struct {
 	// Attributes is the user's ATTRIBUTE JSON object (numbers are doubles).
 	Attributes map[string]any
 
-	once sync.Once
-	val  *principalValue
+	once    sync.Once
+	val     *principalValue
+	filters sync.Map // filterKey → *Filter
 }
 
 // ParseAttributes decodes a user's ATTRIBUTE text; anything but a JSON
