@@ -265,7 +265,7 @@ func TestFiltersPerPrincipal(t *testing.T) {
 			done <- ok
 		}()
 	}
-	if !<-done || !<-done {
+	if first, second := <-done, <-done; !first || !second {
 		t.Error("a per-row CEL filter decided wrongly under concurrent statements")
 	}
 }
