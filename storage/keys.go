@@ -49,9 +49,12 @@ var ErrUnsupportedKeyType = errors.New("storage: unsupported key type")
 
 // TablePrefix returns the user-key prefix of all rows of table id.
 func TablePrefix(tableID uint64) []byte {
-	k := make([]byte, 0, 9)
-	k = append(k, prefixTable)
-	return binary.BigEndian.AppendUint64(k, tableID)
+	return AppendTablePrefix(make([]byte, 0, 9), tableID)
+}
+
+// AppendTablePrefix appends TablePrefix(tableID) to dst.
+func AppendTablePrefix(dst []byte, tableID uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, prefixTable), tableID)
 }
 
 // IndexPrefix returns the user-key prefix of all entries of one index.

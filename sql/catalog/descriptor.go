@@ -96,6 +96,16 @@ type tableDesc struct {
 	// them, built once when a loaded catalog state shares the desc
 	// (buildIndexes); a desc not shared yet builds them per use.
 	indexes *tableIndexes
+	// sysKey is tableKey(Database, Name), set with indexes.
+	sysKey []byte
+}
+
+// key is the descriptor's system key (tableKey).
+func (d *tableDesc) key() []byte {
+	if d.sysKey != nil {
+		return d.sysKey
+	}
+	return tableKey(d.Database, d.Name)
 }
 
 // tableIndexes are a desc's primary key (nil: keyless) and secondary
@@ -126,6 +136,7 @@ func (d *tableDesc) buildIndexes() error {
 		return err
 	}
 	d.indexes = newTableIndexes(d, sch.Schema)
+	d.sysKey = tableKey(d.Database, d.Name)
 	return nil
 }
 
@@ -146,6 +157,7 @@ func (d *tableDesc) clone() *tableDesc {
 	c.Checks = append([]gmssql.CheckDefinition(nil), d.Checks...)
 	c.schema = nil
 	c.indexes = nil
+	c.sysKey = nil
 	return &c
 }
 

@@ -134,10 +134,10 @@ func (e *editor) primaryKey(row gmssql.Row) ([]byte, error) {
 }
 
 func (e *editor) rowKey(pk []byte) []byte {
-	return append(storage.TablePrefix(e.t.desc.ID), pk...)
+	return append(storage.AppendTablePrefix(make([]byte, 0, 9+len(pk)), e.t.desc.ID), pk...)
 }
 
-func (e *editor) touchTable() { e.tx.Check(tableKey(e.t.desc.Database, e.t.desc.Name)) }
+func (e *editor) touchTable() { e.tx.Check(e.t.desc.key()) }
 
 // Insert implements sql.RowInserter. The row must pass the INSERT
 // policies' WITH CHECK; a key taken by a row the principal cannot see is a

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
@@ -85,5 +87,44 @@ func TestSmoke(t *testing.T) {
 	got = fmt.Sprint(query(t, e2, ctx2, "SELECT id FROM t WHERE name = 'd'"))
 	if got != "[[4]]" {
 		t.Fatalf("auto increment after reopen: %s", got)
+	}
+}
+
+// TestWritesConflictWithSchemaChange: a transaction that wrote rows of a
+// table depends on the table's descriptor (Transaction.Check, once per
+// table however many rows): a schema change committed meanwhile makes its
+// commit fail with a conflict and none of its rows land, while a change
+// to a table it did not write leaves it alone.
+func TestWritesConflictWithSchemaChange(t *testing.T) {
+	e, _ := newTestEngine(t, t.TempDir())
+	a := e.NewContext(context.Background(), txn.Principal{Name: "admin", Host: "localhost"})
+	b := e.NewContext(context.Background(), txn.Principal{Name: "admin", Host: "localhost"})
+	for _, q := range []string{"CREATE TABLE t (id INT PRIMARY KEY)", "CREATE TABLE u (id INT PRIMARY KEY)", "CREATE TABLE w (id INT PRIMARY KEY)"} {
+		query(t, e, a, q)
+	}
+	query(t, e, a, "BEGIN")
+	query(t, e, a, "INSERT INTO t VALUES (1)")
+	query(t, e, a, "INSERT INTO t VALUES (2)")
+	query(t, e, a, "INSERT INTO u VALUES (1)")
+	query(t, e, b, "ALTER TABLE w ADD COLUMN v INT") // not written by a
+	query(t, e, a, "COMMIT")
+	if got := fmt.Sprint(query(t, e, b, "SELECT COUNT(*) FROM t")); got != "[[2]]" {
+		t.Fatalf("after a change to another table: t has %s rows, want 2", got)
+	}
+
+	query(t, e, a, "BEGIN")
+	query(t, e, a, "INSERT INTO t VALUES (3)")
+	query(t, e, a, "INSERT INTO u VALUES (2)")
+	query(t, e, a, "INSERT INTO t VALUES (4)")
+	query(t, e, b, "ALTER TABLE u ADD COLUMN v INT")
+	_, iter, _, err := e.Query(a, "COMMIT")
+	if err == nil {
+		_, err = gmssql.RowIterToRows(a, iter)
+	}
+	if !errors.Is(err, storage.ErrConflict) && !strings.Contains(fmt.Sprint(err), "onflict") {
+		t.Fatalf("COMMIT after a concurrent ALTER of a written table: %v, want a conflict", err)
+	}
+	if got := fmt.Sprint(query(t, e, b, "SELECT COUNT(*) FROM t")); got != "[[2]]" {
+		t.Errorf("after the conflict: t has %s rows, want 2", got)
 	}
 }

@@ -36,9 +36,14 @@ func (b buffer) get(k []byte) (bufEntry, bool) {
 	return e, ok
 }
 
+// noFreeList is every buffer's node free list: an empty one that keeps
+// nothing. btreemap.New would make a free list (and its slice) per
+// transaction, for nodes a buffer, which is dropped whole, never frees.
+var noFreeList = btreemap.NewFreeList[[]byte, bufEntry](0)
+
 func (b *buffer) put(k []byte, e bufEntry) {
 	if b.m == nil {
-		b.m = btreemap.New[[]byte, bufEntry](16, bytes.Compare)
+		b.m = btreemap.NewWithFreeList(16, bytes.Compare, noFreeList)
 	}
 	b.m.ReplaceOrInsert(k, e)
 }

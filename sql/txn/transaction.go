@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -19,8 +20,8 @@ type Transaction struct {
 	buf        buffer
 	stmt       *buffer // state at statement start, for DiscardChanges
 	savepoints []savepoint
-	checks     map[string]struct{}
-	system     bool // the buffer holds system keyspace (catalog) writes
+	checks     [][]byte // distinct; not modified (callers' keys, kept as given)
+	system     bool     // the buffer holds system keyspace (catalog) writes
 	// schemaEpoch counts catalog writes so caches built from this
 	// transaction's view know when to rebuild.
 	schemaEpoch uint64
@@ -151,11 +152,16 @@ func (t *Transaction) baseOf(key []byte) uint64 {
 
 // Check records that the transaction depends on key not changing after its
 // read sequence (a schema descriptor it wrote rows under).
+// The key is kept, not copied: the caller must not modify it. A
+// transaction checks a few keys (one per table it writes), each many
+// times: a scan of a short list, without a map and a string per call.
 func (t *Transaction) Check(key []byte) {
-	if t.checks == nil {
-		t.checks = make(map[string]struct{})
+	for _, k := range t.checks {
+		if bytes.Equal(k, key) {
+			return
+		}
 	}
-	t.checks[string(key)] = struct{}{}
+	t.checks = append(t.checks, key)
 }
 
 func (t *Transaction) noteWrite(key []byte) {
@@ -215,9 +221,7 @@ func (t *Transaction) WriteSet() *storage.WriteSet {
 		ws.Mutations = append(ws.Mutations, storage.Mutation{Key: k, Value: e.value, Delete: e.delete, Base: e.base})
 		return true
 	})
-	for k := range t.checks {
-		ws.Checks = append(ws.Checks, []byte(k))
-	}
+	ws.Checks = append(ws.Checks, t.checks...)
 	return ws
 }
 

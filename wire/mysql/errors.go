@@ -53,6 +53,9 @@ var codesByMessage = []struct {
 // fixSQLError gives err the error number and SQLSTATE a MySQL client
 // expects; other errors pass unchanged.
 func fixSQLError(err error) error {
+	if err == nil {
+		return nil // before errors.As, whose target escapes: no allocation on success
+	}
 	var se *vmysql.SQLError
 	if !errors.As(err, &se) {
 		return err

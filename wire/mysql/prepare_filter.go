@@ -39,7 +39,9 @@ const (
 	peekLen = 96
 )
 
-func newPrepareFilter() *prepareFilter { return &prepareFilter{first: true} }
+func newPrepareFilter() *prepareFilter {
+	return &prepareFilter{first: true, pend: make([]byte, 0, 4+peekLen)}
+}
 
 // read fills p from conn, filtering.
 func (f *prepareFilter) read(conn net.Conn, p []byte) (int, error) {
@@ -117,7 +119,7 @@ func packetLen(h []byte) int { return int(h[0]) | int(h[1])<<8 | int(h[2])<<16 }
 // decide passes or drops the packet whose first want bytes are in pend.
 func (f *prepareFilter) decide(conn net.Conn, plen, want int) error {
 	pend := f.pend
-	f.pend = nil
+	defer func() { f.pend = pend[:0] }() // reused: out and answers hold copies
 	seq, payload := pend[3], pend[4:want]
 	first := f.first
 	f.first = false

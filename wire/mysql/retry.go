@@ -26,8 +26,8 @@ func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query strin
 	if err := checkPacketSize(query); err != nil {
 		return err
 	}
-	done := h.s.begin(c)
-	defer done()
+	h.s.begin()
+	defer h.s.end(c)
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()
 	// A statement with its values written in takes the fast paths as
@@ -59,8 +59,8 @@ func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query strin
 }
 
 func (h *retryHandler) ComStmtExecute(ctx context.Context, c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
-	done := h.s.begin(c)
-	defer done()
+	h.s.begin()
+	defer h.s.end(c)
 	return h.retrying(c, func(sent *bool) error {
 		send := func(r *sqltypes.Result) error {
 			*sent = true
@@ -81,8 +81,8 @@ func (h *retryHandler) ComMultiQuery(ctx context.Context, c *vmysql.Conn, query 
 	if err := checkPacketSize(query); err != nil {
 		return "", err
 	}
-	done := h.s.begin(c)
-	defer done()
+	h.s.begin()
+	defer h.s.end(c)
 	ctx, stop := watchClient(ctx, c.Conn)
 	defer stop()
 	// Clients that enable multi-statements (the mysql CLI, sysbench,

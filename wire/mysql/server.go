@@ -79,22 +79,25 @@ type Server struct {
 	active   atomic.Int64 // running statements
 }
 
-// begin counts a running statement until done is called, which also
-// closes the session's statement state.
-func (s *Server) begin(c *vmysql.Conn) (done func()) {
+// begin counts a running statement until end, which also closes the
+// session's statement state. (Two methods, not a returned closure: one
+// allocation less per statement.)
+func (s *Server) begin() {
 	s.active.Add(1)
 	if o := s.cfg.Statements; o != nil {
 		o.Enter()
 	}
-	return func() {
-		if sess := s.session(c); sess != nil {
-			sess.EndStatement()
-		}
-		if o := s.cfg.Statements; o != nil {
-			o.Exit()
-		}
-		s.active.Add(-1)
+}
+
+// end closes what begin opened, on c's session.
+func (s *Server) end(c *vmysql.Conn) {
+	if sess := s.session(c); sess != nil {
+		sess.EndStatement()
 	}
+	if o := s.cfg.Statements; o != nil {
+		o.Exit()
+	}
+	s.active.Add(-1)
 }
 
 // New creates the listener (bound at once, so Addr is known) over e.
