@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -160,12 +161,18 @@ func sortMutations(ws *WriteSet) {
 
 // hashWriteSet is the write set hash of a sorted write set.
 func hashWriteSet(ws *WriteSet) ledger.Hash {
-	h := ledger.NewWriteSetHasher()
+	h := hashers.Get().(*ledger.WriteSetHasher)
+	defer hashers.Put(h)
+	h.Reset()
 	for _, m := range ws.Mutations {
 		h.Add(m.Key, m.Value, m.Delete)
 	}
 	return h.Sum()
 }
+
+// hashers are write set hashers for reuse: commits hash their write sets
+// concurrently, before the lock that orders them.
+var hashers = sync.Pool{New: func() any { return ledger.NewWriteSetHasher() }}
 
 // appendEntry adds seq's ledger entry, chained onto the ledger state prev,
 // and the Merkle nodes it completes to b, returning the ledger state to

@@ -49,6 +49,9 @@ var errCorruptRow = errors.New("catalog: corrupt row encoding")
 
 // encodeRow appends the encoding of row to dst.
 func encodeRow(dst []byte, row gmssql.Row) ([]byte, error) {
+	if dst == nil {
+		dst = make([]byte, 0, encodedSizeHint(row))
+	}
 	dst = append(dst, rowFormatV1)
 	dst = binary.AppendUvarint(dst, uint64(len(row)))
 	for i, v := range row {
@@ -58,6 +61,24 @@ func encodeRow(dst []byte, row gmssql.Row) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// encodedSizeHint is about the size of row's encoding, to allocate it
+// once: exact for strings and bytes, an upper bound for the fixed-size
+// kinds, a guess for the rest.
+func encodedSizeHint(row gmssql.Row) int {
+	n := 1 + binary.MaxVarintLen64
+	for _, v := range row {
+		switch x := v.(type) {
+		case string:
+			n += 1 + binary.MaxVarintLen64 + len(x)
+		case []byte:
+			n += 1 + binary.MaxVarintLen64 + len(x)
+		default:
+			n += 1 + 2*binary.MaxVarintLen64
+		}
+	}
+	return n
 }
 
 func encodeValue(dst []byte, v any) ([]byte, error) {

@@ -18,7 +18,8 @@ type Transaction struct {
 	readOnly bool
 
 	buf        buffer
-	stmt       *buffer // state at statement start, for DiscardChanges
+	stmt       buffer // state at statement start, for DiscardChanges, if inStmt
+	inStmt     bool
 	savepoints []savepoint
 	checks     [][]byte // distinct; not modified (callers' keys, kept as given)
 	system     bool     // the buffer holds system keyspace (catalog) writes
@@ -175,8 +176,8 @@ func (t *Transaction) noteWrite(key []byte) {
 // statement began, so that a statement never reads rows it wrote itself
 // (UPDATE … JOIN, INSERT … SELECT from the same table).
 func (t *Transaction) readBuf() buffer {
-	if t.stmt != nil {
-		return *t.stmt
+	if t.inStmt {
+		return t.stmt
 	}
 	return t.buf
 }
@@ -228,25 +229,24 @@ func (t *Transaction) WriteSet() *storage.WriteSet {
 // StatementBegin marks the state a failing statement rolls back to. It
 // reports whether it opened the statement (false: one was already open).
 func (t *Transaction) StatementBegin() bool {
-	if t.stmt != nil {
+	if t.inStmt {
 		return false
 	}
-	c := t.buf.clone()
-	t.stmt = &c
+	t.stmt, t.inStmt = t.buf.clone(), true
 	return true
 }
 
 // StatementDiscard undoes the current statement's writes.
 func (t *Transaction) StatementDiscard() {
-	if t.stmt != nil {
-		t.buf = *t.stmt
-		t.stmt = nil
+	if t.inStmt {
+		t.buf = t.stmt
+		t.stmt, t.inStmt = buffer{}, false
 		t.schemaEpoch++
 	}
 }
 
 // StatementComplete keeps the current statement's writes.
-func (t *Transaction) StatementComplete() { t.stmt = nil }
+func (t *Transaction) StatementComplete() { t.stmt, t.inStmt = buffer{}, false }
 
 // CreateSavepoint records the buffer under name, replacing an older one of
 // that name only (as MySQL does; later savepoints stay).

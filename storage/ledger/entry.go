@@ -153,25 +153,43 @@ func LeafHash(enc []byte) Hash {
 // WriteSetHasher hashes a write set's mutations, fed in key order: each
 // mutation as key length, key, operation byte, value length, value. The
 // zero value is an empty hasher, ready to use.
-type WriteSetHasher struct{ h hash.Hash }
+type WriteSetHasher struct {
+	h hash.Hash
+	// scratch space the hash's Write and Sum see: an array on the stack
+	// would escape to the heap through the interface at every call.
+	buf [binary.MaxVarintLen64]byte
+	sum []byte
+}
 
 // NewWriteSetHasher returns an empty hasher.
 func NewWriteSetHasher() *WriteSetHasher { return &WriteSetHasher{h: sha256.New()} }
+
+// Reset empties w for another write set.
+func (w *WriteSetHasher) Reset() {
+	if w.h != nil {
+		w.h.Reset()
+	}
+}
+
+// The operation bytes, as slices made once.
+var (
+	opDelete = []byte{0}
+	opPut    = []byte{1}
+)
 
 // Add feeds one mutation.
 func (w *WriteSetHasher) Add(key, value []byte, del bool) {
 	if w.h == nil {
 		w.h = sha256.New()
 	}
-	var buf [binary.MaxVarintLen64]byte
-	w.h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(key)))])
+	w.h.Write(w.buf[:binary.PutUvarint(w.buf[:], uint64(len(key)))])
 	w.h.Write(key)
 	if del {
-		w.h.Write([]byte{0})
+		w.h.Write(opDelete)
 		return
 	}
-	w.h.Write([]byte{1})
-	w.h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(value)))])
+	w.h.Write(opPut)
+	w.h.Write(w.buf[:binary.PutUvarint(w.buf[:], uint64(len(value)))])
 	w.h.Write(value)
 }
 
@@ -202,7 +220,6 @@ func (w *WriteSetHasher) Sum() Hash {
 	if w.h == nil {
 		return sha256.Sum256(nil)
 	}
-	var out Hash
-	w.h.Sum(out[:0])
-	return out
+	w.sum = w.h.Sum(w.sum[:0])
+	return Hash(w.sum)
 }
