@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -148,9 +147,8 @@ func (s *Server) onReplicatedApply(ws *storage.WriteSet) {
 	if e == nil {
 		return
 	}
-	key := governance.GrantsKey()
 	for _, m := range ws.Mutations {
-		if !m.Delete && bytes.Equal(m.Key, key) {
+		if !m.Delete && governance.IsGrantsKey(m.Key) {
 			if err := e.ReloadUsers(m.Value); err != nil {
 				s.log.Error("reload users after a replicated commit", "err", err)
 			}

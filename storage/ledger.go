@@ -34,12 +34,11 @@ var (
 )
 
 func entryKey(seq uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{prefixLedger}, seq)
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 9), prefixLedger), seq)
 }
 
 func nodeKey(id ledger.NodeID) []byte {
-	k := []byte{prefixNode, id.Level}
-	return binary.BigEndian.AppendUint64(k, id.Index)
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 10), prefixNode, id.Level), id.Index)
 }
 
 func signatureKey(size uint64) []byte {

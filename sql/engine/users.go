@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -51,9 +50,8 @@ func (r reloadingProposer) Propose(ctx context.Context, ws *storage.WriteSet, re
 	if err != nil {
 		return seq, err
 	}
-	key := governance.GrantsKey()
 	for _, m := range ws.Mutations {
-		if !m.Delete && bytes.Equal(m.Key, key) {
+		if !m.Delete && governance.IsGrantsKey(m.Key) {
 			if err := r.e.ReloadUsers(m.Value); err != nil {
 				r.e.cfg.Logger.Error("reload users after commit", "seq", seq, "err", err)
 			}

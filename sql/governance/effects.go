@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"time"
@@ -20,6 +21,13 @@ import (
 // GrantsKey is where the engine's user store (go-mysql-server's MySQLDb,
 // serialized) lives: the engine loads it after a commit that wrote it.
 func GrantsKey() []byte { return storage.SystemKey(catalog.SysGrants) }
+
+// grantsKey is GrantsKey, made once for IsGrantsKey.
+var grantsKey = GrantsKey()
+
+// IsGrantsKey reports whether k is GrantsKey(), without making one: every
+// commit's mutations are looked through for it.
+func IsGrantsKey(k []byte) bool { return bytes.Equal(k, grantsKey) }
 
 // effects applies account actions to a scratch copy of the user store
 // loaded from the transaction, and writes the result back into the same
