@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cofferdb/coffer/storage"
 	"github.com/cofferdb/coffer/storage/ledger"
@@ -164,11 +165,36 @@ func (d *decoder) bytes() []byte {
 	return v
 }
 
+// interned holds the principals and kinds of decoded commits: a few
+// distinct strings, each decoded at every commit on every node.
+var interned struct {
+	sync.Mutex
+	m map[string]string
+}
+
+// maxInterned bounds interned (principals carry the client's host).
+const maxInterned = 4096
+
+// intern returns b as a string, the same string for the same bytes.
+func intern(b []byte) string {
+	interned.Lock()
+	defer interned.Unlock()
+	if s, ok := interned.m[string(b)]; ok {
+		return s
+	}
+	if interned.m == nil || len(interned.m) >= maxInterned {
+		interned.m = make(map[string]string)
+	}
+	s := string(b)
+	interned.m[s] = s
+	return s
+}
+
 func decodeCommit(body []byte) (*commitCmd, error) {
 	d := &decoder{b: body}
 	c := &commitCmd{ReadSeq: d.uvarint(), Time: d.varint()}
-	c.Principal = string(d.bytes())
-	c.Kind = string(d.bytes())
+	c.Principal = intern(d.bytes())
+	c.Kind = intern(d.bytes())
 	n := d.uvarint()
 	if n > uint64(len(body)) {
 		return nil, errBadCommand

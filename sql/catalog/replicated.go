@@ -48,11 +48,11 @@ func (p *Provider) noteCommitted(ws *storage.WriteSet) {
 		if col < 0 {
 			continue
 		}
-		row, err := decodeRow(m.Value, len(d.Columns))
-		if err != nil || col >= len(row) {
+		cv, ok, err := decodeColumn(m.Value, col) // not the whole row: only this is needed
+		if err != nil || !ok {
 			continue
 		}
-		v, ok := toUint(nil, row[col]) // a stored integer: no context needed
+		v, ok := toUint(nil, cv) // a stored integer: no context needed
 		if !ok {
 			continue
 		}

@@ -185,6 +185,84 @@ func decodeRowColumns(b []byte, n int, need []bool) (gmssql.Row, error) {
 	return row, nil
 }
 
+// decodeColumn returns column col of a row encoded by encodeRow (ok
+// false: the row has fewer columns), stepping over the columns before it
+// without decoding them.
+func decodeColumn(b []byte, col int) (v any, ok bool, err error) {
+	if len(b) < 1 || b[0] != rowFormatV1 {
+		return nil, false, errCorruptRow
+	}
+	count, k := binary.Uvarint(b[1:])
+	if k <= 0 {
+		return nil, false, errCorruptRow
+	}
+	if col >= int(count) {
+		return nil, false, nil
+	}
+	b = b[1+k:]
+	for i := 0; i < col; i++ {
+		if b, err = skipValue(b); err != nil {
+			return nil, false, err
+		}
+	}
+	v, _, err = decodeValue(b)
+	return v, err == nil, err
+}
+
+// skipValue returns b after its first encoded value.
+func skipValue(b []byte) ([]byte, error) {
+	if len(b) == 0 {
+		return nil, errCorruptRow
+	}
+	tag, b := b[0], b[1:]
+	varint := func(b []byte) ([]byte, error) {
+		if _, k := binary.Uvarint(b); k > 0 { // a varint's length is its uvarint's
+			return b[k:], nil
+		}
+		return nil, errCorruptRow
+	}
+	sized := func(b []byte) ([]byte, error) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return nil, errCorruptRow
+		}
+		return b[k+int(n):], nil
+	}
+	fixed := func(n int) ([]byte, error) {
+		if len(b) < n {
+			return nil, errCorruptRow
+		}
+		return b[n:], nil
+	}
+	switch tag {
+	case rtNull:
+		return b, nil
+	case rtInt8, rtInt16, rtInt32, rtInt64, rtInt, rtTimespan, rtUint8, rtUint16, rtUint32, rtUint64:
+		return varint(b)
+	case rtBool:
+		return fixed(1)
+	case rtFloat32:
+		return fixed(4)
+	case rtFloat64:
+		return fixed(8)
+	case rtString, rtBytes, rtJSON, rtGeometry:
+		return sized(b)
+	case rtDecimal:
+		rest, err := varint(b)
+		if err != nil {
+			return nil, err
+		}
+		return sized(rest)
+	case rtTime:
+		rest, err := varint(b)
+		if err != nil {
+			return nil, err
+		}
+		return varint(rest)
+	}
+	return nil, errCorruptRow
+}
+
 func decodeValue(b []byte) (any, []byte, error) {
 	if len(b) == 0 {
 		return nil, nil, errCorruptRow

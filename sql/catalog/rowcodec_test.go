@@ -39,6 +39,22 @@ func TestRowCodecRoundTrip(t *testing.T) {
 			t.Errorf("col %d: %#v, want %#v", i, got[i], row[i])
 		}
 	}
+	// One column alone (decodeColumn) is the same value, every kind
+	// before it stepped over.
+	for i := range row {
+		v, ok, err := decodeColumn(enc, i)
+		if err != nil || !ok || !reflect.DeepEqual(v, got[i]) {
+			t.Errorf("decodeColumn %d: %#v %v %v, want %#v", i, v, ok, err, got[i])
+		}
+	}
+	if _, ok, err := decodeColumn(enc, len(row)); ok || err != nil {
+		t.Errorf("decodeColumn past the last column: ok %v, err %v", ok, err)
+	}
+	for cut := 1; cut < len(enc)-1; cut++ {
+		if _, _, err := decodeColumn(enc[:cut], len(row)-1); err == nil {
+			t.Fatalf("decodeColumn of a truncated row (%d of %d bytes): no error", cut, len(enc))
+		}
+	}
 	// Narrower and wider schemas (rows written before or after a column
 	// change) decode without error.
 	if r, err := decodeRow(enc, 3); err != nil || len(r) != 3 {
