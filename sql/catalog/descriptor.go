@@ -136,7 +136,8 @@ func (d *tableDesc) buildIndexes() error {
 		return err
 	}
 	d.indexes = newTableIndexes(d, sch.Schema)
-	d.sysKey = tableKey(d.Database, d.Name)
+	k := tableKey(d.Database, d.Name)
+	d.sysKey = k[:len(k):len(k)] // shared by every transaction: an append copies
 	return nil
 }
 
