@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 )
@@ -31,6 +32,10 @@ func (slogHook) Levels() []logrus.Level { return logrus.AllLevels }
 func (h slogHook) Fire(e *logrus.Entry) error {
 	level := slog.LevelDebug
 	switch {
+	case e.Level <= logrus.ErrorLevel && clientGone(e.Message):
+		// A write to a connection the client closed, or that the
+		// server's shutdown closed, is no server error.
+		level = slog.LevelDebug
 	case e.Level <= logrus.ErrorLevel:
 		level = slog.LevelError
 	}
@@ -44,6 +49,17 @@ func (h slogHook) Fire(e *logrus.Entry) error {
 	}
 	h.l.Log(context.Background(), level, e.Message, attrs...)
 	return nil
+}
+
+// clientGone reports whether msg is vitess failing to write to or read
+// from a connection that is already closed.
+func clientGone(msg string) bool {
+	for _, s := range []string{"use of closed network connection", "broken pipe", "connection reset by peer"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 type nullFormatter struct{}
