@@ -90,7 +90,7 @@ func userOf(st *state, name, host string) (string, bool) {
 	return "", false
 }
 
-// tablePolicies returns the compiled policies of db.table for schema sch
+// tablePolicies returns the compiled policies of d's table for schema sch
 // as ctx's transaction sees the charter, and the principal; nil when the
 // table has no policy.
 func (p *Provider) tablePolicies(ctx *gmssql.Context, d *tableDesc, sch gmssql.Schema) (*policy.Table, *policy.Principal, error) {
@@ -106,6 +106,22 @@ func (p *Provider) tablePolicies(ctx *gmssql.Context, d *tableDesc, sch gmssql.S
 		return nil, nil, nil
 	}
 	return pt, p.principal(ctx, st), nil
+}
+
+// compiledPolicies returns the policies of d's table compiled against
+// sch, d's schema (nil: the table has none), from cache, compiled once
+// per state and descriptor.
+func (s *state) compiledPolicies(d *tableDesc, sch gmssql.Schema, cache *policy.Cache) *policy.Table {
+	if v, ok := s.compiled.Load(d); ok {
+		return v.(*policy.Table)
+	}
+	name := strings.ToLower(d.Database + "." + d.Name)
+	var pt *policy.Table
+	if ps := s.policies[name]; len(ps) > 0 {
+		pt = cache.Table(name, ps, s.policyKeys[name], sch, policy.SchemaKey(sch))
+	}
+	s.compiled.Store(d, pt)
+	return pt
 }
 
 // pastPolicies returns today's policies for rows read from an older

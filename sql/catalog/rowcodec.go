@@ -166,11 +166,10 @@ func decodeRowColumns(b []byte, n int, need []bool) (gmssql.Row, error) {
 	row := make(gmssql.Row, n)
 	for i := 0; i < int(count); i++ {
 		if need != nil && (i >= n || !need[i]) && len(b) > 0 && (b[0] == rtString || b[0] == rtBytes) {
-			l, k := binary.Uvarint(b[1:])
-			if k <= 0 || uint64(len(b)-1-k) < l {
-				return nil, errCorruptRow
+			var err error
+			if b, err = skipValue(b); err != nil {
+				return nil, err
 			}
-			b = b[1+k+int(l):]
 			continue
 		}
 		v, rest, err := decodeValue(b)

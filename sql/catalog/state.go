@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	gmssql "github.com/dolthub/go-mysql-server/sql"
-
 	"github.com/cofferdb/coffer/charter"
 	"github.com/cofferdb/coffer/sql/policy"
 	"github.com/cofferdb/coffer/storage"
@@ -33,22 +31,6 @@ type state struct {
 	// by descriptor (*tableDesc → *policy.Table, nil for none): a
 	// statement looks its table up once instead of naming and keying it.
 	compiled sync.Map
-}
-
-// compiledPolicies returns the policies of d's table compiled against
-// sch, d's schema (nil: the table has none), from cache, compiled once
-// per state and descriptor.
-func (s *state) compiledPolicies(d *tableDesc, sch gmssql.Schema, cache *policy.Cache) *policy.Table {
-	if v, ok := s.compiled.Load(d); ok {
-		return v.(*policy.Table)
-	}
-	name := strings.ToLower(d.Database + "." + d.Name)
-	var pt *policy.Table
-	if ps := s.policies[name]; len(ps) > 0 {
-		pt = cache.Table(name, ps, s.policyKeys[name], sch, policy.SchemaKey(sch))
-	}
-	s.compiled.Store(d, pt)
-	return pt
 }
 
 // kvIter is what a state is loaded from: a storage iterator at a sequence
