@@ -115,6 +115,9 @@ func (s *LogStore) LastIndex() (uint64, error) { return s.last.Load(), nil }
 
 // GetLog reads the entry at index into out, or returns raft.ErrLogNotFound.
 func (s *LogStore) GetLog(index uint64, out *raft.Log) error {
+	if s.closed.Load() {
+		return errLogStoreClosed
+	}
 	v, closer, err := s.pdb.Get(logKey(index))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return raft.ErrLogNotFound
@@ -152,6 +155,9 @@ func (s *LogStore) StoreLogs(logs []*raft.Log) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return errLogStoreClosed
+	}
 	if err := b.Commit(s.sync); err != nil {
 		return fmt.Errorf("cluster: store raft logs %d..%d: %w", lo, hi, err)
 	}
@@ -175,6 +181,9 @@ func (s *LogStore) DeleteRange(lo, hi uint64) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return errLogStoreClosed
+	}
 	if err := s.pdb.DeleteRange(logKey(lo), end, s.sync); err != nil {
 		return fmt.Errorf("cluster: delete raft logs %d..%d: %w", lo, hi, err)
 	}
@@ -207,8 +216,18 @@ func (s *LogStore) loadBounds() error {
 	return nil
 }
 
+// errLogStoreClosed is what the store answers once closed: pebble would
+// panic. Raft's transport can still deliver a heartbeat, which sets the
+// current term, while its node shuts down.
+var errLogStoreClosed = errors.New("cluster: raft log store closed")
+
 // Set stores val under key, fsynced unless the store was opened with noSync.
 func (s *LogStore) Set(key, val []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return errLogStoreClosed
+	}
 	if err := s.pdb.Set(stableKey(key), val, s.sync); err != nil {
 		return fmt.Errorf("cluster: set raft stable key %q: %w", key, err)
 	}
@@ -217,6 +236,9 @@ func (s *LogStore) Set(key, val []byte) error {
 
 // Get returns the value of key, or ErrKeyNotFound.
 func (s *LogStore) Get(key []byte) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, errLogStoreClosed
+	}
 	v, closer, err := s.pdb.Get(stableKey(key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, ErrKeyNotFound

@@ -226,3 +226,31 @@ func TestStaggeredSize(t *testing.T) {
 		}
 	}
 }
+
+// TestLogStoreClosed: once closed, the store answers errors instead of
+// letting pebble panic (raft's transport can deliver a heartbeat, which
+// stores the term, while its node shuts down).
+func TestLogStoreClosed(t *testing.T) {
+	s, err := OpenLogStore(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var l raft.Log
+	for name, err := range map[string]error{
+		"Set":         s.Set([]byte("CurrentTerm"), []byte{1}),
+		"SetUint64":   s.SetUint64([]byte("CurrentTerm"), 2),
+		"StoreLogs":   s.StoreLogs([]*raft.Log{{Index: 1, Term: 1}}),
+		"DeleteRange": s.DeleteRange(1, 2),
+		"GetLog":      s.GetLog(1, &l),
+	} {
+		if !errors.Is(err, errLogStoreClosed) {
+			t.Errorf("%s after Close: %v, want errLogStoreClosed", name, err)
+		}
+	}
+	if _, err := s.Get([]byte("CurrentTerm")); !errors.Is(err, errLogStoreClosed) {
+		t.Errorf("Get after Close: %v", err)
+	}
+}
