@@ -81,10 +81,11 @@ func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	scfg.UnsafeNoLedger = cfg.UnsafeNoLedger
 	if cfg.RaftAddr != "" {
-		// The raft log, synced on append, is the durable record; the
-		// store applies without fsync and is synced before the log is
-		// truncated (server/cluster).
-		scfg.NoSync = true
+		// The raft log, synced on append, is the durable record: the
+		// store keeps no WAL of its own, and is flushed before the log
+		// is truncated (server/cluster); after a crash, raft applies the
+		// entries its memtable lost again.
+		scfg.NoWAL = true
 		scfg.MemTableSize = cluster.StaggeredSize(cfg.NodeID, storage.DefaultMemTableSize)
 	}
 	if cfg.AdaptiveProcs && cfg.RaftAddr == "" {

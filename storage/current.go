@@ -126,7 +126,7 @@ func (db *DB) buildCurrent() error {
 			return fmt.Errorf("storage: build current keyspace: %w", err)
 		}
 	}
-	if err := db.commitBatch(b, pebble.Sync); err != nil {
+	if err := db.syncWrite(b); err != nil {
 		return err
 	}
 	db.log.Info("storage: upgraded the data dir to format 3 (current keyspace)", "keys", n)

@@ -63,6 +63,19 @@ type Config struct {
 	// NoSync skips the WAL fsync on commit (tests and benchmarks that
 	// measure something else). Never set in production.
 	NoSync bool
+	// NoWAL turns pebble's write-ahead log off, for a store whose writes
+	// another log already holds: a cluster node's, whose durable record
+	// is the raft log. What the memtable holds is lost on a crash; the
+	// store is then as of its last flush (a prefix of its commits, since
+	// memtables flush in order), and raft applies the entries after its
+	// RaftIndex again. Writes that must be durable at once (Sync, a
+	// Checkpoint, a Restore, the format record) flush the memtable, and
+	// Close flushes it, so a clean restart replays nothing. A cluster
+	// node writes each commit to disk twice instead of three times (the
+	// raft log, then an sstable), which on a 2-core 3-node loopback
+	// cluster gave 5-22% more single-row inserts per second (5 of 5
+	// alternating pairs). NoWAL implies NoSync.
+	NoWAL bool
 	// UnsafeNoLedger skips ledger entries and Merkle nodes (benchmarks that
 	// measure the ledger's cost only). A store written this way does not
 	// verify.
@@ -96,6 +109,8 @@ type Config struct {
 	FreeSpace func() (uint64, error)
 	// Logger receives storage events.
 	Logger *slog.Logger
+	// fs replaces the filesystem (tests: a crashable in-memory one).
+	fs vfs.FS
 	// Background, if set, is told when a flush, a compaction or a
 	// current-keyspace checkpoint starts (+1) and ends (-1) (the server's
 	// GOMAXPROCS governor).
@@ -193,9 +208,14 @@ func Open(cfg Config) (*DB, error) {
 		defer c.Unref()
 		opts.Cache = c
 	}
-	if cfg.InMemory {
+	cfg.NoSync = cfg.NoSync || cfg.NoWAL
+	opts.DisableWAL = cfg.NoWAL
+	switch {
+	case cfg.fs != nil:
+		opts.FS = cfg.fs
+	case cfg.InMemory:
 		opts.FS = vfs.NewMem()
-	} else {
+	default:
 		opts.FS = WALFS(vfs.Default)
 		if cfg.NoSync {
 			opts.FS = bufferedWALFS(vfs.Default)
@@ -316,7 +336,12 @@ func (db *DB) checkFormat() error {
 
 // setFormat records that the store is in this build's format.
 func (db *DB) setFormat() error {
-	return db.pdb.Set(metaFormatKey, binary.BigEndian.AppendUint32(nil, FormatVersion), pebble.Sync)
+	b := db.pdb.NewBatch()
+	if err := b.Set(metaFormatKey, binary.BigEndian.AppendUint32(nil, FormatVersion), nil); err != nil {
+		b.Close()
+		return err
+	}
+	return db.syncWrite(b)
 }
 
 // readHead returns the newest sequence the head record names.
@@ -431,6 +456,13 @@ func (db *DB) Close() error {
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
 	db.drainIters(true)
+	if db.cfg.NoWAL && !db.cfg.VerifyOnly {
+		// Without a WAL, what the memtable holds would be replayed from
+		// the raft log at the next start; flushed, nothing is.
+		if err := db.pdb.Flush(); err != nil {
+			db.log.Warn("storage: flush at close failed; the next start applies the rest of the raft log again", "err", err)
+		}
+	}
 	return db.pdb.Close()
 }
 

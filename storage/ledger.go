@@ -447,9 +447,15 @@ func (db *DB) applySignature(sig *ledger.SignedRoot, raftIndex uint64) (_ *pebbl
 	// (Config.NoSync, as replication opens it) is durable in the raft log
 	// already: like a replicated commit, it is replayed from there if the
 	// store lost it, since raftIndex is in the same batch.
-	if raftIndex > 0 && db.cfg.NoSync {
+	switch {
+	case raftIndex > 0 && db.cfg.NoSync:
 		err = db.pdb.Apply(b, pebble.NoSync)
-	} else {
+	case db.cfg.NoWAL:
+		// Not replicated, on a store without a WAL: durable once flushed.
+		if err = db.pdb.Apply(b, pebble.NoSync); err == nil {
+			err = db.pdb.Flush()
+		}
+	default:
 		sync = true
 		err = db.pdb.ApplyNoSyncWait(b, pebble.Sync)
 	}

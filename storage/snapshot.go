@@ -17,12 +17,28 @@ var everythingLo, everythingHi = []byte{0x00}, []byte{0xff}
 
 // Sync makes everything applied so far durable. A replicated node applies
 // commits without fsync (its log is the durable record) and calls Sync
-// before it lets the log be truncated.
+// before it lets the log be truncated. On a store without a WAL
+// (Config.NoWAL) it flushes the memtable.
 func (db *DB) Sync() error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
+	if db.cfg.NoWAL {
+		return db.pdb.Flush()
+	}
 	return db.pdb.LogData(nil, pebble.Sync)
+}
+
+// syncWrite applies b durably and closes it: with an fsync of the WAL or,
+// on a store without one (Config.NoWAL), by flushing the memtable.
+func (db *DB) syncWrite(b *pebble.Batch) error {
+	if !db.cfg.NoWAL {
+		return db.commitBatch(b, pebble.Sync)
+	}
+	if err := db.commitBatch(b, pebble.NoSync); err != nil {
+		return err
+	}
+	return db.pdb.Flush()
 }
 
 // Checkpoint writes a consistent, durable copy of the store to dir (which
@@ -34,6 +50,15 @@ func (db *DB) Checkpoint(dir string) (raftIndex, seq uint64, err error) {
 	defer db.applyMu.Unlock()
 	if db.closed.Load() {
 		return 0, 0, ErrClosed
+	}
+	if db.cfg.NoWAL {
+		// A checkpoint holds the sstables and the WAL: without a WAL,
+		// the memtable's commits reach it only flushed. Sync before
+		// Checkpoint (as replication's snapshot does) leaves little to
+		// flush here, under applyMu.
+		if err := db.pdb.Flush(); err != nil {
+			return 0, 0, fmt.Errorf("storage: checkpoint: %w", err)
+		}
 	}
 	if err := db.pdb.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
 		return 0, 0, fmt.Errorf("storage: checkpoint: %w", err)
@@ -86,7 +111,7 @@ func (db *DB) Restore(dir string) error {
 		b.Close()
 		return err
 	}
-	if err := db.commitBatch(b, pebble.Sync); err != nil {
+	if err := db.syncWrite(b); err != nil {
 		return err
 	}
 	// Then copy the snapshot in batches of about 8 MiB; the last one
@@ -112,7 +137,7 @@ func (db *DB) Restore(dir string) error {
 		b.Close()
 		return err
 	}
-	if err := db.commitBatch(b, pebble.Sync); err != nil {
+	if err := db.syncWrite(b); err != nil {
 		return err
 	}
 	if err := db.checkFormat(); err != nil {
@@ -140,9 +165,9 @@ func (db *DB) wipeIncompleteRestore() error {
 	closer.Close()
 	db.log.Warn("storage: a snapshot restore was interrupted; emptying the store so that replication restores it again")
 	b := db.pdb.NewBatch()
-	defer b.Close()
 	if err := b.DeleteRange(everythingLo, everythingHi, nil); err != nil {
+		b.Close()
 		return err
 	}
-	return db.pdb.Apply(b, pebble.Sync)
+	return db.syncWrite(b)
 }
