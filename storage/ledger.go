@@ -452,9 +452,7 @@ func (db *DB) applySignature(sig *ledger.SignedRoot, raftIndex uint64) (_ *pebbl
 		err = db.pdb.Apply(b, pebble.NoSync)
 	case db.cfg.NoWAL:
 		// Not replicated, on a store without a WAL: durable once flushed.
-		if err = db.pdb.Apply(b, pebble.NoSync); err == nil {
-			err = db.pdb.Flush()
-		}
+		err = db.applyDurable(b)
 	default:
 		sync = true
 		err = db.pdb.ApplyNoSyncWait(b, pebble.Sync)

@@ -21,6 +21,17 @@ func openNoWAL(t *testing.T, fs vfs.FS, dir string) *DB {
 	return db
 }
 
+// crashReopen takes what db's filesystem fs has synced (a crash), closes
+// db and opens the crashed copy.
+func crashReopen(t *testing.T, fs *vfs.MemFS, db *DB) *DB {
+	t.Helper()
+	crashed := fs.CrashClone(vfs.CrashCloneCfg{}) // only what was synced
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return openNoWAL(t, crashed, "db")
+}
+
 // applyIndexed applies commits from..to, commit i writing t/k<i> at raft
 // index 10*i, as replication does.
 func applyIndexed(t *testing.T, db *DB, from, to int) {
@@ -49,12 +60,7 @@ func TestNoWALCrashKeepsFlushedPrefix(t *testing.T) {
 	if db.RaftIndex() != 300 || db.ReadSeq() != 30 {
 		t.Fatalf("before the crash: raft index %d, seq %d", db.RaftIndex(), db.ReadSeq())
 	}
-	crashed := fs.CrashClone(vfs.CrashCloneCfg{}) // only what was synced
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	re := openNoWAL(t, crashed, "db")
+	re := crashReopen(t, fs, db)
 	defer re.Close()
 	if re.RaftIndex() != 200 || re.ReadSeq() != 20 {
 		t.Fatalf("after the crash: raft index %d, seq %d; want 200, 20 (the flushed prefix)", re.RaftIndex(), re.ReadSeq())
@@ -111,11 +117,7 @@ func TestNoWALCheckpointRestore(t *testing.T) {
 	if err := dst.Restore(dir); err != nil {
 		t.Fatal(err)
 	}
-	crashed := fs.CrashClone(vfs.CrashCloneCfg{})
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
-	re := openNoWAL(t, crashed, "db")
+	re := crashReopen(t, fs, dst)
 	defer re.Close()
 	if re.RaftIndex() != 150 || re.ReadSeq() != 15 {
 		t.Fatalf("restored store after a crash: raft index %d, seq %d; want 150, 15", re.RaftIndex(), re.ReadSeq())

@@ -29,16 +29,23 @@ func (db *DB) Sync() error {
 	return db.pdb.LogData(nil, pebble.Sync)
 }
 
-// syncWrite applies b durably and closes it: with an fsync of the WAL or,
-// on a store without one (Config.NoWAL), by flushing the memtable.
-func (db *DB) syncWrite(b *pebble.Batch) error {
+// applyDurable applies b durably: with an fsync of the WAL or, on a store
+// without one (Config.NoWAL), by flushing the memtable.
+func (db *DB) applyDurable(b *pebble.Batch) error {
 	if !db.cfg.NoWAL {
-		return db.commitBatch(b, pebble.Sync)
+		return db.pdb.Apply(b, pebble.Sync)
 	}
-	if err := db.commitBatch(b, pebble.NoSync); err != nil {
+	if err := db.pdb.Apply(b, pebble.NoSync); err != nil {
 		return err
 	}
 	return db.pdb.Flush()
+}
+
+// syncWrite applies b durably (applyDurable) and closes it.
+func (db *DB) syncWrite(b *pebble.Batch) error {
+	err := db.applyDurable(b)
+	b.Close()
+	return err
 }
 
 // Checkpoint writes a consistent, durable copy of the store to dir (which
