@@ -261,7 +261,6 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 			db.ov.put(out[i].Seq, ps[i].WS.Mutations)
 		}
 	}
-	db.maybeCheckpointCurrent()
 	db.applied.Store(seq)
 	if raftIndex > 0 {
 		db.raftIndex.Store(raftIndex)
@@ -269,6 +268,9 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 	if system {
 		db.system.Store(seq)
 	}
+	// After applied moves: a checkpoint started now is complete through
+	// seq (freezeOverlay), whose entries the overlay holds.
+	db.maybeCheckpointCurrent()
 	return pb, seq, nil
 }
 

@@ -1,11 +1,15 @@
 package storage
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Checkpoints of the current overlay (overlay.go): the dirty log that
@@ -22,8 +26,15 @@ const (
 	overlayCheckpointCommits = 1 << 20
 )
 
-// checkpointBatchBytes is the size of the batches a checkpoint writes.
+// checkpointBatchBytes is the largest checkpoint written as one batch;
+// a larger one is written as an sstable and ingested (writeCurrent).
 const checkpointBatchBytes = 1 << 20
+
+// checkpointTableName is the file, in the data dir, that a checkpoint
+// writes its sstable to before pebble ingests it (pebble links it under
+// its own name and removes this one). One checkpoint runs at a time
+// (ckptMu); a file left by a crash is overwritten by the next.
+const checkpointTableName = "current-checkpoint.sst"
 
 // The dirty log: metaDirtyPrefix + seq → the user keys that the commits
 // of the batch ending at seq wrote (each uvarint length-prefixed; one
@@ -184,14 +195,17 @@ func (db *DB) maybeCheckpointCurrent() {
 			db.log.Error("storage: current-keyspace checkpoint failed; the dirty log keeps its entries", "err", err)
 			return
 		}
+		db.ckptsDone.Add(1)
 		db.log.Debug("storage: current-keyspace checkpoint", "through", through, "took", time.Since(start))
 	}()
 }
 
 // freezeOverlay makes the active overlay the frozen one (under applyMu,
-// with no checkpoint running), recording the sequence it is complete to.
+// with no checkpoint running), recording the sequence it is complete to
+// and its size.
 func (db *DB) freezeOverlay() {
 	db.ov.mu.Lock()
+	db.frozenSize = db.ov.size
 	db.ov.frozen, db.ov.active, db.ov.size, db.ov.commits = db.ov.active, newOverlayTree(), 0, 0
 	db.frozenThrough = db.applied.Load()
 	db.ov.mu.Unlock()
@@ -210,37 +224,7 @@ func (db *DB) writeFrozen(fold bool) error {
 		return nil // a Restore replaced the overlay since it was frozen
 	}
 	through := db.frozenThrough
-	// The entries go in batches of about checkpointBatchBytes: one batch
-	// of the whole overlay would hold the commit pipeline (and every
-	// commit behind it) while pebble writes it. Only the last batch, with
-	// the dirty log's deletion, makes the checkpoint count; until then a
-	// crash leaves current entries that the dirty log's versions
-	// override, as readers' overlay overrides them now.
-	b := db.pdb.NewBatch()
-	var key, val []byte
-	var err error
-	frozen.Scan(func(it ovItem) bool {
-		e := it.entry()
-		key = appendCurrentKey(key[:0], e.key)
-		val = binary.BigEndian.AppendUint64(val[:0], e.seq)
-		val = append(val, e.version...)
-		if err = b.Set(key, val, nil); err == nil && b.Len() >= db.ckptBatchBytes {
-			err = db.pdb.Apply(b, pebble.NoSync)
-			b.Close()
-			b = db.pdb.NewBatch()
-		}
-		return err == nil
-	})
-	if err == nil {
-		err = b.DeleteRange(metaDirtyPrefix, appendDirtyKey(nil, through+1), nil)
-	}
-	if err == nil {
-		err = b.Set(metaCurrentKey, binary.BigEndian.AppendUint64(nil, through), nil)
-	}
-	if err == nil {
-		err = db.pdb.Apply(b, pebble.NoSync)
-	}
-	b.Close()
+	err := db.writeCurrent(frozen, through)
 	// The next base, built outside the locks: only a checkpoint (which
 	// holds ckptMu) changes base, and readers keep the one they hold.
 	var next *overlayTree
@@ -281,5 +265,87 @@ func (db *DB) writeFrozen(fold bool) error {
 	db.ov.frozen = nil
 	db.ov.base, db.ov.baseSize = next, nextSize
 	db.ov.mu.Unlock()
+	return nil
+}
+
+// writeCurrent writes the frozen entries, complete through seq through,
+// to pebble's current keyspace, deletes the dirty-log records they cover
+// and advances metaCurrentKey (with ckptMu held).
+//
+// A small checkpoint is one batch. A larger one is written as an
+// sstable and ingested, then the dirty log's deletion follows in a batch.
+// Through the memtable, 32 MiB of current entries (a checkpoint under a
+// load of single-row inserts) cost a skiplist insertion each, filled half
+// of a 64 MiB memtable and so brought its flush forward, on every node of
+// a cluster in the same second (they checkpoint at the same commit); the
+// flush then compacted them again into Lbase. Ingested, they skip the
+// memtable, and entries for new keys (appends) land in the lowest level
+// without being compacted again.
+//
+// An ingested table is durable when Ingest returns, but the commits whose
+// entries it holds might not be: on a store without a WAL they are in the
+// memtable until it flushes, and a crash would leave current entries for
+// versions that are gone, under sequence numbers that later commits reuse
+// (on a single node, where nothing replays them). So the commits are made
+// durable first (syncApplied): a WAL fsync, or without a WAL a flush.
+func (db *DB) writeCurrent(frozen *overlayTree, through uint64) error {
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	var key, val []byte
+	put := func(set func(k, v []byte) error) error {
+		var err error
+		frozen.Scan(func(it ovItem) bool {
+			e := it.entry()
+			key = appendCurrentKey(key[:0], e.key)
+			val = binary.BigEndian.AppendUint64(val[:0], e.seq)
+			val = append(val, e.version...)
+			err = set(key, val)
+			return err == nil
+		})
+		return err
+	}
+	if db.frozenSize > db.ckptBatchBytes {
+		if err := db.syncApplied(); err != nil {
+			return err
+		}
+		path := db.popts.FS.PathJoin(db.cfg.Dir, checkpointTableName)
+		if err := db.writeTable(path, put); err != nil {
+			return err
+		}
+		// Ingest links the table into pebble and removes path.
+		if err := db.pdb.Ingest(context.Background(), []string{path}); err != nil {
+			_ = db.popts.FS.Remove(path)
+			return fmt.Errorf("storage: ingest current-keyspace checkpoint: %w", err)
+		}
+	} else if err := put(func(k, v []byte) error { return b.Set(k, v, nil) }); err != nil {
+		return err
+	}
+	if err := b.DeleteRange(metaDirtyPrefix, appendDirtyKey(nil, through+1), nil); err != nil {
+		return err
+	}
+	if err := b.Set(metaCurrentKey, binary.BigEndian.AppendUint64(nil, through), nil); err != nil {
+		return err
+	}
+	return db.pdb.Apply(b, pebble.NoSync)
+}
+
+// writeTable writes an sstable at path (replacing any file there) with
+// the entries put gives in key order, with the settings pebble uses for
+// Lbase.
+func (db *DB) writeTable(path string, put func(set func(k, v []byte) error) error) (err error) {
+	f, err := db.popts.FS.Create(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("storage: checkpoint table: %w", err)
+	}
+	w := sstable.NewWriter(objstorageprovider.NewFileWritable(f), db.popts.MakeWriterOptions(1, db.pdb.TableFormat()))
+	if err = put(w.Set); err != nil {
+		_ = w.Close()
+		_ = db.popts.FS.Remove(path)
+		return fmt.Errorf("storage: checkpoint table: %w", err)
+	}
+	if err = w.Close(); err != nil { // syncs and closes f
+		_ = db.popts.FS.Remove(path)
+		return fmt.Errorf("storage: checkpoint table: %w", err)
+	}
 	return nil
 }

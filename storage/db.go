@@ -179,12 +179,15 @@ type DB struct {
 	// checkpoint and by Restore; ckptWG counts checkpoint goroutines.
 	ov             overlay
 	frozenThrough  uint64
+	frozenSize     int // the frozen generation's entries, in overlay bytes
 	ckptMu         sync.Mutex
 	ckptWG         sync.WaitGroup
-	ckptBytes      int        // overlayCheckpointBytes; smaller in tests
-	ckptBatchBytes int        // checkpointBatchBytes; smaller in tests
-	rowCacheBytes  int        // the overlay's base may hold this much (0: none)
-	space          spaceGuard // for CheckSpace (space.go)
+	ckptsDone      atomic.Int64    // checkpoints written (by maybeCheckpointCurrent)
+	ckptBytes      int             // overlayCheckpointBytes; smaller in tests
+	ckptBatchBytes int             // checkpointBatchBytes; smaller in tests
+	popts          *pebble.Options // pebble's options: its filesystem, its sstables' settings
+	rowCacheBytes  int             // the overlay's base may hold this much (0: none)
+	space          spaceGuard      // for CheckSpace (space.go)
 	// recent remembers the keys of the last commits for the conflict
 	// check (recent.go), guarded by applyMu; noRecent turns it off (tests).
 	recent   recentWrites
@@ -234,7 +237,7 @@ func Open(cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", cfg.Dir, err)
 	}
-	db := &DB{cfg: cfg, pdb: pdb, log: cfg.Logger, stalls: stalls}
+	db := &DB{cfg: cfg, pdb: pdb, popts: opts, log: cfg.Logger, stalls: stalls}
 	db.ov.reset()
 	db.ckptBytes, db.ckptBatchBytes = overlayCheckpointBytes, checkpointBatchBytes
 	switch {

@@ -19,8 +19,10 @@ import (
 // commit writes its versions and a dirty-log record (the keys it wrote,
 // under its sequence) to pebble, and puts the current entries in the
 // overlay. When the overlay grows past overlayCheckpointBytes, a
-// checkpoint writes its entries to the current keyspace, deletes the
-// dirty-log records they cover and advances metaCurrentKey, in one batch.
+// checkpoint writes its entries to the current keyspace (a small one in a
+// batch, a large one as an ingested sstable once the commits it covers
+// are durable: writeCurrent), then deletes the dirty-log records they
+// cover and advances metaCurrentKey in one batch.
 //
 // Readers merge the overlay over pebble's current keyspace (newest wins:
 // active, then frozen, then pebble). While the current entries fit in the
@@ -31,12 +33,12 @@ import (
 // fits; a checkpoint that would outgrow the cache drops it. After a crash, Open reads the
 // dirty log and puts each listed key's newest version back in the
 // overlay; the versions are durable with their commits, so nothing is
-// lost. The checkpoint batch is not synced: if it is lost, the dirty log
-// it would have deleted is still there.
+// lost. The batch that deletes the dirty log is not synced: if it is
+// lost, the dirty log it would have deleted is still there.
 //
 // Consistency with pebble iterators: the current keyspace changes only in
 // a checkpoint, and a checkpoint drops its frozen generation only after
-// its batch is applied, under applyMu, and after draining pooled
+// its writes are applied, under applyMu, and after draining pooled
 // iterators. A reader that looks in the overlay first and then uses a
 // pebble iterator created (or drawn from the pool) afterwards therefore
 // sees every entry in one place or the other.

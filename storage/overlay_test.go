@@ -151,7 +151,10 @@ func testCheckpointsUnderConcurrentReads(t *testing.T, rowCache int64) {
 		go func() {
 			defer wgW.Done()
 			rng := rand.New(rand.NewSource(int64(w)))
-			for n := 0; n < 1500; n++ {
+			// At least 1500 transfers, and on until ten checkpoints
+			// have run (each syncs and ingests a table: their pace
+			// depends on the disk).
+			for n := 0; n < 1500 || (db.ckptsDone.Load() < 10 && n < 200_000); n++ {
 				a, b := rng.Intn(accounts), rng.Intn(accounts)
 				if a == b {
 					continue

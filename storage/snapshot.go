@@ -23,6 +23,12 @@ func (db *DB) Sync() error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
+	return db.syncApplied()
+}
+
+// syncApplied is Sync without the check for a closed store (Close's last
+// checkpoint calls it).
+func (db *DB) syncApplied() error {
 	if db.cfg.NoWAL {
 		return db.pdb.Flush()
 	}
