@@ -56,6 +56,7 @@ func (s *Server) startCluster(ctx context.Context, node *ledger.Identity) error 
 		NodeID: cfg.NodeID, Dir: filepath.Join(cfg.DataDir, "raft"), Addr: cfg.RaftAddr, Join: cfg.Join,
 		Node: node, Service: expect, DB: s.db, Logger: cfg.Logger,
 		Admitted: s.admittedNodes, OnApply: s.onReplicatedApply, Applying: s.applyingReplicated, OnRestore: s.onRestore, OnAdmitted: s.saveAdmitted,
+		ReserveAutoInc:   s.reserveAutoInc,
 		HeartbeatTimeout: cfg.RaftHeartbeatTimeout, SnapshotThreshold: cfg.RaftSnapshotThreshold, TrailingLogs: cfg.RaftTrailingLogs,
 	}
 	if cfg.ServiceCertFile != "" {
@@ -138,6 +139,16 @@ func (s *Server) applyingReplicated(ws *storage.WriteSet, apply func() error) er
 		return e.Provider.ApplyCommitted(ws, apply)
 	}
 	return apply() // no counters exist before the engine does
+}
+
+// reserveAutoInc reserves AUTO_INCREMENT values for a follower (the
+// leader's side of catalog.AutoIncSource).
+func (s *Server) reserveAutoInc(table, n uint64) (uint64, error) {
+	e := s.engineP.Load()
+	if e == nil {
+		return 0, errors.New("server: the SQL engine is not running yet")
+	}
+	return e.Provider.ReserveAutoInc(table, n)
 }
 
 // onReplicatedApply keeps the user store in step with replicated commits

@@ -163,6 +163,10 @@ func (s *Server) open(ctx context.Context) error {
 	if s.engine, err = engine.New(ecfg); err != nil {
 		return err
 	}
+	if s.cluster != nil {
+		// A follower takes AUTO_INCREMENT values from the leader.
+		s.engine.Provider.SetAutoIncSource(s.cluster)
+	}
 	s.engineP.Store(s.engine)
 	if s.cluster != nil {
 		// Commits applied while the engine was built did not reach its

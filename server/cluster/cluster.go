@@ -59,6 +59,10 @@ type Config struct {
 	// OnAdmitted is called on a joiner once the service endorsed it, with
 	// the identities to persist.
 	OnAdmitted func(node, service *ledger.Identity) error
+	// ReserveAutoInc reserves n AUTO_INCREMENT values of a table on the
+	// leader, for a follower's ReserveAutoInc (nil: followers use their
+	// own counters).
+	ReserveAutoInc func(table, n uint64) (first uint64, err error)
 
 	// Raft tuning (zero: defaults).
 	HeartbeatTimeout  time.Duration

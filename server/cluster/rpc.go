@@ -78,6 +78,34 @@ func (s *Service) Propose(a ProposeArgs, r *ProposeReply) error {
 	return nil
 }
 
+// AutoIncArgs asks the leader for N values of a table's AUTO_INCREMENT
+// counter.
+type AutoIncArgs struct{ Table, N uint64 }
+
+// AutoIncReply is the first value reserved and the leader's term.
+type AutoIncReply struct {
+	First, Term uint64
+	NotLeader   bool
+	Err         string
+}
+
+// ReserveAutoInc reserves AUTO_INCREMENT values for a follower.
+func (s *Service) ReserveAutoInc(a AutoIncArgs, r *AutoIncReply) error {
+	rf := s.n.r()
+	if rf == nil || !s.n.IsLeader() || s.n.cfg.ReserveAutoInc == nil {
+		r.NotLeader = true
+		return nil
+	}
+	r.Term = rf.CurrentTerm()
+	first, err := s.n.cfg.ReserveAutoInc(a.Table, a.N)
+	if err != nil {
+		r.Err = err.Error()
+		return nil
+	}
+	r.First = first
+	return nil
+}
+
 // ReadIndex returns the leader's applied sequence after confirming it
 // still leads.
 func (s *Service) ReadIndex(_ Empty, r *SeqReply) error {
@@ -275,6 +303,34 @@ func (n *Node) forwardPropose(ctx context.Context, leader string, cmd []byte) (u
 		return 0, errors.New(r.Err)
 	}
 	return r.Seq, nil
+}
+
+// ReserveAutoInc implements catalog.AutoIncSource: n values of table's
+// AUTO_INCREMENT counter reserved on the leader. ok is false on the
+// leader, and when the leader cannot be asked (the caller then uses its
+// own counter: at worst its commit conflicts and runs again).
+func (n *Node) ReserveAutoInc(ctx context.Context, table, count uint64) (first, term uint64, ok bool) {
+	if n.r() == nil || n.IsLeader() {
+		return 0, 0, false
+	}
+	addr, _ := n.Leader()
+	if addr == "" {
+		return 0, 0, false
+	}
+	var r AutoIncReply
+	if err := n.call(ctx, addr, "ReserveAutoInc", AutoIncArgs{Table: table, N: count}, &r); err != nil || r.NotLeader || r.Err != "" {
+		n.log.Debug("cluster: AUTO_INCREMENT values not reserved on the leader; using this node's counter", "leader", addr, "err", err, "reply_err", r.Err)
+		return 0, 0, false
+	}
+	return r.First, r.Term, true
+}
+
+// AutoIncTerm implements catalog.AutoIncSource: the node's current term.
+func (n *Node) AutoIncTerm() uint64 {
+	if r := n.r(); r != nil {
+		return r.CurrentTerm()
+	}
+	return 0
 }
 
 func (n *Node) forwardReadIndex(ctx context.Context, leader string) (uint64, error) {

@@ -31,9 +31,12 @@ type Provider struct {
 	// autoIncMu orders creating a counter (a scan) against replicated
 	// commits moving counters (ApplyCommitted).
 	autoIncMu sync.Mutex
-	sizes     sync.Map // table id → sizeEstimate
-	asOf      asOfStates
-	procs     gmssql.ExternalStoredProcedureRegistry
+	// autoIncSrc is a cluster node's source of AUTO_INCREMENT blocks
+	// (SetAutoIncSource, before serving); nil on a single node.
+	autoIncSrc AutoIncSource
+	sizes      sync.Map // table id → sizeEstimate
+	asOf       asOfStates
+	procs      gmssql.ExternalStoredProcedureRegistry
 
 	// policyCache holds compiled row policies; roles returns the roles
 	// granted to a login (set by the engine from its user store);
