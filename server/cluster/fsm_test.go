@@ -1,8 +1,13 @@
 package cluster
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -133,5 +138,86 @@ func TestBatchCommandRoundTrip(t *testing.T) {
 	}
 	if _, err := decodeBatch(encodeBatch([][]byte{c1})[2:]); err == nil {
 		t.Fatal("a batch of one decoded (one commit is a plain commit entry)")
+	}
+}
+
+// memSink is a raft.SnapshotSink into memory (the tar archive path).
+type memSink struct {
+	bytes.Buffer
+	cancelled bool
+}
+
+func (s *memSink) ID() string    { return "mem" }
+func (s *memSink) Cancel() error { s.cancelled = true; return nil }
+func (s *memSink) Close() error  { return nil }
+
+// A snapshot is taken lazily: Snapshot, which raft calls between applies,
+// returns without touching the store, and Persist, which runs while
+// applies go on, checkpoints the store as it is then, so the checkpoint
+// may hold entries past the snapshot's index. A node restored from it
+// skips those entries when raft applies them after the snapshot, and ends
+// with the same commits and ledger head as the source.
+func TestFSMSnapshotIsLazy(t *testing.T) {
+	open := func() *storage.DB {
+		db, err := storage.Open(storage.Config{Dir: t.TempDir(), NoWAL: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	newFSM := func(db *storage.DB) *fsm {
+		return &fsm{db: db, log: slog.New(slog.DiscardHandler), tmp: filepath.Join(t.TempDir(), "staging")}
+	}
+	put := func(key string) *raft.Log {
+		c := &commitCmd{ReadSeq: 0, Time: 1, Principal: "p"}
+		c.WS.Mutations = []storage.Mutation{{Key: []byte(key), Value: []byte("v")}}
+		return &raft.Log{Type: raft.LogCommand, Data: encodeCommit(c)}
+	}
+	var logs []*raft.Log
+	for i := range 6 {
+		l := put(fmt.Sprintf("t/k%d", i))
+		l.Index = uint64(i + 1)
+		logs = append(logs, l)
+	}
+	src := newFSM(open())
+	src.ApplyBatch(logs[:3])
+	snap, err := src.Snapshot() // raft's snapshot index: 3
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(src.tmp); len(entries) != 0 {
+		t.Fatalf("Snapshot made %d checkpoints before Persist: it holds the applies back while it works", len(entries))
+	}
+	src.ApplyBatch(logs[3:5]) // applied while the snapshot is persisted
+	var sink memSink
+	if err := snap.Persist(&sink); err != nil || sink.cancelled {
+		t.Fatalf("Persist: %v (cancelled %v)", err, sink.cancelled)
+	}
+	snap.Release()
+	src.ApplyBatch(logs[5:])
+
+	dst := newFSM(open())
+	if err := dst.Restore(io.NopCloser(&sink.Buffer)); err != nil {
+		t.Fatal(err)
+	}
+	if got := dst.db.RaftIndex(); got != 5 {
+		t.Fatalf("restored store at raft index %d; want 5 (the store as Persist found it)", got)
+	}
+	// raft applies the entries after the snapshot's index: 4 and 5 are
+	// in the checkpoint already.
+	out := dst.ApplyBatch(logs[3:])
+	for i, want := range []uint64{0, 0, 6} {
+		if r := out[i].(applyResult); r.seq != want || r.err != nil {
+			t.Fatalf("entry %d after the restore: %+v; want seq %d", i+4, r, want)
+		}
+	}
+	if dst.db.ReadSeq() != src.db.ReadSeq() || dst.db.RaftIndex() != src.db.RaftIndex() {
+		t.Fatalf("restored node at seq %d, raft index %d; source at %d, %d", dst.db.ReadSeq(), dst.db.RaftIndex(), src.db.ReadSeq(), src.db.RaftIndex())
+	}
+	se, err1 := src.db.Entry(6)
+	de, err2 := dst.db.Entry(6)
+	if err1 != nil || err2 != nil || se.LeafHash() != de.LeafHash() {
+		t.Fatalf("ledger heads differ: source %v (%v), restored %v (%v)", se, err1, de, err2)
 	}
 }
