@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -38,6 +39,19 @@ type proposal struct {
 	done chan struct{}
 }
 
+// result is the answered proposal's sequence or error: raft.ErrNotLeader
+// when it was not appended, an unknown outcome when the append failed
+// otherwise, else the commit's own (a conflict).
+func (p *proposal) result() (uint64, error) {
+	if p.err != nil {
+		if errors.Is(p.err, raft.ErrNotLeader) {
+			return 0, p.err
+		}
+		return 0, fmt.Errorf("cluster: the outcome of this commit is unknown (%v); check before retrying", p.err)
+	}
+	return p.res.seq, p.res.err
+}
+
 type batcher struct {
 	n        *Node
 	mu       sync.Mutex
@@ -45,16 +59,22 @@ type batcher struct {
 	inflight int
 }
 
-// apply appends the commit command cmd, in a batch with others if they
-// are waiting, and returns its result.
-func (b *batcher) apply(cmd []byte) (applyResult, error) {
-	p := &proposal{cmd: cmd, done: make(chan struct{})}
+// applyAll appends the commit commands cmds together (a follower's
+// forwarded batch: they join the same batch entry when there is room)
+// and returns their proposals, answered.
+func (b *batcher) applyAll(cmds [][]byte) []*proposal {
+	ps := make([]*proposal, len(cmds))
 	b.mu.Lock()
-	b.pending = append(b.pending, p)
+	for i, cmd := range cmds {
+		ps[i] = &proposal{cmd: cmd, done: make(chan struct{})}
+		b.pending = append(b.pending, ps[i])
+	}
 	b.flushLocked()
 	b.mu.Unlock()
-	<-p.done
-	return p.res, p.err
+	for _, p := range ps {
+		<-p.done
+	}
+	return ps
 }
 
 // flushLocked starts batches while there is room in flight.

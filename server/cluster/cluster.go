@@ -100,7 +100,8 @@ type Node struct {
 	pendingMu sync.Mutex
 	pending   map[string]pendingNode // leader: joiners not admitted yet
 
-	batch batcher // group commit on the leader (batch.go)
+	batch batcher   // group commit on the leader (batch.go)
+	fwd   forwarder // a follower's forwarded commits, grouped (forward.go)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -136,6 +137,7 @@ func Open(cfg Config) (*Node, error) {
 		peers: map[string]*peerClient{}, pending: map[string]pendingNode{}, stop: make(chan struct{}),
 	}
 	n.batch.n = n
+	n.fwd.n = n
 	var serviceCert *x509.Certificate
 	if cfg.Service != nil {
 		serviceCert = cfg.Service.Cert
@@ -408,7 +410,7 @@ func (n *Node) submit(ctx context.Context, cmd []byte) (uint64, error) {
 				return seq, err
 			}
 		} else if addr, _ := n.Leader(); addr != "" {
-			seq, err := n.forwardPropose(ctx, addr, cmd)
+			seq, err := n.fwd.propose(ctx, addr, cmd)
 			if !errors.Is(err, errNotLeader) && !errors.Is(err, errPeerUnreachable) {
 				return seq, err
 			}
@@ -441,14 +443,7 @@ func (n *Node) retryPause(ctx context.Context, attempt int) error {
 // commands go through the batcher (batch.go).
 func (n *Node) applyLocal(ctx context.Context, cmd []byte) (uint64, error) {
 	if len(cmd) > 1 && cmd[1] == cmdCommit {
-		r, err := n.batch.apply(cmd)
-		if err != nil {
-			if errors.Is(err, raft.ErrNotLeader) {
-				return 0, err
-			}
-			return 0, fmt.Errorf("cluster: the outcome of this commit is unknown (%v); check before retrying", err)
-		}
-		return r.seq, r.err
+		return n.batch.applyAll([][]byte{cmd})[0].result()
 	}
 	timeout := 30 * time.Second
 	if dl, ok := ctx.Deadline(); ok {

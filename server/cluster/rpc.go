@@ -63,7 +63,41 @@ func (s *Service) Propose(a ProposeArgs, r *ProposeReply) error {
 		r.NotLeader = true
 		return nil
 	}
-	seq, err := s.n.applyLocal(context.Background(), a.Cmd)
+	*r = proposeReply(s.n.applyLocal(context.Background(), a.Cmd))
+	return nil
+}
+
+// ProposeBatchArgs carries commit commands a follower forwards together
+// (forward.go).
+type ProposeBatchArgs struct{ Cmds [][]byte }
+
+// ProposeBatchReply answers each command of a ProposeBatch, in order.
+type ProposeBatchReply struct{ Replies []ProposeReply }
+
+// ProposeBatch appends commit commands forwarded together by a follower,
+// in one batch entry when there is room, and answers each.
+func (s *Service) ProposeBatch(a ProposeBatchArgs, r *ProposeBatchReply) error {
+	r.Replies = make([]ProposeReply, len(a.Cmds))
+	if !s.n.IsLeader() {
+		for i := range r.Replies {
+			r.Replies[i].NotLeader = true
+		}
+		return nil
+	}
+	for _, cmd := range a.Cmds {
+		if len(cmd) < 2 || cmd[1] != cmdCommit {
+			return fmt.Errorf("%w: only commit commands are forwarded in batches", errBadCommand)
+		}
+	}
+	for i, p := range s.n.batch.applyAll(a.Cmds) {
+		r.Replies[i] = proposeReply(p.result())
+	}
+	return nil
+}
+
+// proposeReply is the answer to a forwarded command's outcome.
+func proposeReply(seq uint64, err error) ProposeReply {
+	var r ProposeReply
 	var ce *storage.ConflictError
 	switch {
 	case err == nil:
@@ -75,7 +109,20 @@ func (s *Service) Propose(a ProposeArgs, r *ProposeReply) error {
 	default:
 		r.Err = err.Error()
 	}
-	return nil
+	return r
+}
+
+// result is the forwarded command's outcome, as the follower returns it.
+func (r *ProposeReply) result() (uint64, error) {
+	switch {
+	case r.NotLeader:
+		return 0, errNotLeader
+	case r.Conflict != nil:
+		return 0, &storage.ConflictError{Key: r.Conflict.Key, ReadSeq: r.Conflict.ReadSeq, Conflict: r.Conflict.Conflict}
+	case r.Err != "":
+		return 0, errors.New(r.Err)
+	}
+	return r.Seq, nil
 }
 
 // AutoIncArgs asks the leader for N values of a table's AUTO_INCREMENT
@@ -284,25 +331,23 @@ func (p *peerClient) do(ctx context.Context, stop <-chan struct{}, method string
 	return fmt.Errorf("%w: %v", errPeerUnreachable, call.Error)
 }
 
+// forwardPropose forwards one command to the leader.
 func (n *Node) forwardPropose(ctx context.Context, leader string, cmd []byte) (uint64, error) {
 	var r ProposeReply
 	if err := n.call(ctx, leader, "Propose", ProposeArgs{Cmd: cmd}, &r); err != nil {
-		if errors.Is(err, errPeerUnreachable) && !errors.Is(err, errNotSent) {
-			// The command may have reached the leader before the
-			// connection broke: its outcome is unknown.
-			return 0, fmt.Errorf("cluster: the outcome of this commit is unknown (%v); check before retrying", err)
-		}
-		return 0, err
+		return 0, forwardErr(err)
 	}
-	switch {
-	case r.NotLeader:
-		return 0, errNotLeader
-	case r.Conflict != nil:
-		return 0, &storage.ConflictError{Key: r.Conflict.Key, ReadSeq: r.Conflict.ReadSeq, Conflict: r.Conflict.Conflict}
-	case r.Err != "":
-		return 0, errors.New(r.Err)
+	return r.result()
+}
+
+// forwardErr is what a forwarded command's caller gets for a failed call:
+// a command that may have reached the leader before the connection broke
+// has an unknown outcome; the others were not appended.
+func forwardErr(err error) error {
+	if errors.Is(err, errPeerUnreachable) && !errors.Is(err, errNotSent) {
+		return fmt.Errorf("cluster: the outcome of this commit is unknown (%v); check before retrying", err)
 	}
-	return r.Seq, nil
+	return err
 }
 
 // ReserveAutoInc implements catalog.AutoIncSource: n values of table's
