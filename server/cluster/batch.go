@@ -59,6 +59,18 @@ type batcher struct {
 	inflight int
 }
 
+// apply appends the commit command cmd, in a batch with others if they
+// are waiting, and returns its proposal, answered.
+func (b *batcher) apply(cmd []byte) *proposal {
+	p := &proposal{cmd: cmd, done: make(chan struct{})}
+	b.mu.Lock()
+	b.pending = append(b.pending, p)
+	b.flushLocked()
+	b.mu.Unlock()
+	<-p.done
+	return p
+}
+
 // applyAll appends the commit commands cmds together (a follower's
 // forwarded batch: they join the same batch entry when there is room)
 // and returns their proposals, answered.

@@ -443,7 +443,7 @@ func (n *Node) retryPause(ctx context.Context, attempt int) error {
 // commands go through the batcher (batch.go).
 func (n *Node) applyLocal(ctx context.Context, cmd []byte) (uint64, error) {
 	if len(cmd) > 1 && cmd[1] == cmdCommit {
-		return n.batch.applyAll([][]byte{cmd})[0].result()
+		return n.batch.apply(cmd).result()
 	}
 	timeout := 30 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
