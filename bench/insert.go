@@ -23,6 +23,9 @@ var insertPad = strings.Repeat("x", 100)
 // with its own connection, each sending autocommit INSERTs back to back.
 type InsertConfig struct {
 	Endpoint Endpoint
+	// Spread are more endpoints (a cluster's other nodes) the connections
+	// are dealt over, with Endpoint, in turn.
+	Spread   []Endpoint
 	Conns    int
 	Warmup   time.Duration // run but not counted
 	Duration time.Duration // counted
@@ -82,11 +85,20 @@ func createInsertTable(ctx context.Context, e Endpoint) error {
 // RunInsert drives the insert load and reports throughput and latency
 // percentiles over the counted window.
 func RunInsert(ctx context.Context, cfg InsertConfig) (InsertResult, error) {
-	workers, closeAll, err := openInserters(ctx, cfg.Endpoint, cfg.Conns)
-	if err != nil {
-		return InsertResult{}, err
+	var workers []inserter
+	eps := append([]Endpoint{cfg.Endpoint}, cfg.Spread...)
+	for i, e := range eps {
+		n := cfg.Conns / len(eps)
+		if i < cfg.Conns%len(eps) {
+			n++
+		}
+		ws, closeAll, err := openInserters(ctx, e, n)
+		if err != nil {
+			return InsertResult{}, err
+		}
+		defer closeAll()
+		workers = append(workers, ws...)
 	}
-	defer closeAll()
 
 	start := time.Now()
 	countFrom := start.Add(cfg.Warmup)

@@ -3,6 +3,9 @@
 // hand:
 //
 //	insertload -addr 127.0.0.1:3306 -user admin -password pw -conns 64 -duration 20s
+//
+// Several comma-separated addresses (a cluster's nodes) share the
+// connections in turn; the table is made through the first.
 package main
 
 import (
@@ -12,13 +15,14 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cofferdb/coffer/bench"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:3306", "MySQL wire address")
+	addr := flag.String("addr", "127.0.0.1:3306", "MySQL wire address, or comma-separated addresses that share the connections")
 	user := flag.String("user", "admin", "user")
 	password := flag.String("password", os.Getenv("COFFER_ADMIN_PASSWORD"), "password")
 	db := flag.String("db", "bench", "database (created if missing)")
@@ -26,19 +30,22 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "measured time")
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured time first")
 	flag.Parse()
-	host, p, err := net.SplitHostPort(*addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+	var eps []bench.Endpoint
+	for _, a := range strings.Split(*addr, ",") {
+		host, p, err := net.SplitHostPort(a)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		port, _ := strconv.Atoi(p)
+		eps = append(eps, bench.Endpoint{Wire: bench.WireMySQL, Host: host, Port: port, User: *user, Password: *password, Database: *db})
 	}
-	port, _ := strconv.Atoi(p)
-	e := bench.Endpoint{Wire: bench.WireMySQL, Host: host, Port: port, User: *user, Password: *password, Database: *db}
 	ctx := context.Background()
-	if err := bench.PrepareInsert(ctx, e); err != nil {
+	if err := bench.PrepareInsert(ctx, eps[0]); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	res, err := bench.RunInsert(ctx, bench.InsertConfig{Endpoint: e, Conns: *conns, Warmup: *warmup, Duration: *duration})
+	res, err := bench.RunInsert(ctx, bench.InsertConfig{Endpoint: eps[0], Spread: eps[1:], Conns: *conns, Warmup: *warmup, Duration: *duration})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
