@@ -31,12 +31,14 @@ const (
 	batchApplyTimeout  = 30 * time.Second
 )
 
-// proposal is one commit waiting for its batch.
+// proposal is one commit waiting for its batch; forwarded, one a
+// follower forwarded (it waits until the follower applies it too).
 type proposal struct {
-	cmd  []byte
-	res  applyResult
-	err  error // the raft append failed (raft.ErrNotLeader …)
-	done chan struct{}
+	cmd       []byte
+	forwarded bool
+	res       applyResult
+	err       error // the raft append failed (raft.ErrNotLeader …)
+	done      chan struct{}
 }
 
 // result is the answered proposal's sequence or error: raft.ErrNotLeader
@@ -57,6 +59,7 @@ type batcher struct {
 	mu       sync.Mutex
 	pending  []*proposal
 	inflight int
+	nudging  bool // a barrier of nudge is in flight
 }
 
 // apply appends the commit command cmd, in a batch with others if they
@@ -71,14 +74,14 @@ func (b *batcher) apply(cmd []byte) *proposal {
 	return p
 }
 
-// applyAll appends the commit commands cmds together (a follower's
-// forwarded batch: they join the same batch entry when there is room)
-// and returns their proposals, answered.
-func (b *batcher) applyAll(cmds [][]byte) []*proposal {
+// applyForwarded appends the commit commands cmds a follower forwarded
+// together (they join the same batch entry when there is room) and
+// returns their proposals, answered.
+func (b *batcher) applyForwarded(cmds [][]byte) []*proposal {
 	ps := make([]*proposal, len(cmds))
 	b.mu.Lock()
 	for i, cmd := range cmds {
-		ps[i] = &proposal{cmd: cmd, done: make(chan struct{})}
+		ps[i] = &proposal{cmd: cmd, forwarded: true, done: make(chan struct{})}
 		b.pending = append(b.pending, ps[i])
 	}
 	b.flushLocked()
@@ -107,10 +110,17 @@ func (b *batcher) flushLocked() {
 
 // run appends one batch and hands each proposal its result.
 func (b *batcher) run(batch []*proposal) {
+	forwarded := false
+	for _, p := range batch {
+		forwarded = forwarded || p.forwarded
+	}
 	defer func() {
 		b.mu.Lock()
 		b.inflight--
 		b.flushLocked()
+		if forwarded {
+			b.nudgeLocked()
+		}
 		b.mu.Unlock()
 	}()
 	data := batch[0].cmd
@@ -147,6 +157,35 @@ func (b *batcher) run(batch []*proposal) {
 		}
 		close(p.done)
 	}
+}
+
+// nudgeLocked tells the followers at once that the entries appended so
+// far are committed, when no batch in flight or waiting would: a follower
+// learns that an entry committed only from the leader's next
+// AppendEntries, which raft sends for a new entry or, with nothing new,
+// after CommitTimeout (5 to 10 ms), and a follower's forwarded commit
+// returns only once the follower applied it. One client inserting through
+// a follower did 75-110 commits a second (p50 9.2-11.4 ms); with the
+// nudge, 661-727 (p50 1.3-1.4 ms), and 64 connections spread over both
+// followers did as before. The nudge is a raft barrier, an entry every
+// version knows and the FSM never sees; at most one is in flight.
+// (CommitTimeout 1 ms did as well for that client, but raised an idle
+// cluster's CPU from 0.29 to 0.51 cores.)
+func (b *batcher) nudgeLocked() {
+	if b.nudging || b.inflight > 0 || len(b.pending) > 0 {
+		return
+	}
+	r := b.n.r()
+	if r == nil {
+		return
+	}
+	b.nudging = true
+	go func() {
+		_ = r.Barrier(batchApplyTimeout).Error()
+		b.mu.Lock()
+		b.nudging = false
+		b.mu.Unlock()
+	}()
 }
 
 // encodeBatch is a cmdBatch command: the commit commands, each whole.

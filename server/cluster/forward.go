@@ -16,7 +16,7 @@ import (
 // committing, about 110 µs a commit against 53 µs for a commit of its own
 // clients. Now the commits a follower forwards while an earlier call is
 // in flight wait and go together in one ProposeBatch call, which the
-// leader appends together (batcher.applyAll), as the leader's batcher
+// leader appends together (batcher.applyForwarded), as the leader's batcher
 // does with its own.
 
 // maxInflightForwards is how many ProposeBatch calls a follower has in

@@ -161,3 +161,46 @@ func TestForwarderGroupsCommits(t *testing.T) {
 		})
 	}
 }
+
+// A batch with a follower's forwarded commits, when nothing follows it,
+// is followed by a barrier: its AppendEntries tells the followers at once
+// that the batch committed (else they learn it only after CommitTimeout).
+// A batch of the leader's own commits is not.
+func TestForwardedBatchNudgesFollowers(t *testing.T) {
+	n, ctx := startGenesis(t)
+	r := n.r()
+	commit := func(key string) []byte {
+		c := &commitCmd{ReadSeq: n.db.ReadSeq(), Time: 1, Principal: "p"}
+		c.WS.Mutations = []storage.Mutation{{Key: []byte(key), Value: []byte("v")}}
+		return encodeCommit(c)
+	}
+	// settled waits until no nudge is in flight and returns the last index.
+	settled := func() uint64 {
+		for {
+			n.batch.mu.Lock()
+			busy := n.batch.nudging || n.batch.inflight > 0
+			n.batch.mu.Unlock()
+			if !busy {
+				return r.LastIndex()
+			}
+			if ctx.Err() != nil {
+				t.Fatal("the batcher did not settle")
+			}
+			runtime.Gosched()
+		}
+	}
+	last := settled()
+	if _, err := n.batch.apply(commit("t/a")).result(); err != nil {
+		t.Fatal(err)
+	}
+	if got := settled(); got != last+1 {
+		t.Fatalf("a leader's own commit appended %d entries; want 1 (no nudge)", got-last)
+	}
+	last = r.LastIndex()
+	if _, err := n.batch.applyForwarded([][]byte{commit("t/b")})[0].result(); err != nil {
+		t.Fatal(err)
+	}
+	if got := settled(); got != last+2 {
+		t.Fatalf("a forwarded commit appended %d entries; want 2 (the commit and the nudge's barrier)", got-last)
+	}
+}

@@ -63,6 +63,10 @@ func (s *Service) Propose(a ProposeArgs, r *ProposeReply) error {
 		r.NotLeader = true
 		return nil
 	}
+	if len(a.Cmd) > 1 && a.Cmd[1] == cmdCommit {
+		*r = proposeReply(s.n.batch.applyForwarded([][]byte{a.Cmd})[0].result())
+		return nil
+	}
 	*r = proposeReply(s.n.applyLocal(context.Background(), a.Cmd))
 	return nil
 }
@@ -89,7 +93,7 @@ func (s *Service) ProposeBatch(a ProposeBatchArgs, r *ProposeBatchReply) error {
 			return fmt.Errorf("%w: only commit commands are forwarded in batches", errBadCommand)
 		}
 	}
-	for i, p := range s.n.batch.applyAll(a.Cmds) {
+	for i, p := range s.n.batch.applyForwarded(a.Cmds) {
 		r.Replies[i] = proposeReply(p.result())
 	}
 	return nil
