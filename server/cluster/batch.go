@@ -59,17 +59,14 @@ type batcher struct {
 	mu       sync.Mutex
 	pending  []*proposal
 	inflight int
-	nudging  bool // a barrier of nudge is in flight
+	nudging  bool // nudgeLocked's barrier is in flight
 }
 
 // apply appends the commit command cmd, in a batch with others if they
 // are waiting, and returns its proposal, answered.
 func (b *batcher) apply(cmd []byte) *proposal {
 	p := &proposal{cmd: cmd, done: make(chan struct{})}
-	b.mu.Lock()
-	b.pending = append(b.pending, p)
-	b.flushLocked()
-	b.mu.Unlock()
+	b.enqueue(p)
 	<-p.done
 	return p
 }
@@ -79,17 +76,23 @@ func (b *batcher) apply(cmd []byte) *proposal {
 // returns their proposals, answered.
 func (b *batcher) applyForwarded(cmds [][]byte) []*proposal {
 	ps := make([]*proposal, len(cmds))
-	b.mu.Lock()
 	for i, cmd := range cmds {
 		ps[i] = &proposal{cmd: cmd, forwarded: true, done: make(chan struct{})}
-		b.pending = append(b.pending, ps[i])
 	}
-	b.flushLocked()
-	b.mu.Unlock()
+	b.enqueue(ps...)
 	for _, p := range ps {
 		<-p.done
 	}
 	return ps
+}
+
+// enqueue adds ps to the waiting proposals, together, and starts batches
+// while there is room in flight.
+func (b *batcher) enqueue(ps ...*proposal) {
+	b.mu.Lock()
+	b.pending = append(b.pending, ps...)
+	b.flushLocked()
+	b.mu.Unlock()
 }
 
 // flushLocked starts batches while there is room in flight.
