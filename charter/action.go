@@ -251,7 +251,11 @@ func apply(s Store, a *Action, id uint64) error {
 				return err
 			}
 			if acc.Attributes != "" {
-				u.Attributes = acc.Attributes
+				merged, err := mergeAttributes(u.Attributes, acc.Attributes)
+				if err != nil {
+					return err
+				}
+				u.Attributes = merged
 			}
 			if err := putJSON(s, prefixUser+acc.Name+"@"+acc.Host, u); err != nil {
 				return err

@@ -362,3 +362,73 @@ func TestPoliciesBanksAndAuditor(t *testing.T) {
 		wantRows(t, "SELECT COUNT(*) FROM payments", all("0", "0", "0", "0"), names)
 	})
 }
+
+// TestAlterUserAttribute: ALTER USER … ATTRIBUTE changes what a user's
+// row policies see, for its open sessions too, merging into the
+// attributes as MySQL does (a key set to null is removed); a password
+// given with it changes the password; bad input changes nothing.
+func TestAlterUserAttribute(t *testing.T) {
+	t.Parallel()
+	n := harness.Start(t, harness.Options{Mode: harness.InProcess})
+	admin := client(t, n, harness.AdminUser, n.Password())
+	harness.MustExec(t, admin,
+		"CREATE TABLE accounts (id INT PRIMARY KEY, bank VARCHAR(8) NOT NULL)",
+		"INSERT INTO accounts VALUES (1,'A'),(2,'B'),(3,'A')",
+	)
+	for _, q := range []string{
+		`CREATE USER carol IDENTIFIED BY 'pc' ATTRIBUTE '{"bank":"A","desk":"fx"}'`,
+		"GRANT SELECT ON *.* TO carol",
+		`CREATE POLICY by_bank ON accounts USING 'row.bank == principal.attributes.bank'`,
+	} {
+		_, st := propose(t, admin, q)
+		wantState(t, q, st, "accepted")
+	}
+	carol := client(t, n, "carol", "pc")
+	// One connection, kept open across the change.
+	carol.SetMaxOpenConns(1)
+	if got := rowsOf(t, carol, "SELECT id FROM accounts ORDER BY id"); got != "1\n3" {
+		t.Fatalf("carol of bank A sees %q, want 1 and 3", got)
+	}
+	attrs := func() string {
+		return rowsOf(t, admin, "SELECT attributes FROM coffer_charter.users WHERE name = 'carol'")
+	}
+
+	q := `ALTER USER carol ATTRIBUTE '{"bank":"B","desk":null,"region":"eu"}'`
+	_, st := propose(t, admin, q)
+	wantState(t, q, st, "accepted")
+	if got := rowsOf(t, carol, "SELECT id FROM accounts ORDER BY id"); got != "2" {
+		t.Errorf("after ALTER USER … ATTRIBUTE bank B, carol's open session sees %q, want 2", got)
+	}
+	if got := attrs(); got != `{"bank":"B","region":"eu"}` {
+		t.Errorf("merged attributes %s", got)
+	}
+	if got := rowsOf(t, admin, "SELECT summary FROM coffer_charter.proposals WHERE kind = 'alter_user'"); got != "ALTER USER carol" {
+		t.Errorf("proposal summary %q", got)
+	}
+
+	// Refused: the stored attributes and the password stay.
+	for q, want := range map[string]string{
+		`ALTER USER carol ATTRIBUTE '{"bank":'`: "want a JSON object",
+		`ALTER USER carol ATTRIBUTE '"B"'`:      "want a JSON object",
+		`ALTER USER nobody ATTRIBUTE '{"a":1}'`: "nobody",
+		`ALTER USER carol ATTRIBUTE`:            "expected the attributes as a quoted string",
+	} {
+		if _, err := admin.Exec(q); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an error with %q", q, err, want)
+		}
+	}
+	if got := attrs(); got != `{"bank":"B","region":"eu"}` {
+		t.Errorf("attributes after refused statements %s", got)
+	}
+
+	// With a password: both change, in one proposal.
+	q = `ALTER USER carol IDENTIFIED BY 'pc2' ATTRIBUTE '{"bank":"A"}'`
+	_, st = propose(t, admin, q)
+	wantState(t, q, st, "accepted")
+	if _, err := tryRows(client(t, n, "carol", "pc"), "SELECT 1"); err == nil {
+		t.Error("the old password still logs in")
+	}
+	if got := rowsOf(t, client(t, n, "carol", "pc2"), "SELECT id FROM accounts ORDER BY id"); got != "1\n3" {
+		t.Errorf("carol back at bank A sees %q, want 1 and 3", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	"github.com/google/cel-go/cel"
 
 	"github.com/cofferdb/coffer/charter"
@@ -55,6 +56,22 @@ var leads = map[string][]string{
 	"disallow": {"code"},
 	"add":      {"node"},
 	"remove":   {"node"},
+	"alter":    {"user"}, // with ATTRIBUTE only: isGovernance
+}
+
+// hasAttribute reports whether the statement src has the bare word
+// ATTRIBUTE (not inside a string or a quoted name).
+func hasAttribute(src string) bool {
+	l, err := lex(src, ';')
+	if err != nil {
+		return false
+	}
+	for _, t := range l.toks {
+		if t.kind == tokWord && strings.EqualFold(t.text, "attribute") && src[t.pos] != '`' {
+			return true
+		}
+	}
+	return false
 }
 
 // isGovernance reports whether src starts like one of Coffer's own
@@ -70,6 +87,11 @@ func isGovernance(src string) bool {
 		return true
 	}
 	w2 := strings.ToLower(l.word())
+	if strings.EqualFold(w1, "alter") {
+		// ALTER USER … ATTRIBUTE, which go-mysql-server's parser lacks;
+		// every other ALTER USER is MySQL's (parser.go).
+		return w2 == "user" && hasAttribute(src)
+	}
 	for _, s := range seconds {
 		if w2 == s {
 			return true
@@ -166,6 +188,9 @@ func parseTokens(c *cursor) (*Statement, error) {
 			kind = charter.KindDisallowCode
 		}
 		return propose(charter.Action{Kind: kind, Name: m, Summary: strings.ToUpper(w) + " CODE '" + m + "'"}), nil
+	case "alter":
+		c.next()
+		return parseAlterUser(c)
 	case "add", "remove":
 		c.next()
 		name, err := c.ident("a node name")
@@ -211,6 +236,62 @@ func parseCreateMember(c *cursor) (*Statement, error) {
 		st.Action.Accounts = []charter.Account{{Name: name, Host: host}}
 	}
 	return st, nil
+}
+
+// parseAlterUser parses the rest of ALTER USER name[@host]
+// [IDENTIFIED [WITH plugin] BY 'pw'] ATTRIBUTE 'json', MySQL's form for
+// changing a user's attributes: the JSON object is merged into the
+// user's attributes (a key set to null is removed) when the proposal is
+// applied (charter, KindAlterUser).
+func parseAlterUser(c *cursor) (*Statement, error) {
+	if c.is("if") {
+		return nil, c.errorf("ALTER USER IF EXISTS … ATTRIBUTE is not supported; name an existing user")
+	}
+	name, err := c.ident("a user name")
+	if err != nil {
+		return nil, err
+	}
+	an := ast.AccountName{Name: name, AnyHost: true}
+	if c.symbol("@") {
+		if an.Host, err = c.ident("a host"); err != nil {
+			return nil, err
+		}
+		an.AnyHost = false
+	}
+	var auth *ast.Authentication
+	if c.accept("identified") {
+		auth = &ast.Authentication{}
+		if c.accept("with") {
+			if auth.Plugin, err = c.ident("an authentication plugin"); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.expect("by"); err != nil {
+			return nil, err
+		}
+		if auth.Password, err = c.str("the password"); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.expect("attribute"); err != nil {
+		return nil, err
+	}
+	attrs, err := c.str("the attributes")
+	if err != nil {
+		return nil, err
+	}
+	if attrs == "" {
+		return nil, fmt.Errorf("ALTER USER %s ATTRIBUTE '': want a JSON object such as '{\"bank\":\"A\"}'", name)
+	}
+	if err := checkAttributes(attrs); err != nil {
+		return nil, err
+	}
+	acc, err := account(an, auth)
+	if err != nil {
+		return nil, err
+	}
+	acc.Attributes = attrs
+	return propose(charter.Action{Kind: charter.KindAlterUser, Accounts: []charter.Account{acc}, Summary: "ALTER USER " + names([]charter.Account{acc})}), nil
 }
 
 func parseShow(c *cursor) (*Statement, error) {

@@ -8,6 +8,8 @@ import (
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/cofferdb/coffer/charter"
 )
 
 // TestStockSQLUnchanged: everything that is not governance parses to
@@ -58,6 +60,13 @@ func TestGovernanceParses(t *testing.T) {
 		{"DROP POLICY p ON t", ""},
 		{"CREATE USER carol IDENTIFIED BY 'pw'", ""},
 		{"GRANT SELECT ON db.* TO carol", ""},
+		{"ALTER USER carol IDENTIFIED BY 'pw'", ""},
+		{`ALTER USER carol ATTRIBUTE '{"bank":"B"}'`, ""},
+		{`alter user 'carol'@'10.0.0.1' identified with caching_sha2_password by 'pw' attribute '{"bank":null}';`, ""},
+		{`ALTER USER carol ATTRIBUTE '["B"]'`, "want a JSON object"},
+		{`ALTER USER carol ATTRIBUTE ''`, "want a JSON object"},
+		{`ALTER USER carol ATTRIBUTE bank`, "quoted string"},
+		{`ALTER USER IF EXISTS carol ATTRIBUTE '{}'`, "IF EXISTS"},
 		{"VOTE 7", "expected APPROVE or REJECT"},
 		{"VOTE APPROVE seven", "expected a proposal id"},
 		{"SHOW PROPOSAL", "expected a proposal id"},
@@ -94,5 +103,44 @@ func TestPreparedGovernanceRefused(t *testing.T) {
 	}
 	if _, _, err := p.ParseOneWithOptions(context.Background(), "SELECT ?", ast.ParserOptions{}); err != nil {
 		t.Errorf("SELECT ?: %v", err)
+	}
+}
+
+// TestAlterUserAttribute: ALTER USER … ATTRIBUTE, which the stock parser
+// refuses, is Coffer's alter_user proposal carrying the patch (and a
+// password, hashed, when one is given); every other ALTER USER is left
+// to the stock parser, even with "attribute" inside a string.
+func TestAlterUserAttribute(t *testing.T) {
+	t.Parallel()
+	st, _, _, err := parseStatement(`ALTER USER carol@'10.0.0.1' IDENTIFIED BY 'pw' ATTRIBUTE '{"bank":"B"}'`, ';')
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := st.Action
+	if st.Op != opPropose || a.Kind != charter.KindAlterUser || len(a.Accounts) != 1 || a.Summary != "ALTER USER carol@10.0.0.1" {
+		t.Fatalf("got %+v", st)
+	}
+	acc := a.Accounts[0]
+	if acc.Name != "carol" || acc.Host != "10.0.0.1" || acc.Attributes != `{"bank":"B"}` || acc.Plugin != "mysql_native_password" || acc.AuthString == "" || strings.Contains(acc.AuthString, "pw") {
+		t.Fatalf("account %+v", acc)
+	}
+	st, _, _, err = parseStatement(`ALTER USER carol ATTRIBUTE '{"bank":"B"}'`, ';')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc := st.Action.Accounts[0]; acc.Host != "%" || acc.Plugin != "" || acc.AuthString != "" {
+		t.Fatalf("without IDENTIFIED BY the password must stay: %+v", acc)
+	}
+	for q, want := range map[string]bool{
+		`ALTER USER carol ATTRIBUTE '{}'`:            true,
+		"alter  user carol\nattribute '{}'":          true,
+		`ALTER USER carol IDENTIFIED BY 'pw'`:        false,
+		`ALTER USER carol IDENTIFIED BY 'attribute'`: false,
+		"ALTER USER `attribute` IDENTIFIED BY 'x'":   false,
+		`ALTER TABLE t ADD COLUMN attribute INT`:     false,
+	} {
+		if got := isGovernance(q); got != want {
+			t.Errorf("isGovernance(%q) = %v, want %v", q, got, want)
+		}
 	}
 }
