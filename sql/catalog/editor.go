@@ -155,22 +155,28 @@ func (e *editor) Insert(ctx *gmssql.Context, row gmssql.Row) error {
 	if err != nil {
 		return err
 	}
+	var key []byte
 	if e.pk == nil {
 		if pk, err = e.freeKeylessSlot(pk); err != nil {
 			return err
 		}
-	} else if existing, ok, err := e.getRow(e.rowKey(pk)); err != nil {
-		return err
-	} else if ok {
-		if pol.hidden(existing) {
-			return hiddenDuplicate(row, e.pk)
+	} else {
+		key = e.rowKey(pk)
+		existing, ok, err := e.getRow(key)
+		if err != nil {
+			return err
 		}
-		return gmssql.NewUniqueKeyErr(formatKey(row, e.pk.cols), true, existing)
+		if ok {
+			if pol.hidden(existing) {
+				return hiddenDuplicate(row, e.pk)
+			}
+			return gmssql.NewUniqueKeyErr(formatKey(row, e.pk.cols), true, existing)
+		}
 	}
 	if err := e.checkUnique(row, pk, nil); err != nil {
 		return err
 	}
-	if err := e.putRow(row, pk); err != nil {
+	if err := e.putRowAt(row, pk, key); err != nil {
 		return err
 	}
 	e.t.p.noteAutoIncrement(ctx, e.t, row)
@@ -261,13 +267,20 @@ func (e *editor) checkUnique(row gmssql.Row, pk, skip []byte) error {
 	return nil
 }
 
-func (e *editor) putRow(row gmssql.Row, pk []byte) error {
+func (e *editor) putRow(row gmssql.Row, pk []byte) error { return e.putRowAt(row, pk, nil) }
+
+// putRowAt is putRow with the row's key, e.rowKey(pk), when the caller
+// has it already (nil: make it).
+func (e *editor) putRowAt(row gmssql.Row, pk, key []byte) error {
 	enc, err := encodeRow(nil, row)
 	if err != nil {
 		return fmt.Errorf("table %s: %w", e.t.desc.Name, err)
 	}
 	e.touchTable()
-	e.tx.Put(e.rowKey(pk), enc)
+	if key == nil {
+		key = e.rowKey(pk)
+	}
+	e.tx.Put(key, enc)
 	for _, ix := range e.indexes {
 		k, _, err := ix.entryKey(row, pk)
 		if err != nil {

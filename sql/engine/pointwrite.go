@@ -5,11 +5,13 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	vmysql "github.com/dolthub/vitess/go/mysql"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/cofferdb/coffer/sql/catalog"
@@ -486,6 +488,9 @@ func (s *setPlan) arith(ctx *gmssql.Context, typ gmssql.Type, v any) (any, bool)
 // truncates some unsigned values to a narrower unsigned type and calls
 // that in range).
 func convertExact(ctx *gmssql.Context, typ gmssql.Type, v any) (any, bool) {
+	if cv, ok := convertIdentity(typ, v); ok {
+		return cv, true
+	}
 	cv, inRange, err := typ.Convert(ctx, v)
 	if err != nil || inRange != gmssql.InRange {
 		return nil, false
@@ -494,6 +499,34 @@ func convertExact(ctx *gmssql.Context, typ gmssql.Type, v any) (any, bool) {
 		return nil, false
 	}
 	return cv, true
+}
+
+// convertIdentity is convertExact for the two conversions that return
+// their argument unchanged, without go-mysql-server's Convert: an int64
+// to a signed BIGINT, and a string, valid UTF-8 and not too long, to a
+// utf8mb4 CHAR, VARCHAR or TEXT column. Convert copied the string and
+// boxed the result again: two to three allocations of every prepared
+// insert (TestConvertIdentityMatchesConvert).
+func convertIdentity(typ gmssql.Type, v any) (any, bool) {
+	switch x := v.(type) {
+	case int64:
+		if n, ok := typ.(types.NumberTypeImpl_); ok && n.Type() == querypb.Type_INT64 {
+			return v, true
+		}
+	case string:
+		st, ok := typ.(types.StringType)
+		if !ok || st.CharacterSet() != gmssql.CharacterSet_utf8mb4 || !utf8.ValidString(x) {
+			return nil, false
+		}
+		switch st.Type() {
+		case querypb.Type_TEXT:
+			return v, int64(len(x)) <= st.MaxByteLength()
+		case querypb.Type_VARCHAR, querypb.Type_CHAR:
+			max := st.MaxCharacterLength()
+			return v, int64(len(x)) <= max || int64(utf8.RuneCountInString(x)) <= max
+		}
+	}
+	return nil, false
 }
 
 // sameInteger reports whether a and b are integers of the same value,
