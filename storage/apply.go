@@ -166,6 +166,7 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		batched map[string]uint64
 	)
 	b.reset()
+	key, val, dirty = b.scratch[0][:0], b.scratch[1][:0], b.scratch[2][:0]
 	for i := range ps {
 		p := &ps[i]
 		if err := db.checkConflicts(p.WS, p.ReadSeq, batched); err != nil {
@@ -219,14 +220,15 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		return nil, 0, nil
 	}
 	b.Set(appendDirtyKey(key[:0], seq), dirty)
-	head := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(state.lastHash)), seq)
+	head := binary.BigEndian.AppendUint64(val[:0], seq)
 	if !db.cfg.UnsafeNoLedger {
 		head = append(head, state.lastHash[:]...) // the head entry's leaf (loadLedger checks it)
 	}
 	b.Set(metaHeadKey, head)
 	if raftIndex > 0 {
-		b.Set(metaRaftKey, binary.BigEndian.AppendUint64(nil, raftIndex))
+		b.Set(metaRaftKey, binary.BigEndian.AppendUint64(head[:0], raftIndex))
 	}
+	b.scratch = [3][]byte{key, head, dirty}
 	pb := db.pdb.NewBatchWithSize(len(b.buf) + 16*len(b.ents) + 64)
 	fail := func(err error) (*pebble.Batch, uint64, error) {
 		pb.Close()

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -48,6 +49,9 @@ type commitQueue struct {
 	unsynced atomic.Int64
 	// groups counts the groups that wrote a batch (Stats).
 	groups uint64
+	// ps and hashes are the leading commit's scratch (leadGroup).
+	ps     []Proposal
+	hashes []ledger.Hash
 }
 
 // commitWaiter is one Apply in the queue.
@@ -116,14 +120,16 @@ func (db *DB) leadGroup() {
 	q.waiting = q.waiting[:rest]
 	q.mu.Unlock()
 
-	ps := make([]Proposal, n)
-	hashes := make([]ledger.Hash, n)
+	// ps and hashes are the leader's alone until it hands the lead on.
+	ps, hashes := slices.Grow(q.ps[:0], n)[:n], slices.Grow(q.hashes[:0], n)[:n]
 	for i, w := range group {
 		ps[i], hashes[i] = w.p, w.hash
 	}
 	out := make([]Outcome, n)
 	g := &commitGroup{}
 	g.b, g.last, g.err = db.applyLocked(ps, hashes, out)
+	clear(ps) // the write sets are the members' to drop
+	q.ps, q.hashes = ps, hashes
 	if g.b != nil && g.err == nil {
 		g.n = n
 		if q.unsynced.Add(int64(n)) >= holdLeadAt {

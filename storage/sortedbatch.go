@@ -27,6 +27,9 @@ import (
 type sortedBatch struct {
 	buf  []byte
 	ents []sortedEntry
+	// scratch keeps applyLocked's key, value and dirty-record buffers
+	// between groups (Set copies what it is given).
+	scratch [3][]byte
 }
 
 // sortedEntry is one write: key buf[k:v], value buf[v:end].
@@ -37,6 +40,11 @@ type sortedEntry struct{ k, v, end int }
 const maxKeptSortedBatch = 4 << 20
 
 func (s *sortedBatch) reset() {
+	for i, b := range s.scratch {
+		if cap(b) > maxKeptSortedBatch {
+			s.scratch[i] = nil
+		}
+	}
 	if cap(s.buf) > maxKeptSortedBatch {
 		s.buf, s.ents = nil, nil
 		return

@@ -122,7 +122,8 @@ func (e *editor) PreciseMatch() bool { return true }
 // the hash's few entries.
 func (e *editor) primaryKey(row gmssql.Row) ([]byte, error) {
 	if e.pk != nil {
-		k, _, err := encodeKey(nil, e.pk.cols, row)
+		// Room for a BIGINT key and a few more bytes in one allocation.
+		k, _, err := encodeKey(make([]byte, 0, 24), e.pk.cols, row)
 		return k, err
 	}
 	enc, err := encodeRow(nil, row)

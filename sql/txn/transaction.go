@@ -21,8 +21,9 @@ type Transaction struct {
 	stmt       buffer // state at statement start, for DiscardChanges, if inStmt
 	inStmt     bool
 	savepoints []savepoint
-	checks     [][]byte // distinct; not modified (callers' keys, kept as given)
-	system     bool     // the buffer holds system keyspace (catalog) writes
+	checks     [][]byte  // distinct; not modified (callers' keys, kept as given)
+	checks1    [1][]byte // checks' first backing array: most transactions write one table
+	system     bool      // the buffer holds system keyspace (catalog) writes
 	// schemaEpoch counts catalog writes so caches built from this
 	// transaction's view know when to rebuild.
 	schemaEpoch uint64
@@ -67,7 +68,9 @@ type savepoint struct {
 }
 
 func newTransaction(id uint64, r Reader, readSeq uint64, readOnly bool) *Transaction {
-	return &Transaction{id: id, readSeq: readSeq, reader: r, readOnly: readOnly}
+	t := &Transaction{id: id, readSeq: readSeq, reader: r, readOnly: readOnly}
+	t.checks = t.checks1[:0]
+	return t
 }
 
 // String implements sql.Transaction.
