@@ -98,7 +98,11 @@ func metricName(parts []string) string { return strings.Join(parts, "_") }
 
 // raftSink is a go-metrics sink of a fixed set of Prometheus metrics.
 type raftSink struct {
-	samples  map[metricKey]*prometheus.HistogramVec
+	samples map[metricKey]*prometheus.HistogramVec
+	// plain holds the label-less histograms' one observer, looked up
+	// once instead of per sample (a hash of no labels, a map look-up and
+	// a lock each time: 1% of a follower's CPU at 64 connections).
+	plain    map[metricKey]prometheus.Observer
 	counters map[metricKey]prometheus.Counter
 	all      []prometheus.Collector
 }
@@ -106,7 +110,7 @@ type raftSink struct {
 var _ gometrics.MetricSink = (*raftSink)(nil)
 
 func newRaftSink() *raftSink {
-	s := &raftSink{samples: map[metricKey]*prometheus.HistogramVec{}, counters: map[metricKey]prometheus.Counter{}}
+	s := &raftSink{samples: map[metricKey]*prometheus.HistogramVec{}, plain: map[metricKey]prometheus.Observer{}, counters: map[metricKey]prometheus.Counter{}}
 	for _, m := range raftTimings {
 		labels := []string(nil)
 		if m.key[1] == "replication" {
@@ -125,6 +129,11 @@ func newRaftSink() *raftSink {
 	k, _ := keyOf(metricBatchCommits)
 	s.samples[k] = batch
 	s.all = append(s.all, batch)
+	for k, h := range s.samples {
+		if o, err := h.GetMetricWithLabelValues(); err == nil {
+			s.plain[k] = o
+		}
+	}
 	for _, m := range raftCounters {
 		c := prometheus.NewCounter(prometheus.CounterOpts{Name: metricName(m.key), Help: m.help})
 		k, _ := keyOf(m.key)
@@ -141,6 +150,10 @@ func (s *raftSink) AddSample(key []string, val float32) {
 func (s *raftSink) AddSampleWithLabels(key []string, val float32, labels []gometrics.Label) {
 	k, ok := keyOf(key)
 	if !ok {
+		return
+	}
+	if o := s.plain[k]; o != nil {
+		o.Observe(float64(val))
 		return
 	}
 	h := s.samples[k]
