@@ -46,12 +46,25 @@ type proposal struct {
 // otherwise, else the commit's own (a conflict).
 func (p *proposal) result() (uint64, error) {
 	if p.err != nil {
-		if errors.Is(p.err, raft.ErrNotLeader) {
-			return 0, p.err
-		}
-		return 0, fmt.Errorf("cluster: the outcome of this commit is unknown (%v); check before retrying", p.err)
+		return 0, appendErr(p.err)
 	}
 	return p.res.seq, p.res.err
+}
+
+// appendErr is what a commit's caller gets for a failed raft append:
+// raft.ErrNotLeader as it is (nothing was appended, so it may go again),
+// anything else an unknown outcome.
+func appendErr(err error) error {
+	if errors.Is(err, raft.ErrNotLeader) {
+		return err
+	}
+	return unknownOutcome(err)
+}
+
+// unknownOutcome is the error of a commit that may or may not have been
+// appended, and why.
+func unknownOutcome(why any) error {
+	return fmt.Errorf("cluster: the outcome of this commit is unknown (%v); check before retrying", why)
 }
 
 type batcher struct {

@@ -442,7 +442,7 @@ func (n *Node) retryPause(ctx context.Context, attempt int) error {
 // applyLocal appends cmd on the leader and waits for its result. Commit
 // commands go through the batcher (batch.go).
 func (n *Node) applyLocal(ctx context.Context, cmd []byte) (uint64, error) {
-	if len(cmd) > 1 && cmd[1] == cmdCommit {
+	if isCommit(cmd) {
 		return n.batch.apply(cmd).result()
 	}
 	timeout := 30 * time.Second
@@ -451,10 +451,7 @@ func (n *Node) applyLocal(ctx context.Context, cmd []byte) (uint64, error) {
 	}
 	f := n.r().Apply(cmd, timeout)
 	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) {
-			return 0, err
-		}
-		return 0, fmt.Errorf("cluster: the outcome of this commit is unknown (%v); check before retrying", err)
+		return 0, appendErr(err)
 	}
 	r, _ := f.Response().(applyResult)
 	return r.seq, r.err

@@ -97,6 +97,10 @@ func appendBytes(b, v []byte) []byte {
 	return append(b, v...)
 }
 
+// isCommit reports whether cmd is a commit command, the kind the
+// batcher groups and followers forward in batches.
+func isCommit(cmd []byte) bool { return len(cmd) > 1 && cmd[1] == cmdCommit }
+
 // commandType returns the command's type and body.
 func commandType(b []byte) (byte, []byte, error) {
 	if len(b) < 2 {

@@ -117,7 +117,7 @@ func (f *forwarder) run(leader string, batch []*forwarded) {
 		case err != nil:
 			c.err = forwardErr(err)
 		case i >= len(r.Replies):
-			c.err = fmt.Errorf("cluster: the outcome of this commit is unknown (the leader answered %d of %d commits); check before retrying", len(r.Replies), len(batch))
+			c.err = unknownOutcome(fmt.Sprintf("the leader answered %d of %d commits", len(r.Replies), len(batch)))
 		default:
 			c.seq, c.err = r.Replies[i].result()
 		}

@@ -63,7 +63,7 @@ func (s *Service) Propose(a ProposeArgs, r *ProposeReply) error {
 		r.NotLeader = true
 		return nil
 	}
-	if len(a.Cmd) > 1 && a.Cmd[1] == cmdCommit {
+	if isCommit(a.Cmd) {
 		*r = proposeReply(s.n.batch.applyForwarded([][]byte{a.Cmd})[0].result())
 		return nil
 	}
@@ -89,7 +89,7 @@ func (s *Service) ProposeBatch(a ProposeBatchArgs, r *ProposeBatchReply) error {
 		return nil
 	}
 	for _, cmd := range a.Cmds {
-		if len(cmd) < 2 || cmd[1] != cmdCommit {
+		if !isCommit(cmd) {
 			return fmt.Errorf("%w: only commit commands are forwarded in batches", errBadCommand)
 		}
 	}
@@ -349,7 +349,7 @@ func (n *Node) forwardPropose(ctx context.Context, leader string, cmd []byte) (u
 // has an unknown outcome; the others were not appended.
 func forwardErr(err error) error {
 	if errors.Is(err, errPeerUnreachable) && !errors.Is(err, errNotSent) {
-		return fmt.Errorf("cluster: the outcome of this commit is unknown (%v); check before retrying", err)
+		return unknownOutcome(err)
 	}
 	return err
 }
