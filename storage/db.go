@@ -226,6 +226,7 @@ func Open(cfg Config) (*DB, error) {
 	}
 	opts.MemTableSize = cfg.MemTableSize
 	SetLevelCompression(opts)
+	opts.Experimental.SpanPolicyFunc = spanPolicy
 	stalls := &WriteStalls{}
 	opts.EventListener = EventListener(cfg.Logger, "data", stalls)
 	if cfg.Background != nil {
