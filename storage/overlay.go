@@ -209,6 +209,13 @@ func (o *overlay) get(key []byte) (e curEntry, found, complete bool) {
 		if t == nil {
 			continue
 		}
+		// A key past a tree's last is not in it: an INSERT's new
+		// AUTO_INCREMENT key, whose look-up for a duplicate would
+		// otherwise search every tree to the bottom (walking the right
+		// edge compares once).
+		if last, ok := t.Max(); !ok || compareItems(&probe, &last) > 0 {
+			continue
+		}
 		if it, ok := t.Get(probe); ok {
 			return it.entry(), true, true
 		}

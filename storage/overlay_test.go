@@ -369,3 +369,36 @@ func TestCompareItemsMatchesBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestOverlayGetAcrossTrees: a key is found in whichever tree holds it,
+// newest first, also when it lies past another tree's last key, and a key
+// past every tree's last is absent.
+func TestOverlayGetAcrossTrees(t *testing.T) {
+	o := &overlay{}
+	o.reset()
+	o.base, o.frozen = newOverlayTree(), newOverlayTree()
+	for _, k := range []string{"ta", "tm", "tz"} {
+		o.base.Set(newItem([]byte(k), 1, tagPresent, []byte("base")))
+	}
+	o.frozen.Set(newItem([]byte("tm"), 2, tagPresent, []byte("frozen")))
+	o.frozen.Set(newItem([]byte("tq"), 2, tagPresent, []byte("frozen")))
+	o.active.Set(newItem([]byte("tb"), 3, tagPresent, []byte("active")))
+	o.active.Set(newItem([]byte("tm"), 3, tagPresent, []byte("active")))
+	for _, c := range []struct {
+		key   string
+		found bool
+		seq   uint64
+	}{
+		{"ta", true, 1}, {"tb", true, 3}, {"tm", true, 3}, {"tq", true, 2}, {"tz", true, 1},
+		{"t", false, 0}, {"tc", false, 0}, {"tr", false, 0}, {"tzz", false, 0}, {"u", false, 0},
+	} {
+		e, found, complete := o.get([]byte(c.key))
+		if found != c.found || e.seq != c.seq || !complete {
+			t.Errorf("get(%q) = seq %d, found %v, complete %v; want %d, %v, true", c.key, e.seq, found, complete, c.seq, c.found)
+		}
+	}
+	o.active = newOverlayTree() // empty: skipped
+	if e, found, _ := o.get([]byte("tm")); !found || e.seq != 2 {
+		t.Errorf("with active empty, get(tm) = %d, %v", e.seq, found)
+	}
+}
