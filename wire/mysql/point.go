@@ -20,8 +20,9 @@ import (
 // answered without go-mysql-server's handler: no plan is bound, analyzed
 // or built, and no goroutines are started.
 
-// fastHits counts executions the fast paths answered.
-type fastHits struct{ hits atomic.Uint64 }
+// fastHits counts executions the fast paths answered, and how many of
+// them were answered from the packet, in the read path (execute.go).
+type fastHits struct{ hits, packets atomic.Uint64 }
 
 // execFast answers a statement with a fast form; handled=false leaves it
 // to go-mysql-server's handler.
@@ -33,33 +34,22 @@ func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.P
 	if fs.Txn != engine.TxnNone {
 		return s.execTxnControl(ctx, c, fs.Txn, callback)
 	}
+	if fs.Insert != nil || fs.Write != nil {
+		r, handled, err := s.execFastWrite(ctx, c, fs, func(name string) (any, bool) { return argValue(prepare.BindVars[name]) })
+		if !handled || err != nil {
+			return handled, err
+		}
+		return true, callback(r)
+	}
 	sess := s.session(c)
 	if sess == nil {
 		return false, nil
 	}
 	sqlCtx := gmssql.NewContext(ctx, gmssql.WithSession(sess))
-	arg := func(name string) (any, bool) { return argValue(prepare.BindVars[name]) }
-	var r *sqltypes.Result
-	switch {
-	case fs.Select != nil:
-		handled, err = s.execPointSelect(sqlCtx, fs.Select, prepare, func(res *sqltypes.Result) error {
-			r = res
-			return callback(res)
-		})
-	case fs.Range != nil:
+	if fs.Select != nil {
+		handled, err = s.execPointSelect(sqlCtx, fs.Select, prepare, callback)
+	} else {
 		handled, err = s.execRangeSelect(sqlCtx, fs.Range, prepare, callback)
-	case fs.Insert != nil:
-		var res engine.InsertResult
-		res, handled, err = s.e.ExecPointInsert(sqlCtx, fs.Insert, arg)
-		if handled && err == nil {
-			r = &sqltypes.Result{RowsAffected: 1, InsertID: res.InsertID}
-		}
-	default:
-		var res types.OkResult
-		res, handled, err = s.e.ExecPointWrite(sqlCtx, fs.Write, arg)
-		if handled && err == nil {
-			r = resultFromOK(res)
-		}
 	}
 	if !handled {
 		return false, nil
@@ -69,10 +59,41 @@ func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.P
 		return true, gmssql.CastSQLError(err)
 	}
 	setInTransaction(c, sqlCtx)
-	if fs.Select == nil && fs.Range == nil {
-		return true, callback(r)
-	}
 	return true, nil
+}
+
+// execFastWrite runs fs, a single-row insert or a primary-key update or
+// delete, with its parameters from arg, and returns the OK result to
+// send; handled=false leaves the statement to go-mysql-server's handler
+// (nothing was done).
+func (s *Server) execFastWrite(ctx context.Context, c *vmysql.Conn, fs engine.FastForm, arg func(name string) (any, bool)) (r *sqltypes.Result, handled bool, err error) {
+	sess := s.session(c)
+	if sess == nil {
+		return nil, false, nil
+	}
+	sqlCtx := gmssql.NewContext(ctx, gmssql.WithSession(sess))
+	if fs.Insert != nil {
+		var res engine.InsertResult
+		res, handled, err = s.e.ExecPointInsert(sqlCtx, fs.Insert, arg)
+		if handled && err == nil {
+			r = &sqltypes.Result{RowsAffected: 1, InsertID: res.InsertID}
+		}
+	} else {
+		var res types.OkResult
+		res, handled, err = s.e.ExecPointWrite(sqlCtx, fs.Write, arg)
+		if handled && err == nil {
+			r = resultFromOK(res)
+		}
+	}
+	if !handled {
+		return nil, false, nil
+	}
+	s.fast.hits.Add(1)
+	if err != nil {
+		return nil, true, gmssql.CastSQLError(err)
+	}
+	setInTransaction(c, sqlCtx)
+	return r, true, nil
 }
 
 // execTxnControl runs BEGIN, COMMIT or ROLLBACK without go-mysql-server's

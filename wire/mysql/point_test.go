@@ -212,10 +212,14 @@ func TestPointInsertWire(t *testing.T) {
 	}
 	n := uint64(0)
 	for _, c := range cases {
-		h0 := fs.fast.hits.Load()
+		h0, p0 := fs.fast.hits.Load(), fs.fast.packets.Load()
 		got, want := outcome(fast, c.q, c.args...), outcome(slow, c.q, c.args...)
 		if took := fs.fast.hits.Load() > h0; took != c.fast {
 			t.Errorf("%s %v: fast path taken=%v, want %v (%s)", c.q, c.args, took, c.fast, got)
+		}
+		// Answered from the execute packet, without vitess (execute.go).
+		if took := fs.fast.packets.Load() > p0; took != c.fast {
+			t.Errorf("%s %v: answered from the packet=%v, want %v (%s)", c.q, c.args, took, c.fast, got)
 		}
 		if got != want {
 			t.Errorf("%s %v: fast %s, slow %s", c.q, c.args, got, want)

@@ -25,6 +25,11 @@ type prepareFilter struct {
 	drop  int    // bytes of the current packet still to drop
 	out   []byte // bytes ready for the reader are out[r:]
 	r     int
+	// exec, when set, is offered every whole COM_STMT_EXECUTE packet
+	// that starts a command while the reader holds no unread bytes
+	// (execute.go); handled=true means it answered the packet, which is
+	// then dropped.
+	exec func(conn net.Conn, payload []byte) (handled bool, err error)
 	// buf receives reads from the connection: a local array would escape
 	// to the heap (conn is an interface), 4 KiB per read.
 	buf []byte
@@ -91,27 +96,40 @@ func (f *prepareFilter) feed(conn net.Conn, data []byte) error {
 			data = data[k:]
 			continue
 		}
-		// At the start of a packet: gather its header and first bytes.
-		want := 4
-		if len(f.pend) >= 4 {
-			want = 4 + min(packetLen(f.pend), peekLen)
-		}
-		k := min(want-len(f.pend), len(data))
+		// At the start of a packet: gather its header and first bytes
+		// (all of it, for an execute packet offered to exec).
+		k := min(f.want()-len(f.pend), len(data))
 		f.pend = append(f.pend, data[:k]...)
 		data = data[k:]
-		if len(f.pend) < 4 {
-			continue
-		}
-		plen := packetLen(f.pend)
-		want = 4 + min(plen, peekLen)
-		if len(f.pend) < want {
-			continue
-		}
-		if err := f.decide(conn, plen, want); err != nil {
-			return err
+		if want := f.want(); len(f.pend) >= 4 && len(f.pend) >= want {
+			if err := f.decide(conn, packetLen(f.pend), want); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// want is how many bytes of the current packet, header included, are
+// gathered before it is decided.
+func (f *prepareFilter) want() int {
+	if len(f.pend) < 4 {
+		return 4
+	}
+	plen := packetLen(f.pend)
+	if f.execCandidate() {
+		return 4 + plen
+	}
+	return 4 + min(plen, peekLen)
+}
+
+// execCandidate reports whether the packet in pend is one to offer to
+// exec: a COM_STMT_EXECUTE starting a command, small, while nothing
+// passed to the reader is unread (an answer written now could otherwise
+// overtake that of an earlier command).
+func (f *prepareFilter) execCandidate() bool {
+	return f.exec != nil && !f.first && len(f.pend) > 4 && f.pend[3] == 0 && f.pend[4] == comStmtExecute &&
+		packetLen(f.pend) <= maxExecutePacket && f.r == len(f.out)
 }
 
 func packetLen(h []byte) int { return int(h[0]) | int(h[1])<<8 | int(h[2])<<16 }
@@ -135,6 +153,12 @@ func (f *prepareFilter) decide(conn net.Conn, plen, want int) error {
 		_, err := conn.Write(errPacket(1, code, state, msg))
 		return err
 	}
+	if !first && f.execCandidate() {
+		handled, err := f.exec(conn, payload)
+		if handled || err != nil {
+			return err
+		}
+	}
 	f.out = append(f.out, pend...)
 	f.pass = plen - (want - 4)
 	return nil
@@ -142,13 +166,16 @@ func (f *prepareFilter) decide(conn net.Conn, plen, want int) error {
 
 // errPacket is a protocol-4.1 ERR packet.
 func errPacket(seq byte, code uint16, state, msg string) []byte {
+	return appendErrPacket(make([]byte, 0, 13+len(msg)), seq, code, state, msg)
+}
+
+// appendErrPacket appends a protocol-4.1 ERR packet to dst.
+func appendErrPacket(dst []byte, seq byte, code uint16, state, msg string) []byte {
 	if len(state) != 5 {
 		state = "HY000"
 	}
-	body := make([]byte, 0, 9+len(msg))
-	body = append(body, 0xff, byte(code), byte(code>>8), '#')
-	body = append(body, state...)
-	body = append(body, msg...)
-	n := len(body)
-	return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}, body...)
+	n := 9 + len(msg)
+	dst = append(dst, byte(n), byte(n>>8), byte(n>>16), seq, 0xff, byte(code), byte(code>>8), '#')
+	dst = append(dst, state...)
+	return append(dst, msg...)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,90 @@ func TestPrepareFilterPassesEverythingElse(t *testing.T) {
 		}
 		if !bytes.Equal(got, stream) {
 			t.Fatalf("chunk %d: stream changed (%d bytes in, %d out)", chunk, len(stream), len(got))
+		}
+	}
+}
+
+// Execute packets offered to exec are taken only when everything passed
+// before them has been read (so answers keep the commands' order); every
+// packet is either passed whole or taken, however the reads split them.
+func TestPrepareFilterOffersExecutesInOrder(t *testing.T) {
+	pkt := func(seq byte, payload []byte) []byte {
+		n := len(payload)
+		return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}, payload...)
+	}
+	exec := func(id byte) []byte { return pkt(0, []byte{comStmtExecute, id, 0, 0, 0, 0, 1, 0, 0, 0}) }
+	packets := [][]byte{
+		pkt(1, bytes.Repeat([]byte{0}, 40)), // handshake response
+		exec(1),
+		pkt(0, append([]byte{0x03}, "SELECT 1"...)),
+		exec(2),
+		exec(3),
+		pkt(0, append([]byte{0x03}, bytes.Repeat([]byte("z"), 9000)...)),
+		exec(4),
+		pkt(0, append([]byte{comStmtExecute}, bytes.Repeat([]byte("e"), maxExecutePacket)...)), // too big to offer
+		exec(5),
+	}
+	var stream []byte
+	for _, p := range packets {
+		stream = append(stream, p...)
+	}
+	for _, chunk := range []int{1, 3, 7, 4096, len(stream)} {
+		client, server := net.Pipe()
+		go func() {
+			for i := 0; i < len(stream); i += chunk {
+				_, _ = client.Write(stream[i:min(i+chunk, len(stream))])
+			}
+			client.Close()
+		}()
+		f := newPrepareFilter()
+		var got []byte
+		var taken []int // packet index of each taken execute
+		f.exec = func(_ net.Conn, payload []byte) (bool, error) {
+			// The packet is one of the executes, offered whole, and all
+			// packets passed before it have been read.
+			i := slices.IndexFunc(packets, func(p []byte) bool { return bytes.Equal(p[4:], payload) })
+			if i < 0 {
+				t.Fatalf("chunk %d: offered %q, not a whole packet", chunk, payload)
+			}
+			var before []byte
+			for j := range i {
+				if !slices.Contains(taken, j) {
+					before = append(before, packets[j]...)
+				}
+			}
+			if !bytes.Equal(got, before) {
+				t.Fatalf("chunk %d: packet %d offered with %d bytes read, want %d", chunk, i, len(got), len(before))
+			}
+			taken = append(taken, i)
+			return true, nil
+		}
+		p := make([]byte, 5)
+		for {
+			_ = server.SetReadDeadline(time.Now().Add(5 * time.Second))
+			n, err := f.read(server, p)
+			got = append(got, p[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("chunk %d: %v", chunk, err)
+			}
+		}
+		var want []byte
+		for i, p := range packets {
+			if !slices.Contains(taken, i) {
+				want = append(want, p...)
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("chunk %d: passed %d bytes, want %d (taken %v)", chunk, len(got), len(want), taken)
+		}
+		if chunk == 1 && !slices.Equal(taken, []int{1, 3, 4, 6, 8}) {
+			t.Errorf("byte by byte, taken %v, want every small execute", taken)
+		}
+		if slices.Contains(taken, 7) {
+			t.Errorf("chunk %d: the execute larger than %d bytes was offered", chunk, maxExecutePacket)
 		}
 	}
 }

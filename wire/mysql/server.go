@@ -76,7 +76,20 @@ type Server struct {
 	sessions sync.Map  // connection id → *txn.Session
 	done     chan error
 	l        *listener
-	active   atomic.Int64 // running statements
+	active   atomic.Int64  // running statements
+	h        *retryHandler // the handler vitess calls
+}
+
+// takeExecutes lets conn's read path answer its prepared single-row
+// writes (execute.go). Not over TLS, whose bytes the filter cannot read,
+// nor with read or write timeouts, which vitess sets on each of its reads
+// and writes through a wrapper the filter is below.
+func (s *Server) takeExecutes(conn *vmysql.Conn) {
+	cc, ok := conn.Conn.(*clientConn)
+	if !ok || s.fast == nil || s.h == nil || s.cfg.ConnReadTimeout != 0 || s.cfg.ConnWriteTimeout != 0 {
+		return
+	}
+	cc.filter.exec = (&stmtExecutor{h: s.h, c: conn}).execute
 }
 
 // begin counts a running statement until end, which also closes the
@@ -139,10 +152,12 @@ func New(cfg Config, e *engine.Engine) (*Server, error) {
 		base := gmssql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID)
 		sess := e.NewSession(base, txn.Principal{Name: user, Host: host})
 		s.sessions.Store(conn.ConnectionID, sess)
+		s.takeExecutes(conn)
 		return sess, nil
 	}
 	wrap := func(h vmysql.Handler) (vmysql.Handler, error) {
-		return &retryHandler{Handler: h, s: s}, nil
+		s.h = &retryHandler{Handler: h, s: s}
+		return s.h, nil
 	}
 	srv, err := gmsserver.NewServerWithHandler(scfg, e.Engine, gmssql.NewContext, builder, nil, wrap)
 	if err != nil {
