@@ -192,12 +192,8 @@ func decodeParam(payload []byte, pos int, t querypb.Type) (v any, next int, ok b
 		if pos+n > len(payload) {
 			return 0, false
 		}
-		var u uint64
-		for i := n - 1; i >= 0; i-- {
-			u = u<<8 | uint64(payload[pos+i])
-		}
 		pos += n
-		return u, true
+		return leUint(payload[pos-n : pos]), true
 	}
 	var u uint64
 	switch t {
@@ -270,11 +266,16 @@ func readLenEncInt(payload []byte, pos int) (uint64, int, bool) {
 	if pos+n > len(payload) {
 		return 0, 0, false
 	}
+	return leUint(payload[pos : pos+n]), pos + n, true
+}
+
+// leUint reads a little-endian unsigned integer of len(b) ≤ 8 bytes.
+func leUint(b []byte) uint64 {
 	var u uint64
-	for i := n - 1; i >= 0; i-- {
-		u = u<<8 | uint64(payload[pos+i])
+	for i := len(b) - 1; i >= 0; i-- {
+		u = u<<8 | uint64(b[i])
 	}
-	return u, pos + n, true
+	return u
 }
 
 // appendOKPacket appends an OK packet as vitess' writeOKPacket writes it,

@@ -25,8 +25,7 @@ type rawConn struct {
 
 func (r *rawConn) write(payload []byte) {
 	r.t.Helper()
-	n := len(payload)
-	if _, err := r.c.Write(append([]byte{byte(n), byte(n >> 8), byte(n >> 16), r.seq}, payload...)); err != nil {
+	if _, err := r.c.Write(pkt(r.seq, payload)); err != nil {
 		r.t.Fatal(err)
 	}
 	r.seq++

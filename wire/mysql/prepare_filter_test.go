@@ -46,10 +46,6 @@ func TestPreparedGovernanceStatementIsRefusedClearly(t *testing.T) {
 // The filter passes arbitrary packet streams through unchanged, however
 // the reads split them, and switches off after an SSLRequest.
 func TestPrepareFilterPassesEverythingElse(t *testing.T) {
-	pkt := func(seq byte, payload []byte) []byte {
-		n := len(payload)
-		return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}, payload...)
-	}
 	var stream []byte
 	stream = append(stream, pkt(1, bytes.Repeat([]byte{0}, 40))...) // handshake response
 	stream = append(stream, pkt(0, append([]byte{0x03}, "SELECT 1"...))...)
@@ -57,13 +53,7 @@ func TestPrepareFilterPassesEverythingElse(t *testing.T) {
 	stream = append(stream, pkt(0, append([]byte{0x03}, bytes.Repeat([]byte("z"), 9000)...))...)
 	stream = append(stream, pkt(0, nil)...)
 	for _, chunk := range []int{1, 3, 7, 4096, len(stream)} {
-		client, server := net.Pipe()
-		go func() {
-			for i := 0; i < len(stream); i += chunk {
-				_, _ = client.Write(stream[i:min(i+chunk, len(stream))])
-			}
-			client.Close()
-		}()
+		server := pipeChunks(stream, chunk)
 		f := newPrepareFilter()
 		var got []byte
 		p := make([]byte, 5)
@@ -88,10 +78,6 @@ func TestPrepareFilterPassesEverythingElse(t *testing.T) {
 // before them has been read (so answers keep the commands' order); every
 // packet is either passed whole or taken, however the reads split them.
 func TestPrepareFilterOffersExecutesInOrder(t *testing.T) {
-	pkt := func(seq byte, payload []byte) []byte {
-		n := len(payload)
-		return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}, payload...)
-	}
 	exec := func(id byte) []byte { return pkt(0, []byte{comStmtExecute, id, 0, 0, 0, 0, 1, 0, 0, 0}) }
 	packets := [][]byte{
 		pkt(1, bytes.Repeat([]byte{0}, 40)), // handshake response
@@ -109,13 +95,7 @@ func TestPrepareFilterOffersExecutesInOrder(t *testing.T) {
 		stream = append(stream, p...)
 	}
 	for _, chunk := range []int{1, 3, 7, 4096, len(stream)} {
-		client, server := net.Pipe()
-		go func() {
-			for i := 0; i < len(stream); i += chunk {
-				_, _ = client.Write(stream[i:min(i+chunk, len(stream))])
-			}
-			client.Close()
-		}()
+		server := pipeChunks(stream, chunk)
 		f := newPrepareFilter()
 		var got []byte
 		var taken []int // packet index of each taken execute
@@ -166,4 +146,23 @@ func TestPrepareFilterOffersExecutesInOrder(t *testing.T) {
 			t.Errorf("chunk %d: the execute larger than %d bytes was offered", chunk, maxExecutePacket)
 		}
 	}
+}
+
+// pkt is a MySQL packet: header, then payload.
+func pkt(seq byte, payload []byte) []byte {
+	n := len(payload)
+	return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}, payload...)
+}
+
+// pipeChunks returns the server end of a pipe whose client writes stream
+// in chunks of chunk bytes, then closes.
+func pipeChunks(stream []byte, chunk int) net.Conn {
+	client, server := net.Pipe()
+	go func() {
+		for i := 0; i < len(stream); i += chunk {
+			_, _ = client.Write(stream[i:min(i+chunk, len(stream))])
+		}
+		client.Close()
+	}()
+	return server
 }
