@@ -16,7 +16,9 @@ func TestSpanOf(t *testing.T) {
 	}{
 		{nil, nil},
 		{row, row[:9]},
-		{row[:5], row[:5]},
+		{row[:5], row[:1]}, // too short for a table id
+		{[]byte("tk001\x00\x00\x00\x00"), []byte("t")}, // no table's key: one span
+		{append([]byte("ik"), row[1:]...), []byte("i")},
 		{idx, idx[:13]},
 		{append([]byte{prefixCurrent}, row...), append([]byte{prefixCurrent}, row[:9]...)},
 		{append([]byte{prefixCurrent}, idx...), append([]byte{prefixCurrent}, idx[:13]...)},
