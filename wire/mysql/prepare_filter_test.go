@@ -56,18 +56,7 @@ func TestPrepareFilterPassesEverythingElse(t *testing.T) {
 		server := pipeChunks(stream, chunk)
 		f := newPrepareFilter()
 		var got []byte
-		p := make([]byte, 5)
-		for {
-			_ = server.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, err := f.read(server, p)
-			got = append(got, p[:n]...)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("chunk %d: %v", chunk, err)
-			}
-		}
+		readThrough(t, f, server, &got)
 		if !bytes.Equal(got, stream) {
 			t.Fatalf("chunk %d: stream changed (%d bytes in, %d out)", chunk, len(stream), len(got))
 		}
@@ -118,18 +107,7 @@ func TestPrepareFilterOffersExecutesInOrder(t *testing.T) {
 			taken = append(taken, i)
 			return true, nil
 		}
-		p := make([]byte, 5)
-		for {
-			_ = server.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, err := f.read(server, p)
-			got = append(got, p[:n]...)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("chunk %d: %v", chunk, err)
-			}
-		}
+		readThrough(t, f, server, &got)
 		var want []byte
 		for i, p := range packets {
 			if !slices.Contains(taken, i) {
@@ -165,4 +143,22 @@ func pipeChunks(stream []byte, chunk int) net.Conn {
 		client.Close()
 	}()
 	return server
+}
+
+// readThrough reads conn through f, five bytes at a time, appending to
+// *got as it goes (an exec hook may look at it), until EOF.
+func readThrough(t *testing.T, f *prepareFilter, conn net.Conn, got *[]byte) {
+	t.Helper()
+	p := make([]byte, 5)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := f.read(conn, p)
+		*got = append(*got, p[:n]...)
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
