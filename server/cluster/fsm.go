@@ -104,6 +104,9 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		}
 		return nil
 	}
+	// Settling looks at what was applied only once the FSM has
+	// processed the whole batch (appliedLog.advance).
+	defer f.applied.advance(logs[len(logs)-1].Index)
 	if f.applying == nil || len(all) == 0 {
 		_ = run()
 		return out

@@ -41,6 +41,11 @@ var errNotCommitted = errors.New("cluster: the entry was not committed")
 // errUndecided reports an entry whose fate this node could not learn.
 var errUndecided = errors.New("cluster: could not learn whether the entry was committed")
 
+// errPending reports an index the FSM has not processed yet. raft moves
+// its applied index when it hands entries to the FSM's goroutine, before
+// the FSM has applied them, so a look-up in between must wait.
+var errPending = errors.New("cluster: the FSM has not reached the entry yet")
+
 // appliedEntry is what the FSM remembers of one applied commit entry.
 type appliedEntry struct {
 	index uint64
@@ -57,6 +62,9 @@ type appliedLog struct {
 	entries []appliedEntry // a ring of appliedWindow once full
 	start   int            // oldest entry's position once the ring is full
 	known   uint64
+	// through is the last log index the FSM has processed, a commit
+	// entry or not (advance), or the store's at a reset.
+	through uint64
 }
 
 var fingerprintSeed = maphash.MakeSeed()
@@ -78,23 +86,35 @@ func (a *appliedLog) add(es []appliedEntry) {
 	}
 }
 
+// advance records that the FSM has processed the log through index
+// (after add has recorded the commit entries among it).
+func (a *appliedLog) advance(index uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.through = max(a.through, index)
+}
+
 // reset forgets every entry: the store was replaced by a snapshot whose
 // commits up to index were never applied here one by one.
 func (a *appliedLog) reset(index uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.entries, a.start, a.known = a.entries[:0], 0, index+1
+	a.entries, a.start, a.known, a.through = a.entries[:0], 0, index+1, index
 }
 
-// lookup decides the entry with fingerprint fp appended at index, which
-// the FSM has applied past: its results if it was applied there,
-// errNotCommitted if something else was (or no commit entry: a no-op, a
-// signature), errUndecided if index is outside what is remembered.
+// lookup decides the entry with fingerprint fp appended at index: its
+// results if it was applied there, errNotCommitted if something else was
+// (or no commit entry: a no-op, a signature), errUndecided if index is
+// outside what is remembered, errPending if the FSM has not processed
+// that far.
 func (a *appliedLog) lookup(index, fp uint64) (any, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if index < a.known {
 		return nil, errUndecided
+	}
+	if index > a.through {
+		return nil, errPending
 	}
 	n := len(a.entries)
 	at := func(i int) *appliedEntry { return &a.entries[(a.start+i)%n] }
@@ -122,7 +142,15 @@ func (n *Node) settle(ctx context.Context, index uint64, data []byte) (any, erro
 	// entries the FSM never sees (no-ops, configurations).
 	t := time.NewTicker(2 * time.Millisecond)
 	defer t.Stop()
-	for r.AppliedIndex() < index {
+	fp := fingerprint(data)
+	for {
+		// raft's applied index first: an index the FSM never sees (a
+		// no-op) is decided once a later entry reaches the FSM.
+		if r.AppliedIndex() >= index {
+			if res, err := n.fsm.applied.lookup(index, fp); !errors.Is(err, errPending) {
+				return res, err
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil, errUndecided
@@ -131,7 +159,6 @@ func (n *Node) settle(ctx context.Context, index uint64, data []byte) (any, erro
 		case <-t.C:
 		}
 	}
-	return n.fsm.applied.lookup(index, fingerprint(data))
 }
 
 // settleApply waits for f, an Apply of data; when the leader lost its
