@@ -58,7 +58,7 @@ func TestAppliedLogLookup(t *testing.T) {
 		{index: last + 2, fp: fingerprint(entry(last + 2)), res: applyResult{seq: 2}},
 	}
 	a.add(more)
-	a.advance(last + 3) // last+3: a signature or a no-op
+	a.advance(last + 3)                   // last+3: a signature or a no-op
 	check(11, entry(11), errUndecided, 0) // pushed out
 	check(13, entry(13), errUndecided, 0) // and the one after it
 	check(14, entry(14), nil, 140)
