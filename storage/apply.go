@@ -166,7 +166,7 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		// which are not in pebble or in the remembered commits yet.
 		batched map[string]uint64
 	)
-	defer db.releaseBatched()
+	defer db.sorted.releaseBatched()
 	b.reset()
 	key, val, dirty = b.scratch[0][:0], b.scratch[1][:0], b.scratch[2][:0]
 	for i := range ps {
@@ -211,7 +211,7 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		}
 		if len(ps) > 1 && i < len(ps)-1 {
 			if batched == nil {
-				batched = db.batchedKeys()
+				batched = db.sorted.batchedKeys()
 			}
 			for _, m := range p.WS.Mutations {
 				// The key's bytes, not a copy: a proposal's write set
@@ -279,29 +279,6 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 	// seq (freezeOverlay), whose entries the overlay holds.
 	db.maybeCheckpointCurrent()
 	return pb, seq, nil
-}
-
-// maxKeptBatchedKeys bounds the map of a batch's written keys that a DB
-// keeps between batches.
-const maxKeptBatchedKeys = 4096
-
-// batchedKeys returns applyLocked's empty map of the keys written by a
-// batch's earlier commits, kept between batches (under applyMu).
-func (db *DB) batchedKeys() map[string]uint64 {
-	if db.batched == nil {
-		db.batched = make(map[string]uint64, 64)
-	}
-	return db.batched
-}
-
-// releaseBatched empties the batch's key map, which refers to its write
-// sets' bytes, or drops it when a large batch grew it.
-func (db *DB) releaseBatched() {
-	if len(db.batched) > maxKeptBatchedKeys {
-		db.batched = nil
-		return
-	}
-	clear(db.batched)
 }
 
 // checkConflicts returns a ConflictError if any written or checked key has

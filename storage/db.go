@@ -146,10 +146,7 @@ type DB struct {
 	log    *slog.Logger
 	stalls *WriteStalls // pebble's write stalls (EventListener)
 
-	applyMu sync.Mutex // serializes Apply: conflict check, sequence, batch
-	// batched is applyLocked's map of the keys a batch's earlier commits
-	// wrote (batchedKeys), under applyMu.
-	batched map[string]uint64
+	applyMu sync.Mutex    // serializes Apply: conflict check, sequence, batch
 	applied atomic.Uint64 // last sequence written to pebble
 	visible atomic.Uint64 // last sequence durable and visible to readers
 	system  atomic.Uint64 // last sequence that changed the system keyspace

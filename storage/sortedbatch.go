@@ -30,6 +30,9 @@ type sortedBatch struct {
 	// scratch keeps applyLocked's key, value and dirty-record buffers
 	// between groups (Set copies what it is given).
 	scratch [3][]byte
+	// batched is applyLocked's map of the keys a batch's earlier commits
+	// wrote (batchedKeys), kept between groups.
+	batched map[string]uint64
 }
 
 // sortedEntry is one write: key buf[k:v], value buf[v:end].
@@ -38,6 +41,28 @@ type sortedEntry struct{ k, v, end int }
 // maxKeptSortedBatch bounds the buffer a DB keeps between groups (a
 // transaction of a million rows should not pin its size).
 const maxKeptSortedBatch = 4 << 20
+
+// maxKeptBatchedKeys bounds the written-key map kept between groups.
+const maxKeptBatchedKeys = 4096
+
+// batchedKeys returns the empty map of the keys written by a batch's
+// earlier commits.
+func (s *sortedBatch) batchedKeys() map[string]uint64 {
+	if s.batched == nil {
+		s.batched = make(map[string]uint64, 64)
+	}
+	return s.batched
+}
+
+// releaseBatched empties the written-key map, which refers to the
+// batch's write sets' bytes, or drops it when a large batch grew it.
+func (s *sortedBatch) releaseBatched() {
+	if len(s.batched) > maxKeptBatchedKeys {
+		s.batched = nil
+		return
+	}
+	clear(s.batched)
+}
 
 func (s *sortedBatch) reset() {
 	for i, b := range s.scratch {

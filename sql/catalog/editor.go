@@ -177,7 +177,7 @@ func (e *editor) Insert(ctx *gmssql.Context, row gmssql.Row) error {
 	if err := e.checkUnique(row, pk, nil); err != nil {
 		return err
 	}
-	if err := e.putRowAt(row, pk, key); err != nil {
+	if err := e.putRow(row, pk, key); err != nil {
 		return err
 	}
 	e.t.p.noteAutoIncrement(ctx, e.t, row)
@@ -268,11 +268,10 @@ func (e *editor) checkUnique(row gmssql.Row, pk, skip []byte) error {
 	return nil
 }
 
-func (e *editor) putRow(row gmssql.Row, pk []byte) error { return e.putRowAt(row, pk, nil) }
-
-// putRowAt is putRow with the row's key, e.rowKey(pk), when the caller
-// has it already (nil: make it).
-func (e *editor) putRowAt(row gmssql.Row, pk, key []byte) error {
+// putRow writes row, whose primary key is pk, and its index entries; key
+// is its row key, e.rowKey(pk), when the caller has it already (nil:
+// made here).
+func (e *editor) putRow(row gmssql.Row, pk, key []byte) error {
 	enc, err := encodeRow(nil, row)
 	if err != nil {
 		return fmt.Errorf("table %s: %w", e.t.desc.Name, err)
@@ -387,7 +386,7 @@ func (e *editor) Update(ctx *gmssql.Context, old, new gmssql.Row) error {
 	if err := e.deleteRow(stored, oldPK); err != nil {
 		return err
 	}
-	if err := e.putRow(new, newPK); err != nil {
+	if err := e.putRow(new, newPK, nil); err != nil {
 		return err
 	}
 	e.t.p.noteAutoIncrement(ctx, e.t, new)

@@ -188,59 +188,52 @@ func (x *stmtExecutor) arg(name string) (any, bool) {
 // vitess reads as length-encoded bytes. ok=false for a type it leaves to
 // vitess (dates and times) or a short payload.
 func decodeParam(payload []byte, pos int, t querypb.Type) (v any, next int, ok bool) {
-	fixed := func(n int) (uint64, bool) {
+	if n := fixedWidth(t); n > 0 {
 		if pos+n > len(payload) {
-			return 0, false
+			return nil, 0, false
 		}
-		pos += n
-		return leUint(payload[pos-n : pos]), true
+		u := leUint(payload[pos : pos+n])
+		switch t {
+		case sqltypes.Float32:
+			v = float64(math.Float32frombits(uint32(u)))
+		case sqltypes.Float64:
+			v = math.Float64frombits(u)
+		case sqltypes.Uint8, sqltypes.Uint16, sqltypes.Uint24, sqltypes.Uint32, sqltypes.Uint64:
+			v = u
+		default: // signed: extend the sign of its n bytes
+			shift := 64 - 8*n
+			v = int64(u<<shift) >> shift
+		}
+		return v, pos + n, true
 	}
-	var u uint64
 	switch t {
 	case sqltypes.Null:
 		return nil, pos, true
-	case sqltypes.Int8:
-		u, ok = fixed(1)
-		v = int64(int8(u))
-	case sqltypes.Uint8:
-		u, ok = fixed(1)
-		v = u
-	case sqltypes.Uint16:
-		u, ok = fixed(2)
-		v = u
-	case sqltypes.Int16, sqltypes.Year:
-		u, ok = fixed(2)
-		v = int64(int16(u))
-	case sqltypes.Uint24, sqltypes.Uint32:
-		u, ok = fixed(4)
-		v = u
-	case sqltypes.Int24, sqltypes.Int32:
-		u, ok = fixed(4)
-		v = int64(int32(u))
-	case sqltypes.Uint64:
-		u, ok = fixed(8)
-		v = u
-	case sqltypes.Int64:
-		u, ok = fixed(8)
-		v = int64(u)
-	case sqltypes.Float32:
-		u, ok = fixed(4)
-		v = float64(math.Float32frombits(uint32(u)))
-	case sqltypes.Float64:
-		u, ok = fixed(8)
-		v = math.Float64frombits(u)
 	case sqltypes.Decimal, sqltypes.Text, sqltypes.Blob, sqltypes.VarChar, sqltypes.Char, sqltypes.VarBinary,
 		sqltypes.Bit, sqltypes.Enum, sqltypes.Set, sqltypes.Geometry, sqltypes.Binary, sqltypes.TypeJSON:
-		var n uint64
-		if n, pos, ok = readLenEncInt(payload, pos); !ok || uint64(len(payload)-pos) < n {
+		n, pos, ok := readLenEncInt(payload, pos)
+		if !ok || uint64(len(payload)-pos) < n {
 			return nil, 0, false
 		}
-		v = string(payload[pos : pos+int(n)])
-		pos += int(n)
-	default:
-		return nil, 0, false
+		return string(payload[pos : pos+int(n)]), pos + int(n), true
 	}
-	return v, pos, ok
+	return nil, 0, false
+}
+
+// fixedWidth is the binary protocol's width of a number of type t (0:
+// not a fixed-width number). INT24 and MEDIUMINT travel in four bytes.
+func fixedWidth(t querypb.Type) int {
+	switch t {
+	case sqltypes.Int8, sqltypes.Uint8:
+		return 1
+	case sqltypes.Int16, sqltypes.Uint16, sqltypes.Year:
+		return 2
+	case sqltypes.Int24, sqltypes.Uint24, sqltypes.Int32, sqltypes.Uint32, sqltypes.Float32:
+		return 4
+	case sqltypes.Int64, sqltypes.Uint64, sqltypes.Float64:
+		return 8
+	}
+	return 0
 }
 
 // readLenEncInt reads a length-encoded integer at payload[pos:].
