@@ -40,8 +40,16 @@ type InsertResult struct {
 	P95Ms        float64
 	P99Ms        float64
 	MaxMs        float64
-	FirstError   string
+	// WindowTPS is the throughput of each consecutive insertWindow of the
+	// counted time (by when statements finished): a stall shows as a
+	// window far below the others, which the whole-run figures average
+	// away.
+	WindowTPS  []float64
+	FirstError string
 }
+
+// insertWindow is the span of one WindowTPS figure.
+const insertWindow = 500 * time.Millisecond
 
 // inserter is one worker's connection with its INSERT prepared.
 type inserter interface {
@@ -104,6 +112,7 @@ func RunInsert(ctx context.Context, cfg InsertConfig) (InsertResult, error) {
 	countFrom := start.Add(cfg.Warmup)
 	end := countFrom.Add(cfg.Duration)
 	lat := make([][]time.Duration, len(workers))
+	fin := make([][]time.Duration, len(workers))
 	errs := make([]int64, len(workers))
 	firstErr := make([]error, len(workers))
 	var wg sync.WaitGroup
@@ -111,7 +120,7 @@ func RunInsert(ctx context.Context, cfg InsertConfig) (InsertResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lat[i], errs[i], firstErr[i] = insertLoop(ctx, w, i, countFrom, end)
+			lat[i], fin[i], errs[i], firstErr[i] = insertLoop(ctx, w, i, countFrom, end)
 		}()
 	}
 	done := make(chan struct{})
@@ -123,27 +132,23 @@ func RunInsert(ctx context.Context, cfg InsertConfig) (InsertResult, error) {
 		// caller's shutdown stops the server, which ends it.
 		return InsertResult{}, ctx.Err()
 	}
-	return summarizeInsert(lat, errs, errors.Join(firstErr...), cfg.Duration), nil
+	return summarizeInsert(lat, fin, errs, errors.Join(firstErr...), cfg.Duration), nil
 }
 
 // insertLoop sends INSERTs until end or until ctx is done, keeping the
 // latencies of those that started at or after countFrom and finished by
-// end. A statement is sent with a context that cannot be cancelled: for
-// one that can, go-sql-driver hands the context to a watcher goroutine
-// before the statement and signals it after (pgx starts one), two
-// goroutine wake-ups that cost the load client about 2.5 µs of CPU per
-// INSERT, taken from the servers it measures on a 2-core machine.
-func insertLoop(ctx context.Context, w inserter, worker int, countFrom, end time.Time) ([]time.Duration, int64, error) {
-	var (
-		lat   []time.Duration
-		nerr  int64
-		first error
-		stmt  = context.WithoutCancel(ctx)
-	)
+// end, and when each of them finished (after countFrom). A statement is
+// sent with a context that cannot be cancelled: for one that can,
+// go-sql-driver hands the context to a watcher goroutine before the
+// statement and signals it after (pgx starts one), two goroutine wake-ups
+// that cost the load client about 2.5 µs of CPU per INSERT, taken from
+// the servers it measures on a 2-core machine.
+func insertLoop(ctx context.Context, w inserter, worker int, countFrom, end time.Time) (lat, fin []time.Duration, nerr int64, first error) {
+	stmt := context.WithoutCancel(ctx)
 	for seq := int64(0); ; seq++ {
 		t0 := time.Now()
 		if !t0.Before(end) || ctx.Err() != nil {
-			return lat, nerr, first
+			return lat, fin, nerr, first
 		}
 		err := w.insert(stmt, worker, seq)
 		t1 := time.Now()
@@ -158,10 +163,11 @@ func insertLoop(ctx context.Context, w inserter, worker int, countFrom, end time
 			continue
 		}
 		lat = append(lat, t1.Sub(t0))
+		fin = append(fin, t1.Sub(countFrom))
 	}
 }
 
-func summarizeInsert(perWorker [][]time.Duration, errs []int64, err error, window time.Duration) InsertResult {
+func summarizeInsert(perWorker, finished [][]time.Duration, errs []int64, err error, window time.Duration) InsertResult {
 	var all []time.Duration
 	for _, l := range perWorker {
 		all = append(all, l...)
@@ -182,7 +188,30 @@ func summarizeInsert(perWorker [][]time.Duration, errs []int64, err error, windo
 	if len(all) > 0 {
 		r.MaxMs = ms(all[len(all)-1])
 	}
+	r.WindowTPS = windowTPS(finished, window)
 	return r
+}
+
+// windowTPS counts the statements finished in each insertWindow of a
+// counted time of length window (a last, shorter window is left out).
+func windowTPS(finished [][]time.Duration, window time.Duration) []float64 {
+	n := int(window / insertWindow)
+	if n == 0 {
+		return nil
+	}
+	counts := make([]int, n)
+	for _, fs := range finished {
+		for _, f := range fs {
+			if i := int(f / insertWindow); f >= 0 && i < n {
+				counts[i]++
+			}
+		}
+	}
+	out := make([]float64, n)
+	for i, c := range counts {
+		out[i] = float64(c) / insertWindow.Seconds()
+	}
+	return out
 }
 
 // openInserters opens one connection per worker, each with the INSERT

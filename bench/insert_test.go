@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -41,7 +42,7 @@ func TestInsertLoopStatementsCannotBeCancelled(t *testing.T) {
 		}
 	}}
 	now := time.Now()
-	lat, nerr, err := insertLoop(ctx, f, 0, now, now.Add(time.Hour))
+	lat, _, nerr, err := insertLoop(ctx, f, 0, now, now.Add(time.Hour))
 	if f.cancellable {
 		t.Error("a statement got a cancellable context")
 	}
@@ -71,8 +72,33 @@ func TestInsertLoopCountsErrors(t *testing.T) {
 		}
 	}
 	now := time.Now()
-	lat, nerr, err := insertLoop(ctx, f, 0, now, now.Add(time.Hour))
+	lat, _, nerr, err := insertLoop(ctx, f, 0, now, now.Add(time.Hour))
 	if len(lat) != 5 || nerr != 5 || !errors.Is(err, boom) {
 		t.Errorf("latencies %d, errors %d (%v), want 5, 5, boom", len(lat), nerr, err)
+	}
+}
+
+// TestWindowTPS: statements are counted in the half second they finished
+// in, a stalled half second shows as one, and times outside the counted
+// window are left out.
+func TestWindowTPS(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		var out []time.Duration
+		for _, x := range v {
+			out = append(out, time.Duration(x)*time.Millisecond)
+		}
+		return out
+	}
+	finished := [][]time.Duration{
+		ms(0, 100, 499, 500, 1600, 2000), // 2000 is past a 2 s window
+		ms(999, 1500, 1999, -1),
+	}
+	got := windowTPS(finished, 2*time.Second)
+	want := []float64{6, 4, 0, 6} // 3, 2, 0 and 3 statements per half second
+	if !slices.Equal(got, want) {
+		t.Errorf("windowTPS = %v, want %v", got, want)
+	}
+	if got := windowTPS(finished, 400*time.Millisecond); got != nil {
+		t.Errorf("a window shorter than insertWindow: %v, want nil", got)
 	}
 }

@@ -89,6 +89,9 @@ type Rep struct {
 	Errors       int64   `json:"errors"`
 	OtherCPUPct  float64 `json:"other_cpu_pct"`
 	Attempts     int     `json:"attempts"`
+	// WindowTPS is a durable-insert repetition's throughput in each half
+	// second, in order (InsertResult.WindowTPS).
+	WindowTPS []float64 `json:"window_tps,omitempty"`
 	// Err marks a failed repetition, left out of the spreads.
 	Err string `json:"error,omitempty"`
 	// FirstError is a sample of the errors a successful repetition counted.

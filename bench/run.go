@@ -364,6 +364,7 @@ func (r *runner) insertRep(ctx context.Context, s system, conns, rep int) Rep {
 		return Rep{
 			TPS: res.TPS, P50Ms: res.P50Ms, P95Ms: res.P95Ms, P99Ms: res.P99Ms, MaxMs: res.MaxMs,
 			Transactions: res.Transactions, Errors: res.Errors, OtherCPUPct: other, FirstError: res.FirstError,
+			WindowTPS: res.WindowTPS,
 		}
 	})
 }

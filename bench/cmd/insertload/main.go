@@ -29,6 +29,7 @@ func main() {
 	conns := flag.Int("conns", 16, "connections, one worker each")
 	duration := flag.Duration("duration", 10*time.Second, "measured time")
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured time first")
+	windows := flag.Bool("windows", false, "also print the tx/s of each half second")
 	flag.Parse()
 	var eps []bench.Endpoint
 	for _, a := range strings.Split(*addr, ",") {
@@ -51,4 +52,11 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("%.0f tx/s, p50 %.2f ms, p99 %.2f ms, %d errors (%s)\n", res.TPS, res.P50Ms, res.P99Ms, res.Errors, res.FirstError)
+	if *windows {
+		ws := make([]string, len(res.WindowTPS))
+		for i, w := range res.WindowTPS {
+			ws[i] = strconv.FormatFloat(w, 'f', 0, 64)
+		}
+		fmt.Println("tx/s per half second:", strings.Join(ws, " "))
+	}
 }
