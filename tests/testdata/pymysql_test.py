@@ -60,7 +60,29 @@ def main():
         expect(str(ocur.fetchone()[0]), "10.99", "committed update seen by another connection")
     other.close()
 
-    cur.execute("SELECT isbn, title, price FROM py_books ORDER BY id")
+    # PyMySQL's default, autocommit=False: the driver believes the
+    # server's status flags (the greeting's and each OK packet's) and sends
+    # SET autocommit=0 only if they say autocommit is on, so a server that
+    # left the flag off would commit every statement at once.
+    manual = connect(host, port, user, password, database)
+    expect(manual.get_autocommit(), False, "default connection is not in autocommit mode")
+    with manual.cursor() as mcur:
+        mcur.execute("INSERT INTO py_books (isbn, title) VALUES (%s, %s)", ("978-8", "Not yet"))
+        expect(bool(manual.server_status & 1), True, "an insert without autocommit opens a transaction")
+        cur.execute("SELECT COUNT(*) FROM py_books WHERE isbn = %s", ("978-8",))
+        expect(cur.fetchone(), (0,), "uncommitted insert unseen by another connection")
+        manual.rollback()
+        cur.execute("SELECT COUNT(*) FROM py_books WHERE isbn = %s", ("978-8",))
+        expect(cur.fetchone(), (0,), "rollback() undoes an insert made without autocommit")
+        mcur.execute("DELETE FROM py_books WHERE isbn = %s", ("978-1",))
+        manual.commit()
+        cur.execute("SELECT COUNT(*) FROM py_books WHERE isbn = %s", ("978-1",))
+        expect(cur.fetchone(), (0,), "commit() makes a delete made without autocommit visible")
+        mcur.execute("INSERT INTO py_books (isbn, title, price) VALUES (%s, %s, %s)", books[1])
+        manual.commit()
+    manual.close()
+
+    cur.execute("SELECT isbn, title, price FROM py_books ORDER BY isbn")
     got = [(isbn, title, None if price is None else str(price)) for isbn, title, price in cur.fetchall()]
     expect(got, [("978-0", "Dune", "10.99"), books[1], books[2]], "select back")
 

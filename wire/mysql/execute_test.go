@@ -21,6 +21,8 @@ type rawConn struct {
 	t   *testing.T
 	c   net.Conn
 	seq byte
+	// greeting is the status flags of the server's greeting.
+	greeting uint16
 }
 
 func (r *rawConn) write(payload []byte) {
@@ -60,6 +62,7 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 	// charset, status, caps, salt length, reserved, salt part 2.
 	pos := bytes.IndexByte(hs[1:], 0) + 2 + 4
 	salt := append([]byte{}, hs[pos:pos+8]...)
+	r.greeting = binary.LittleEndian.Uint16(hs[pos+8+1+2+1:])
 	pos += 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10
 	salt = append(salt, hs[pos:pos+12]...)
 	h1 := sha1.Sum([]byte("pw"))
@@ -143,16 +146,31 @@ func (r *rawConn) execute(id uint32, bind bool, ps ...param) string {
 		}
 	}
 	r.write(p)
+	return r.answer()
+}
+
+// query sends q as a COM_QUERY that answers with OK or ERR (no rows).
+func (r *rawConn) query(q string) string {
+	r.t.Helper()
+	r.seq = 0
+	r.write(append([]byte{0x03}, q...)) // COM_QUERY
+	return r.answer()
+}
+
+// answer reads an OK or ERR packet as "ok <affected> <insert id> flags
+// <status flags>" or "error <code> <state>".
+func (r *rawConn) answer() string {
+	r.t.Helper()
 	a := r.read()
 	switch a[0] {
 	case 0:
 		affected, pos, _ := readLenEncInt(a, 1)
-		insertID, _, _ := readLenEncInt(a, pos)
-		return fmt.Sprintf("ok %d %d", affected, insertID)
+		insertID, pos, _ := readLenEncInt(a, pos)
+		return fmt.Sprintf("ok %d %d flags %#x", affected, insertID, binary.LittleEndian.Uint16(a[pos:]))
 	case 0xff:
 		return fmt.Sprintf("error %d %s", binary.LittleEndian.Uint16(a[1:3]), a[4:9])
 	}
-	r.t.Fatalf("execute: %q", a)
+	r.t.Fatalf("answer: %q", a)
 	return ""
 }
 
@@ -249,5 +267,73 @@ func TestExecutePacketsMatchVitess(t *testing.T) {
 	}
 	if got, want := dump(fast), dump(slow); got != want {
 		t.Errorf("tables differ:\nfast\n%s\nslow\n%s", got, want)
+	}
+}
+
+// TestStatusFlagsTellAutocommit: the greeting and every OK packet say
+// whether the session is in autocommit mode and whether a transaction is
+// open, on the fast paths as in go-mysql-server's handler. A driver
+// trusts them: PyMySQL sends SET autocommit=0 only if they say
+// autocommit is on, so with the flag missing its default (non-autocommit)
+// connections had every statement committed at once.
+func TestStatusFlagsTellAutocommit(t *testing.T) {
+	fast, fs, slow := startFastAndSlow(t)
+	for _, db := range []*sql.DB{fast, slow} {
+		if _, err := db.Exec("CREATE TABLE f (k BIGINT PRIMARY KEY AUTO_INCREMENT, v INT)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := func(db *sql.DB) *rawConn {
+		return dialRaw(t, strings.TrimSuffix(strings.SplitN(dsnOf(t, db), "tcp(", 2)[1], ")/coffer"))
+	}
+	const autocommit, inTxn = 0x2, 0x1
+	fr, sr := raw(fast), raw(slow)
+	for _, r := range []*rawConn{fr, sr} {
+		if r.greeting&autocommit == 0 || r.greeting&inTxn != 0 {
+			t.Errorf("greeting status flags %#x, want autocommit and no transaction", r.greeting)
+		}
+	}
+	ins := "INSERT INTO f (v) VALUES (?)"
+	id := [2]uint32{fr.prepare(ins), sr.prepare(ins)}
+	one := param{0x03, 0, le(4, 1)}
+	steps := []struct {
+		q         string // "" runs the prepared insert
+		on, unset uint16 // flags that must be set and unset
+		packet    bool   // answered in the read path
+	}{
+		{"", autocommit, inTxn, true},
+		{"INSERT INTO f (v) VALUES (2)", autocommit, inTxn, false},
+		{"SET autocommit = 0", 0, autocommit, false},
+		{"", inTxn, autocommit, true},
+		{"COMMIT", 0, autocommit | inTxn, false},
+		{"INSERT INTO f (v) VALUES (3)", inTxn, autocommit, false},
+		{"ROLLBACK", 0, autocommit | inTxn, false},
+		{"SET autocommit = 1", autocommit, inTxn, false},
+		{"", autocommit, inTxn, true},
+		{"BEGIN", autocommit | inTxn, 0, false},
+		{"", autocommit | inTxn, 0, true},
+		{"COMMIT", autocommit, inTxn, false},
+	}
+	for i, s := range steps {
+		p0 := fs.fast.packets.Load()
+		var got, want string
+		if s.q == "" {
+			got, want = fr.execute(id[0], true, one), sr.execute(id[1], true, one)
+		} else {
+			got, want = fr.query(s.q), sr.query(s.q)
+		}
+		if got != want {
+			t.Errorf("step %d %q: fast %s, slow %s", i, s.q, got, want)
+		}
+		var flags uint16
+		if _, err := fmt.Sscanf(got[strings.Index(got, "flags"):], "flags %v", &flags); err != nil {
+			t.Fatalf("step %d %q: %s: %v", i, s.q, got, err)
+		}
+		if flags&s.on != s.on || flags&s.unset != 0 {
+			t.Errorf("step %d %q: status flags %#x, want %#x set and %#x unset", i, s.q, flags, s.on, s.unset)
+		}
+		if took := fs.fast.packets.Load() > p0; took != s.packet {
+			t.Errorf("step %d %q: answered in the read path=%v, want %v", i, s.q, took, s.packet)
+		}
 	}
 }

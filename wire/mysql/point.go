@@ -13,6 +13,7 @@ import (
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 
 	"github.com/cofferdb/coffer/sql/engine"
+	"github.com/cofferdb/coffer/sql/txn"
 )
 
 // Prepared point selects, single-row inserts and primary-key updates and
@@ -58,7 +59,7 @@ func (s *Server) execFast(ctx context.Context, c *vmysql.Conn, prepare *vmysql.P
 	if err != nil {
 		return true, gmssql.CastSQLError(err)
 	}
-	setInTransaction(c, sqlCtx)
+	setStatusFlags(c, sqlCtx, sess)
 	return true, nil
 }
 
@@ -92,7 +93,7 @@ func (s *Server) execFastWrite(ctx context.Context, c *vmysql.Conn, fs engine.Fa
 	if err != nil {
 		return nil, true, gmssql.CastSQLError(err)
 	}
-	setInTransaction(c, sqlCtx)
+	setStatusFlags(c, sqlCtx, sess)
 	return r, true, nil
 }
 
@@ -110,16 +111,25 @@ func (s *Server) execTxnControl(ctx context.Context, c *vmysql.Conn, k engine.Tx
 		return false, nil
 	}
 	s.fast.hits.Add(1)
-	setInTransaction(c, sqlCtx)
+	setStatusFlags(c, sqlCtx, sess)
 	if err != nil {
 		return true, gmssql.CastSQLError(err)
 	}
 	return true, callback(&sqltypes.Result{})
 }
 
-// setInTransaction sets the status flag that tells the client whether a
-// transaction is open after the statement.
-func setInTransaction(c *vmysql.Conn, ctx *gmssql.Context) {
+// setStatusFlags sets the status flags the statement's OK or EOF packet
+// carries, as go-mysql-server's handler does after its statements
+// (setConnStatusFlags, unexported there): whether the session is in
+// autocommit mode and whether a transaction is open. Drivers act on them:
+// PyMySQL, for one, sends SET autocommit only when the flags disagree
+// with the mode its application asked for.
+func setStatusFlags(c *vmysql.Conn, ctx *gmssql.Context, sess *txn.Session) {
+	if ac, err := sess.Autocommit(ctx); err == nil && ac {
+		c.StatusFlags |= uint16(vmysql.ServerStatusAutocommit)
+	} else {
+		c.StatusFlags &^= uint16(vmysql.ServerStatusAutocommit)
+	}
 	if ctx.GetTransaction() != nil {
 		c.StatusFlags |= uint16(vmysql.ServerInTransaction)
 	} else {

@@ -22,6 +22,30 @@ type retryHandler struct {
 	s *Server
 }
 
+// NewConnection sets the status flags of the greeting and of the OK
+// packet that ends the handshake: autocommit, as a new session starts
+// (the global autocommit). go-mysql-server's handler leaves them 0 until
+// its first statement, and a driver that trusts them (PyMySQL with its
+// default autocommit=False) would then skip its SET autocommit=0 and have
+// every statement committed at once.
+func (h *retryHandler) NewConnection(c *vmysql.Conn) {
+	h.Handler.NewConnection(c)
+	if defaultAutocommit() {
+		c.StatusFlags |= uint16(vmysql.ServerStatusAutocommit)
+	}
+}
+
+// defaultAutocommit is the global autocommit, which new sessions start
+// with.
+func defaultAutocommit() bool {
+	_, v, ok := gmssql.SystemVariables.GetGlobal("autocommit")
+	if !ok {
+		return true
+	}
+	on, err := gmssql.ConvertToBool(gmssql.NewEmptyContext(), v)
+	return err != nil || on
+}
+
 func (h *retryHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query string, callback vmysql.ResultSpoolFn) error {
 	if err := checkPacketSize(query); err != nil {
 		return err
