@@ -87,6 +87,7 @@ func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 		// entries its memtable lost again.
 		scfg.NoWAL = true
 		scfg.MemTableSize = cluster.StaggeredSize(cfg.NodeID, storage.DefaultMemTableSize)
+		scfg.CheckpointPhase = cluster.Stagger(cfg.NodeID)
 	}
 	if cfg.AdaptiveProcs && cfg.RaftAddr == "" {
 		s.procs = newProcsGovernor(cfg.Logger)

@@ -178,9 +178,14 @@ func (db *DB) loadDirty() (*overlayTree, int, error) {
 // maybeCheckpointCurrent starts a checkpoint of the overlay when it has
 // grown past overlayCheckpointBytes and none is running (under applyMu).
 func (db *DB) maybeCheckpointCurrent() {
-	if (db.ov.size < db.ckptBytes && db.ov.commits < overlayCheckpointCommits) || db.ov.frozen != nil || db.cfg.VerifyOnly {
+	bytes, commits := db.ckptBytes, overlayCheckpointCommits
+	if p := db.ckptPhase; p > 0 {
+		bytes, commits = bytes+bytes*p/16, commits+commits*p/16
+	}
+	if (db.ov.size < bytes && db.ov.commits < commits) || db.ov.frozen != nil || db.cfg.VerifyOnly {
 		return
 	}
+	db.ckptPhase = 0
 	db.freezeOverlay()
 	through := db.frozenThrough
 	db.ckptWG.Add(1)

@@ -111,6 +111,15 @@ type Config struct {
 	Logger *slog.Logger
 	// fs replaces the filesystem (tests: a crashable in-memory one).
 	fs vfs.FS
+	// CheckpointPhase (0 to 15) holds the first current-keyspace
+	// checkpoint after Open back by that many sixteenths of the
+	// checkpoint threshold (overlayCheckpointBytes and ...Commits); later
+	// ones come at the usual distance, so the delay stays. Cluster nodes
+	// apply the same commits, so their overlays reach the threshold at
+	// the same entry; on a store without a WAL a checkpoint flushes the
+	// memtable, and all nodes flushing at once stalled a 3-node cluster
+	// for about half a second every 30 s (server/cluster.Stagger).
+	CheckpointPhase int
 	// Background, if set, is told when a flush, a compaction or a
 	// current-keyspace checkpoint starts (+1) and ends (-1) (the server's
 	// GOMAXPROCS governor).
@@ -135,6 +144,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CacheSize < 0 {
 		return errors.New("storage: CacheSize must not be negative")
+	}
+	if c.CheckpointPhase < 0 || c.CheckpointPhase > 15 {
+		return fmt.Errorf("storage: CheckpointPhase %d: want 0 to 15", c.CheckpointPhase)
 	}
 	return nil
 }
@@ -182,12 +194,15 @@ type DB struct {
 	frozenSize     int // the frozen generation's entries, in overlay bytes
 	ckptMu         sync.Mutex
 	ckptWG         sync.WaitGroup
-	ckptsDone      atomic.Int64    // checkpoints written (by maybeCheckpointCurrent)
-	ckptBytes      int             // overlayCheckpointBytes; smaller in tests
-	ckptBatchBytes int             // checkpointBatchBytes; smaller in tests
-	popts          *pebble.Options // pebble's options: its filesystem, its sstables' settings
-	rowCacheBytes  int             // the overlay's base may hold this much (0: none)
-	space          spaceGuard      // for CheckSpace (space.go)
+	ckptsDone      atomic.Int64 // checkpoints written (by maybeCheckpointCurrent)
+	ckptBytes      int          // overlayCheckpointBytes; smaller in tests
+	ckptBatchBytes int          // checkpointBatchBytes; smaller in tests
+	// ckptPhase is Config.CheckpointPhase until the first checkpoint,
+	// then 0.
+	ckptPhase     int
+	popts         *pebble.Options // pebble's options: its filesystem, its sstables' settings
+	rowCacheBytes int             // the overlay's base may hold this much (0: none)
+	space         spaceGuard      // for CheckSpace (space.go)
 	// recent remembers the keys of the last commits for the conflict
 	// check (recent.go), guarded by applyMu; noRecent turns it off (tests).
 	recent   recentWrites
@@ -241,6 +256,7 @@ func Open(cfg Config) (*DB, error) {
 	db := &DB{cfg: cfg, pdb: pdb, popts: opts, log: cfg.Logger, stalls: stalls}
 	db.ov.reset()
 	db.ckptBytes, db.ckptBatchBytes = overlayCheckpointBytes, checkpointBatchBytes
+	db.ckptPhase = cfg.CheckpointPhase
 	switch {
 	case cfg.RowCacheSize == 0:
 		db.rowCacheBytes = DefaultRowCacheSize

@@ -402,3 +402,50 @@ func TestOverlayGetAcrossTrees(t *testing.T) {
 		t.Errorf("with active empty, get(tm) = %d, %v", e.seq, found)
 	}
 }
+
+// TestCheckpointPhaseDelaysFirstCheckpoint: stores given the same commits
+// check their overlays at the same commits unless their CheckpointPhase
+// differs, which holds the first checkpoint back by that many sixteenths
+// of the threshold and keeps the later ones at the usual distance.
+func TestCheckpointPhaseDelaysFirstCheckpoint(t *testing.T) {
+	const threshold = 16 << 10
+	freezes := func(phase int) []int {
+		cfg := DefaultConfig(t.TempDir())
+		cfg.NoSync, cfg.CheckpointPhase = true, phase
+		db, err := Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		db.ckptBytes = threshold
+		var at []int
+		last := db.frozenThrough
+		for i := range 600 {
+			ws := WriteSet{Mutations: []Mutation{{Key: fmt.Appendf(nil, "tphase%05d", i), Value: make([]byte, 100)}}}
+			if _, err := db.Apply(&ws, db.ReadSeq(), Commit{}); err != nil {
+				t.Fatal(err)
+			}
+			db.ckptWG.Wait()
+			if db.frozenThrough != last {
+				at, last = append(at, i), db.frozenThrough
+			}
+		}
+		return at
+	}
+	base, late := freezes(0), freezes(8)
+	if len(base) < 3 || len(late) < 3 {
+		t.Fatalf("checkpoints at commits %v (phase 0) and %v (phase 8): want 3 or more each", base, late)
+	}
+	// Each commit adds the same bytes: phase 8 is half a threshold later.
+	if shift := late[0] - base[0]; shift < base[0]/2-2 || shift > base[0]/2+2 {
+		t.Errorf("first checkpoint at commit %d (phase 0) and %d (phase 8): want half a period apart", base[0], late[0])
+	}
+	for i := 1; i < 3; i++ {
+		if d, want := late[i]-late[i-1], base[i]-base[i-1]; d < want-1 || d > want+1 {
+			t.Errorf("checkpoint %d came %d commits after the one before (phase 8), %d (phase 0): want the same distance", i, d, want)
+		}
+	}
+	if _, err := Open(Config{InMemory: true, CheckpointPhase: 16}); err == nil {
+		t.Error("CheckpointPhase 16 was accepted")
+	}
+}

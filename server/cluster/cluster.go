@@ -195,9 +195,18 @@ const (
 // commit needs one follower's answer: with the flushes apart, a flushing
 // follower delays none.
 func StaggeredSize(nodeID string, base uint64) uint64 {
+	return base + uint64(Stagger(nodeID))*(base/16)
+}
+
+// Stagger is a number from 0 to 15 chosen by a hash of nodeID, which
+// keeps nodes' periodic storage work apart: their memtable sizes
+// (StaggeredSize) and the phase of their current-keyspace checkpoints
+// (storage.Config.CheckpointPhase), each of which flushes the memtable
+// and, at the same entry on every node, stalled the whole cluster.
+func Stagger(nodeID string) int {
 	h := fnv.New32a()
 	h.Write([]byte(nodeID))
-	return base + uint64(h.Sum32()%16)*(base/16)
+	return int(h.Sum32() % 16)
 }
 
 func (n *Node) startRaft() error {
