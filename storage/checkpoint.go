@@ -178,11 +178,11 @@ func (db *DB) loadDirty() (*overlayTree, int, error) {
 // maybeCheckpointCurrent starts a checkpoint of the overlay when it has
 // grown past overlayCheckpointBytes and none is running (under applyMu).
 func (db *DB) maybeCheckpointCurrent() {
-	bytes, commits := db.ckptBytes, overlayCheckpointCommits
+	size, commits := db.ckptBytes, overlayCheckpointCommits
 	if p := db.ckptPhase; p > 0 {
-		bytes, commits = bytes+bytes*p/16, commits+commits*p/16
+		size, commits = size+size*p/16, commits+commits*p/16
 	}
-	if (db.ov.size < bytes && db.ov.commits < commits) || db.ov.frozen != nil || db.cfg.VerifyOnly {
+	if (db.ov.size < size && db.ov.commits < commits) || db.ov.frozen != nil || db.cfg.VerifyOnly {
 		return
 	}
 	db.ckptPhase = 0

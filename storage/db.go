@@ -194,15 +194,13 @@ type DB struct {
 	frozenSize     int // the frozen generation's entries, in overlay bytes
 	ckptMu         sync.Mutex
 	ckptWG         sync.WaitGroup
-	ckptsDone      atomic.Int64 // checkpoints written (by maybeCheckpointCurrent)
-	ckptBytes      int          // overlayCheckpointBytes; smaller in tests
-	ckptBatchBytes int          // checkpointBatchBytes; smaller in tests
-	// ckptPhase is Config.CheckpointPhase until the first checkpoint,
-	// then 0.
-	ckptPhase     int
-	popts         *pebble.Options // pebble's options: its filesystem, its sstables' settings
-	rowCacheBytes int             // the overlay's base may hold this much (0: none)
-	space         spaceGuard      // for CheckSpace (space.go)
+	ckptsDone      atomic.Int64    // checkpoints written (by maybeCheckpointCurrent)
+	ckptBytes      int             // overlayCheckpointBytes; smaller in tests
+	ckptBatchBytes int             // checkpointBatchBytes; smaller in tests
+	ckptPhase      int             // Config.CheckpointPhase until the first checkpoint, then 0
+	popts          *pebble.Options // pebble's options: its filesystem, its sstables' settings
+	rowCacheBytes  int             // the overlay's base may hold this much (0: none)
+	space          spaceGuard      // for CheckSpace (space.go)
 	// recent remembers the keys of the last commits for the conflict
 	// check (recent.go), guarded by applyMu; noRecent turns it off (tests).
 	recent   recentWrites
