@@ -45,6 +45,11 @@ func startGenesis(t *testing.T, others ...string) (*Node, context.Context) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// raft reports a leader before it appends its first (no-op) entry:
+	// tests that count entries must start after it.
+	if err := n.r().Barrier(10 * time.Second).Error(); err != nil {
+		t.Fatal(err)
+	}
 	return n, ctx
 }
 
