@@ -88,6 +88,12 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 	return r
 }
 
+// dialRawTo is dialRaw to db's server.
+func dialRawTo(t *testing.T, db *sql.DB) *rawConn {
+	t.Helper()
+	return dialRaw(t, strings.TrimSuffix(strings.SplitN(dsnOf(t, db), "tcp(", 2)[1], ")/coffer"))
+}
+
 // prepare prepares q and returns its statement id.
 func (r *rawConn) prepare(q string) uint32 {
 	r.t.Helper()
@@ -195,13 +201,7 @@ func TestExecutePacketsMatchVitess(t *testing.T) {
 		"CREATE TABLE x (k BIGINT PRIMARY KEY, a TINYINT, b SMALLINT UNSIGNED, c INT, d MEDIUMINT, e FLOAT, f DOUBLE, g VARCHAR(20), u BIGINT UNSIGNED)",
 		"CREATE TABLE z (k BIGINT PRIMARY KEY, h DECIMAL(10,2), dt DATETIME)",
 	}
-	for _, db := range []*sql.DB{fast, slow} {
-		for _, q := range ddl {
-			if _, err := db.Exec(q); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	execAll(t, []*sql.DB{fast, slow}, ddl...)
 	ins := "INSERT INTO x (k, a, b, c, d, e, f, g, u) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	row := func(k int64, a int8, b uint16, c int32, d int32, e float32, f float64, g string, u uint64) []param {
 		return []param{
@@ -236,10 +236,7 @@ func TestExecutePacketsMatchVitess(t *testing.T) {
 		{"UPDATE x SET c = ? WHERE k = ?", true, []param{{0x03, 0, le(4, uint64(uint32(42)))}, {0x08, 0, le(8, 1)}}, true},
 		{"DELETE FROM x WHERE k = ?", true, []param{{0x08, 0, le(8, 2)}}, true},
 	}
-	raw := func(db *sql.DB) *rawConn {
-		return dialRaw(t, strings.TrimSuffix(strings.SplitN(dsnOf(t, db), "tcp(", 2)[1], ")/coffer"))
-	}
-	fr, sr := raw(fast), raw(slow)
+	fr, sr := dialRawTo(t, fast), dialRawTo(t, slow)
 	ids := map[string][2]uint32{}
 	for i, s := range steps {
 		id, ok := ids[s.q]
@@ -278,16 +275,9 @@ func TestExecutePacketsMatchVitess(t *testing.T) {
 // connections had every statement committed at once.
 func TestStatusFlagsTellAutocommit(t *testing.T) {
 	fast, fs, slow := startFastAndSlow(t)
-	for _, db := range []*sql.DB{fast, slow} {
-		if _, err := db.Exec("CREATE TABLE f (k BIGINT PRIMARY KEY AUTO_INCREMENT, v INT)"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw := func(db *sql.DB) *rawConn {
-		return dialRaw(t, strings.TrimSuffix(strings.SplitN(dsnOf(t, db), "tcp(", 2)[1], ")/coffer"))
-	}
+	execAll(t, []*sql.DB{fast, slow}, "CREATE TABLE f (k BIGINT PRIMARY KEY AUTO_INCREMENT, v INT)")
 	const autocommit, inTxn = 0x2, 0x1
-	fr, sr := raw(fast), raw(slow)
+	fr, sr := dialRawTo(t, fast), dialRawTo(t, slow)
 	for _, r := range []*rawConn{fr, sr} {
 		if r.greeting&autocommit == 0 || r.greeting&inTxn != 0 {
 			t.Errorf("greeting status flags %#x, want autocommit and no transaction", r.greeting)

@@ -22,13 +22,7 @@ func TestPointSelectWire(t *testing.T) {
 		"CREATE TABLE t (id INT PRIMARY KEY AUTO_INCREMENT, c CHAR(20) NOT NULL DEFAULT '', pad VARCHAR(60), d DECIMAL(10,2), ts DATETIME(3), b VARBINARY(8), u BIGINT UNSIGNED NOT NULL, f DOUBLE, j JSON)",
 		"INSERT INTO t VALUES (1, 'one', 'p1', 1.25, '2026-11-25 10:00:00.123', 0x0102, 18446744073709551615, 2.5, '{\"a\": 1}'), (2, 'two', NULL, NULL, NULL, NULL, 0, NULL, NULL)",
 	}
-	for _, db := range []*sql.DB{fast, slow} {
-		for _, q := range setup {
-			if _, err := db.Exec(q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-	}
+	execAll(t, []*sql.DB{fast, slow}, setup...)
 	render := func(db *sql.DB, q string, args ...any) string {
 		t.Helper()
 		rows, err := db.Query(q, args...)
@@ -91,11 +85,7 @@ func TestPointSelectWire(t *testing.T) {
 
 	// Range selects (engine.RangeSelect): rows in key order, sorted,
 	// distinct, summed.
-	for _, db := range []*sql.DB{fast, slow} {
-		if _, err := db.Exec("INSERT INTO t (id, c, u) VALUES (3, 'b', 3), (4, 'a', 4), (5, 'b', 5), (6, 'c', 6), (7, 'a', 7)"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	execAll(t, []*sql.DB{fast, slow}, "INSERT INTO t (id, c, u) VALUES (3, 'b', 3), (4, 'a', 4), (5, 'b', 5), (6, 'c', 6), (7, 'a', 7)")
 	before = fs.fast.hits.Load()
 	n = 0
 	for _, q := range []string{
@@ -161,13 +151,7 @@ func TestPointInsertWire(t *testing.T) {
 		"CREATE TABLE ai (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, worker INT NOT NULL, seq BIGINT NOT NULL, pad VARCHAR(12) NOT NULL, f DOUBLE, c CHAR(5), UNIQUE KEY (worker, seq))",
 		"CREATE TABLE p (k INT PRIMARY KEY, v VARCHAR(10))",
 	}
-	for _, db := range []*sql.DB{fast, slow} {
-		for _, q := range setup {
-			if _, err := db.Exec(q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-	}
+	execAll(t, []*sql.DB{fast, slow}, setup...)
 	outcome := func(db *sql.DB, q string, args ...any) string {
 		t.Helper()
 		res, err := db.Exec(q, args...)
@@ -295,14 +279,9 @@ func TestPointWriteWire(t *testing.T) {
 		"GRANT SELECT ON *.* TO reader",
 		`CREATE POLICY by_bank ON pol USING 'row.bank == principal.attributes.bank'`,
 	}
-	for _, db := range []*sql.DB{fast, slow} {
-		for _, q := range setup {
-			if _, err := db.Exec(q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-		db.SetMaxOpenConns(1) // LAST_INSERT_ID is per connection
-	}
+	execAll(t, []*sql.DB{fast, slow}, setup...)
+	fast.SetMaxOpenConns(1) // LAST_INSERT_ID is per connection
+	slow.SetMaxOpenConns(1)
 	as := func(db *sql.DB, user, params string) *sql.DB {
 		t.Helper()
 		dsn := strings.Replace(dsnOf(t, db), "admin:pw@", user+":p@", 1) + params
@@ -484,17 +463,11 @@ func appendQuery(t *testing.T, b *strings.Builder, db *sql.DB, q string) {
 // waits for another transaction's row lock.
 func TestTextQueriesTakeFastPaths(t *testing.T) {
 	fast, fs, slow := startFastAndSlow(t)
-	for _, db := range []*sql.DB{fast, slow} {
-		db.SetMaxOpenConns(1)
-		for _, q := range []string{
-			"CREATE TABLE t (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(20) NOT NULL, UNIQUE KEY (c), KEY (k))",
-			"INSERT INTO t VALUES (1, 10, 'a'), (2, 20, 'b'), (3, 30, 'c'), (4, 40, 'd')",
-		} {
-			if _, err := db.Exec(q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-	}
+	fast.SetMaxOpenConns(1)
+	slow.SetMaxOpenConns(1)
+	execAll(t, []*sql.DB{fast, slow},
+		"CREATE TABLE t (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(20) NOT NULL, UNIQUE KEY (c), KEY (k))",
+		"INSERT INTO t VALUES (1, 10, 'a'), (2, 20, 'b'), (3, 30, 'c'), (4, 40, 'd')")
 	before := fs.fast.hits.Load()
 	for _, q := range []string{
 		"SELECT c, k FROM t WHERE id = 2",

@@ -35,6 +35,19 @@ func startFastAndSlow(t *testing.T) (fast *sql.DB, fs *Server, slow *sql.DB) {
 	return fast, fs, slow
 }
 
+// execAll runs stmts, in order, on each of dbs (the fast and the slow
+// server get the same tables and rows).
+func execAll(t *testing.T, dbs []*sql.DB, stmts ...string) {
+	t.Helper()
+	for _, db := range dbs {
+		for _, q := range stmts {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+}
+
 func startServerWith(t *testing.T, mod func(*Config)) (*sql.DB, *Server) {
 	t.Helper()
 	db, err := storage.Open(storage.Config{InMemory: true, NoSync: true})
