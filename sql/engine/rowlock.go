@@ -21,6 +21,11 @@ import (
 // tx would lose the conflict at commit (first committer wins), so it is
 // told now rather than after more work. In autocommit the server runs the
 // statement again from a new snapshot.
+//
+// A transaction that has read and written nothing yet (its first
+// statement is this one) moves its snapshot to the newest visible commit
+// instead, when that includes the row's change (txn.AdvanceSnapshot): its
+// snapshot is taken, as MySQL takes it, at its first read.
 func (e *Engine) unchangedSince(ctx *gmssql.Context, sess *txn.Session, tx *txn.Transaction, key []byte) error {
 	if tx.Wrote(key) {
 		return nil
@@ -28,6 +33,9 @@ func (e *Engine) unchangedSince(ctx *gmssql.Context, sess *txn.Session, tx *txn.
 	seq, ok, err := e.cfg.DB.NewestSeq(key)
 	if err != nil || !ok || seq <= tx.ReadSeq() {
 		return err
+	}
+	if visible := e.cfg.DB.ReadSeq(); visible >= seq && tx.AdvanceSnapshot(visible, e.cfg.DB.SystemSeq()) {
+		return nil
 	}
 	return sess.Conflict(ctx, &storage.ConflictError{Key: bytes.Clone(key), ReadSeq: tx.ReadSeq(), Conflict: seq})
 }

@@ -265,45 +265,44 @@ func TestRowLocksReleasedWhenTheSessionEnds(t *testing.T) {
 // TestRowLockSnapshotIsolation: at the default level the second writer
 // still waits for the lock, but a row changed after its snapshot fails
 // its statement at once with 1213 and ends its transaction, as its
-// commit would have (first committer wins, without a lost update); an
-// autocommit statement is marked for the server to run again. If the
-// holder rolls back, the waiter goes on.
+// commit would have (first committer wins, without a lost update), once
+// the transaction has read or written anything. If the holder rolls
+// back, the waiter goes on.
 func TestRowLockSnapshotIsolation(t *testing.T) {
 	env := newRowLockEnv(t)
 	a, b := env.session(), env.session()
-	conflict := func(err error) bool {
-		se := gmssql.CastSQLError(err)
-		return err != nil && se.Num == vmysql.ERLockDeadlock && se.State == "40001"
-	}
 
-	query(t, env.e, a, "BEGIN")
-	env.mustWrite(a, incK, 1)
-	done := env.start(b, incK, 1)
-	query(t, env.e, a, "COMMIT")
-	if err := <-done; !conflict(err) {
-		t.Fatalf("autocommit writer after the holder committed: %v, want 1213", err)
-	}
-	if !b.Session.(*txn.Session).TakeRetryable() {
-		t.Fatal("the autocommit statement was not marked to run again")
-	}
-	if err := env.write(b, incK, 1); err != nil {
-		t.Fatalf("run again: %v", err)
-	}
-
-	// An explicit transaction with an older snapshot.
+	// An explicit transaction that read the row first.
 	query(t, env.e, b, "BEGIN")
-	if got := env.rows(b, "SELECT k FROM t WHERE id = 1"); got != "[[12]]" {
+	if got := env.rows(b, "SELECT k FROM t WHERE id = 1"); got != "[[10]]" {
 		t.Fatalf("b's snapshot: %s", got)
 	}
 	env.mustWrite(a, incK, 1)
-	if err := env.write(b, incK, 1); !conflict(err) {
+	if err := env.write(b, incK, 1); !isConflict(err) {
 		t.Fatalf("a row changed after the snapshot: %v, want 1213", err)
 	}
 	if b.GetTransaction() != nil {
 		t.Fatal("the transaction that lost is still open")
 	}
 
+	// One that read another row first waits for the holder, then loses.
+	query(t, env.e, b, "BEGIN")
+	if got := env.rows(b, "SELECT k FROM t WHERE id = 2"); got != "[[20]]" {
+		t.Fatalf("b's snapshot: %s", got)
+	}
+	query(t, env.e, a, "BEGIN")
+	env.mustWrite(a, incK, 1)
+	done := env.start(b, incK, 1)
+	query(t, env.e, a, "COMMIT")
+	if err := <-done; !isConflict(err) {
+		t.Fatalf("waiter that had read: %v, want 1213", err)
+	}
+
 	// The holder rolls back: the waiter writes.
+	query(t, env.e, b, "BEGIN")
+	if got := env.rows(b, "SELECT k FROM t WHERE id = 2"); got != "[[20]]" {
+		t.Fatalf("b's snapshot: %s", got)
+	}
 	query(t, env.e, a, "BEGIN")
 	env.mustWrite(a, incK, 1)
 	done = env.start(b, incK, 1)
@@ -311,8 +310,74 @@ func TestRowLockSnapshotIsolation(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("after the holder rolled back: %v", err)
 	}
-	if got := env.rows(a, "SELECT k FROM t WHERE id = 1"); got != "[[14]]" {
-		t.Fatalf("k = %s, want 14", got)
+	query(t, env.e, b, "COMMIT")
+	if got := env.rows(a, "SELECT k FROM t WHERE id = 1"); got != "[[13]]" {
+		t.Fatalf("k = %s, want 13", got)
+	}
+	env.noLocksLeft()
+}
+
+// isConflict reports MySQL's 1213 with SQLSTATE 40001.
+func isConflict(err error) bool {
+	se := gmssql.CastSQLError(err)
+	return err != nil && se.Num == vmysql.ERLockDeadlock && se.State == "40001"
+}
+
+// TestRowLockFirstStatementTakesTheSnapshot: a transaction whose first
+// statement waits for a row's lock while the holder changes the row
+// takes its snapshot after the wait (as MySQL takes it at the first
+// read), so it builds on the holder's change instead of failing: in
+// autocommit without a retry, and in an explicit transaction begun
+// before the holder committed. Once it has written anything, or a commit
+// after its snapshot changed the schema, it fails as before.
+func TestRowLockFirstStatementTakesTheSnapshot(t *testing.T) {
+	env := newRowLockEnv(t)
+	a, b := env.session(), env.session()
+	holderCommits := func(then func() <-chan error) error {
+		t.Helper()
+		query(t, env.e, a, "BEGIN")
+		env.mustWrite(a, incK, 1)
+		done := then()
+		query(t, env.e, a, "COMMIT")
+		return <-done
+	}
+
+	// Autocommit: no conflict, nothing to run again.
+	if err := holderCommits(func() <-chan error { return env.start(b, incK, 1) }); err != nil {
+		t.Fatalf("autocommit writer after the holder committed: %v", err)
+	}
+	if b.Session.(*txn.Session).TakeRetryable() {
+		t.Fatal("the statement was marked to run again")
+	}
+	if got := env.rows(b, "SELECT k FROM t WHERE id = 1"); got != "[[12]]" {
+		t.Fatalf("k = %s, want 12 (both increments)", got)
+	}
+
+	// An explicit transaction begun before the holder's commit.
+	query(t, env.e, b, "BEGIN")
+	if err := holderCommits(func() <-chan error { return env.start(b, incK, 1) }); err != nil {
+		t.Fatalf("first statement of a transaction: %v", err)
+	}
+	if got := env.rows(b, "SELECT k FROM t WHERE id = 1"); got != "[[14]]" {
+		t.Fatalf("b reads k = %s, want 14", got)
+	}
+	query(t, env.e, b, "COMMIT")
+
+	// A transaction that wrote first loses.
+	query(t, env.e, b, "BEGIN")
+	env.mustWrite(b, "UPDATE t SET c = ? WHERE id = ?", "w", 2)
+	if err := holderCommits(func() <-chan error { return env.start(b, incK, 1) }); !isConflict(err) {
+		t.Fatalf("waiter that had written: %v, want 1213", err)
+	}
+
+	// A schema change after the snapshot: the snapshot stays.
+	query(t, env.e, b, "BEGIN")
+	query(t, env.e, a, "CREATE TABLE other (id INT PRIMARY KEY)")
+	if err := holderCommits(func() <-chan error { return env.start(b, incK, 1) }); !isConflict(err) {
+		t.Fatalf("waiter after a schema change: %v, want 1213", err)
+	}
+	if got := env.rows(a, "SELECT k, c FROM t ORDER BY id"); got != "[[16 a] [20 b]]" {
+		t.Fatalf("rows = %s", got)
 	}
 	env.noLocksLeft()
 }

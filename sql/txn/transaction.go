@@ -49,6 +49,10 @@ type Transaction struct {
 	// UNCOMMITTED): a locked row write reads the row's newest version
 	// instead of failing when the row changed after the snapshot.
 	latestWrites bool
+	// observed records that the transaction read rows (anything outside
+	// the system keyspace) from its snapshot: from then on the snapshot
+	// is fixed (AdvanceSnapshot).
+	observed bool
 }
 
 // LatestWrites reports whether a row write under a row lock reads the
@@ -81,6 +85,41 @@ func (t *Transaction) IsReadOnly() bool { return t.readOnly }
 
 // ReadSeq is the sequence of the snapshot the transaction reads.
 func (t *Transaction) ReadSeq() uint64 { return t.readSeq }
+
+// observe notes a read of key, or of the range [key, hi) when hi is not
+// nil, from the snapshot. Reads of the system keyspace (the catalog) do
+// not count: AdvanceSnapshot moves only past commits that left it alone.
+func (t *Transaction) observe(key, hi []byte) {
+	if t.observed {
+		return
+	}
+	inSystem := len(key) > 0 && key[0] == 's'
+	if hi != nil {
+		inSystem = inSystem && len(hi) > 0 && (hi[0] == 's' || (hi[0] == 's'+1 && len(hi) == 1))
+	}
+	t.observed = !inSystem
+}
+
+// AdvanceSnapshot moves the transaction's snapshot to seq, later than the
+// one it started with, if nothing can tell the difference: the
+// transaction has read no rows and written nothing, and no commit after
+// its snapshot and up to seq changed the system keyspace (systemSeq is
+// the newest one that did), so the schema it resolved holds at seq too.
+// A snapshot only has to be taken before the transaction's first read;
+// MySQL takes it at the first read, not at BEGIN. It reports whether the
+// snapshot moved.
+//
+// The row lock path uses it (engine.unchangedSince): a transaction whose
+// first statement waited for a row's lock while another transaction
+// changed the row would otherwise fail at once, under snapshot isolation,
+// for a change it never saw.
+func (t *Transaction) AdvanceSnapshot(seq, systemSeq uint64) bool {
+	if t.observed || t.buf.len() > 0 || t.latestWrites || seq <= t.readSeq || systemSeq > t.readSeq {
+		return false
+	}
+	t.readSeq = seq
+	return true
+}
 
 // HasSystemWrites reports whether the transaction changed the system
 // keyspace (the catalog); such a transaction reads its catalog from its own
@@ -119,6 +158,7 @@ func (t *Transaction) Get(key []byte) ([]byte, bool, error) {
 }
 
 func (t *Transaction) snapshotGet(key []byte) ([]byte, bool, error) {
+	t.observe(key, nil)
 	if seq, ok := t.pins[string(key)]; ok {
 		return t.reader.Get(key, seq)
 	}
@@ -188,6 +228,7 @@ func (t *Transaction) readBuf() buffer {
 // NewIter returns a merged iterator over [lo, hi): the snapshot overlaid
 // with the buffered writes as the current statement began.
 func (t *Transaction) NewIter(lo, hi []byte) (*Iter, error) {
+	t.observe(lo, hi)
 	it, err := t.reader.NewIter(lo, hi, t.readSeq)
 	if err != nil {
 		return nil, err
@@ -199,6 +240,7 @@ func (t *Transaction) NewIter(lo, hi []byte) (*Iter, error) {
 // statement's writes included: the catalog reads its descriptors this way,
 // since a DDL statement must see the schema it is changing.
 func (t *Transaction) NewLiveIter(lo, hi []byte) (*Iter, error) {
+	t.observe(lo, hi)
 	it, err := t.reader.NewIter(lo, hi, t.readSeq)
 	if err != nil {
 		return nil, err

@@ -90,3 +90,43 @@ func TestIteratorDoesNotSeeLaterWrites(t *testing.T) {
 		t.Fatalf("iterator saw %d keys, want 1", n)
 	}
 }
+
+// TestAdvanceSnapshot: a transaction's snapshot moves only while it has
+// read no rows (catalog reads do not count) and written nothing, and only
+// past commits that left the system keyspace alone.
+func TestAdvanceSnapshot(t *testing.T) {
+	const start, later = 5, 9
+	for _, tc := range []struct {
+		name      string
+		do        func(tx *Transaction)
+		systemSeq uint64
+		moves     bool
+	}{
+		{"fresh", func(*Transaction) {}, 0, true},
+		{"catalog get", func(tx *Transaction) { _, _, _ = tx.Get([]byte("s\x07tbl")) }, 0, true},
+		{"catalog scan", func(tx *Transaction) { _, _ = tx.NewLiveIter([]byte("s"), []byte("t")) }, 0, true},
+		{"schema changed since", func(*Transaction) {}, start + 1, false},
+		{"schema changed before", func(*Transaction) {}, start, true},
+		{"row get", func(tx *Transaction) { _, _, _ = tx.Get([]byte("ta")) }, 0, false},
+		{"row read", func(tx *Transaction) { _, _, _ = tx.ReadGet([]byte("ta")) }, 0, false},
+		{"row scan", func(tx *Transaction) { _, _ = tx.NewIter([]byte("t"), []byte("u")) }, 0, false},
+		{"scan from the catalog on", func(tx *Transaction) { _, _ = tx.NewIter([]byte("s"), []byte("u")) }, 0, false},
+		{"write", func(tx *Transaction) { tx.Put([]byte("ta"), []byte("1")) }, 0, false},
+		{"read committed", func(tx *Transaction) { tx.latestWrites = true }, 0, false},
+	} {
+		tx := newTransaction(1, newDB(t), start, false)
+		tc.do(tx)
+		moved := tx.AdvanceSnapshot(later, tc.systemSeq)
+		want := uint64(start)
+		if tc.moves {
+			want = later
+		}
+		if moved != tc.moves || tx.ReadSeq() != want {
+			t.Errorf("%s: moved %v to %d, want %v and %d", tc.name, moved, tx.ReadSeq(), tc.moves, want)
+		}
+	}
+	tx := newTransaction(1, newDB(t), start, false)
+	if tx.AdvanceSnapshot(start-1, 0) || tx.ReadSeq() != start {
+		t.Errorf("moved back to %d", tx.ReadSeq())
+	}
+}
