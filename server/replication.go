@@ -133,10 +133,10 @@ func (s *Server) admittedNodes() (map[string]bool, error) {
 }
 
 // applyingReplicated moves the engine's AUTO_INCREMENT counters past the
-// values a replicated commit (from any node) writes, before it is visible.
-func (s *Server) applyingReplicated(ws *storage.WriteSet, apply func() error) error {
+// values replicated commits (from any node) write, before they are visible.
+func (s *Server) applyingReplicated(wss []*storage.WriteSet, apply func() error) error {
 	if e := s.engineP.Load(); e != nil {
-		return e.Provider.ApplyCommitted(ws, apply)
+		return e.Provider.ApplyCommitted(wss, apply)
 	}
 	return apply() // no counters exist before the engine does
 }

@@ -50,10 +50,11 @@ type Config struct {
 	Admitted func() (map[string]bool, error)
 	// OnApply is called after a replicated commit is applied (all nodes).
 	OnApply func(*storage.WriteSet)
-	// Applying, if set, wraps the application of every replicated commit:
-	// it must call apply and return its error (the engine moves its
-	// AUTO_INCREMENT counters before the commit becomes visible).
-	Applying func(ws *storage.WriteSet, apply func() error) error
+	// Applying, if set, wraps the application of replicated commits, a
+	// batch of them at a time with their write sets: it must call apply
+	// and return its error (the engine moves its AUTO_INCREMENT counters
+	// before the commits become visible).
+	Applying func(wss []*storage.WriteSet, apply func() error) error
 	// OnRestore is called after the store was replaced by a snapshot.
 	OnRestore func()
 	// OnAdmitted is called on a joiner once the service endorsed it, with

@@ -32,7 +32,7 @@ type fsm struct {
 	log       *slog.Logger
 	tmp       string // staging directory for snapshots, under the raft dir
 	onApply   func(*storage.WriteSet)
-	applying  func(ws *storage.WriteSet, apply func() error) error
+	applying  func(wss []*storage.WriteSet, apply func() error) error
 	onRestore func()
 	seq       atomic.Uint64 // names staging directories
 	// applied remembers the last commit entries applied, to settle
@@ -51,7 +51,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 // commit, or a batch of them: batch.go) is one storage.ApplyBatch (one
 // pebble batch, one WAL write), which decides each commit as Apply would
 // after the ones before it. The applying hook runs once for the whole
-// batch, with the union of its commits' write sets: the engine's work
+// batch, with its commits' write sets: the engine's work
 // there (moving AUTO_INCREMENT counters) has a fixed cost per call that a
 // per-commit call paid for every transaction. Counters then move past the
 // values of the whole batch before any commit of it is visible, including
@@ -111,16 +111,11 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		_ = run()
 		return out
 	}
-	ws := &all[0].WS
-	if len(all) > 1 {
-		var union storage.WriteSet
-		for _, c := range all {
-			union.Mutations = append(union.Mutations, c.WS.Mutations...)
-			union.Checks = append(union.Checks, c.WS.Checks...)
-		}
-		ws = &union
+	wss := make([]*storage.WriteSet, len(all))
+	for i, c := range all {
+		wss[i] = &c.WS
 	}
-	if err := f.applying(ws, run); err != nil {
+	if err := f.applying(wss, run); err != nil {
 		f.fatal(logs[len(logs)-1], err)
 	}
 	return out
@@ -129,7 +124,11 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 // applyCommits applies the commits of consecutive commit entries as one
 // store batch; each commit carries its entry's log index.
 func (f *fsm) applyCommits(logs []*raft.Log, cmds [][]*commitCmd, out []any) {
-	var ps []storage.Proposal
+	n := 0
+	for _, cs := range cmds {
+		n += len(cs)
+	}
+	ps := make([]storage.Proposal, 0, n)
 	for i, cs := range cmds {
 		for _, c := range cs {
 			ps = append(ps, storage.Proposal{WS: &c.WS, ReadSeq: c.ReadSeq,

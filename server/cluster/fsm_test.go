@@ -16,7 +16,7 @@ import (
 )
 
 // A batch of committed entries is applied in log order, with the applying
-// hook called once around the whole batch with the union of its write sets;
+// hook called once around the whole batch with the write sets of its commits;
 // a conflicting commit is rejected without a sequence, entries the store
 // already holds are skipped, and onApply sees every applied commit.
 func TestFSMApplyBatch(t *testing.T) {
@@ -24,8 +24,12 @@ func TestFSMApplyBatch(t *testing.T) {
 	var hooked []int // mutations the hook saw, per call
 	var applied int
 	f := &fsm{db: db, log: slog.New(slog.DiscardHandler),
-		applying: func(ws *storage.WriteSet, apply func() error) error {
-			hooked = append(hooked, len(ws.Mutations))
+		applying: func(wss []*storage.WriteSet, apply func() error) error {
+			n := 0
+			for _, ws := range wss {
+				n += len(ws.Mutations)
+			}
+			hooked = append(hooked, n)
 			return apply()
 		},
 		onApply: func(*storage.WriteSet) { applied++ },

@@ -6,8 +6,9 @@ import (
 	"github.com/cofferdb/coffer/storage"
 )
 
-// ApplyCommitted runs apply, the replicated application of ws, after
-// moving the AUTO_INCREMENT counters past the values ws writes. A
+// ApplyCommitted runs apply, the replicated application of the commits
+// whose write sets are wss, after moving the AUTO_INCREMENT counters past
+// the values they write. A
 // replicated node applies every commit through it, its own and the ones
 // proposed through other nodes: counters live in memory per node (they are
 // not transactional), and without it a node would hand out values another
@@ -16,15 +17,19 @@ import (
 // concurrently on two nodes still collide; the later commit then fails its
 // conflict check and its (autocommit) statement is retried with a fresh
 // value.
-func (p *Provider) ApplyCommitted(ws *storage.WriteSet, apply func() error) error {
+func (p *Provider) ApplyCommitted(wss []*storage.WriteSet, apply func() error) error {
 	p.autoIncMu.Lock()
 	defer p.autoIncMu.Unlock()
-	p.noteCommitted(ws)
+	var st *state // the committed schema, loaded once for all of wss
+	for _, ws := range wss {
+		st = p.noteCommitted(ws, st)
+	}
 	return apply()
 }
 
-func (p *Provider) noteCommitted(ws *storage.WriteSet) {
-	var st *state
+// noteCommitted moves counters past the values ws writes; st is the
+// committed schema if the caller has it, and it returns it if loaded.
+func (p *Provider) noteCommitted(ws *storage.WriteSet, st *state) *state {
 	for _, m := range ws.Mutations {
 		if m.Delete || len(m.Key) < 9 || m.Key[0] != 't' {
 			continue
@@ -37,7 +42,7 @@ func (p *Provider) noteCommitted(ws *storage.WriteSet) {
 		if st == nil {
 			var err error
 			if st, err = p.committedState(); err != nil {
-				return
+				return nil
 			}
 		}
 		d := st.byID[id]
@@ -63,4 +68,5 @@ func (p *Provider) noteCommitted(ws *storage.WriteSet) {
 		}
 		ac.mu.Unlock()
 	}
+	return st
 }
