@@ -61,7 +61,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	cmds := make([][]*commitCmd, len(logs)) // nil: not a commit entry
-	var all []*commitCmd
+	var wss []*storage.WriteSet             // the commits' write sets, in order
 	for i, l := range logs {
 		if l.Type != raft.LogCommand || l.Index <= f.db.RaftIndex() {
 			continue // not a command, or applied before a restart
@@ -84,7 +84,9 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		default:
 			continue
 		}
-		all = append(all, cmds[i]...)
+		for _, c := range cmds[i] {
+			wss = append(wss, &c.WS)
+		}
 	}
 	run := func() error {
 		// Runs of commit entries go to the store as one batch each; any
@@ -107,13 +109,9 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	// Settling looks at what was applied only once the FSM has
 	// processed the whole batch (appliedLog.advance).
 	defer f.applied.advance(logs[len(logs)-1].Index)
-	if f.applying == nil || len(all) == 0 {
+	if f.applying == nil || len(wss) == 0 {
 		_ = run()
 		return out
-	}
-	wss := make([]*storage.WriteSet, len(all))
-	for i, c := range all {
-		wss[i] = &c.WS
 	}
 	if err := f.applying(wss, run); err != nil {
 		f.fatal(logs[len(logs)-1], err)
