@@ -79,6 +79,10 @@ func (g *procsGovernor) Enter() {
 
 func (g *procsGovernor) Exit() { g.statements.Add(-1) }
 
+// Narrow reports that the node runs on one P: it has served at most one
+// statement at a time, with no background job, for narrowAfter.
+func (g *procsGovernor) Narrow() bool { return g.narrow.Load() }
+
 // Background counts a background job that starts (+1) or ended (-1).
 // A job that starts widens at once, from the job's own goroutine, so that
 // it does not run on the only P beside a statement for a whole time slice

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	wiremysql "github.com/cofferdb/coffer/wire/mysql"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -128,6 +129,23 @@ func TestAdaptiveProcsWires(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitProcs(t, 1, "idle server")
+
+	// Narrow, a connection sending statements back to back waits for
+	// them in the kernel (wire/mysql, LoneClient).
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := wiremysql.KernelReadWaits()
+	for range 20 {
+		if _, err := conn.ExecContext(context.Background(), "SELECT 1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := wiremysql.KernelReadWaits() - waits; got == 0 {
+		t.Error("a lone client on a narrow node: no kernel read waits")
+	}
+	conn.Close()
 
 	for _, second := range []string{"mysql", "postgres"} {
 		sleeping := make(chan error, 1)

@@ -122,7 +122,7 @@ func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 		mcfg.Addr, mcfg.MaxConnections, mcfg.Logger = cfg.MySQLAddr, cfg.MaxConnections, cfg.Logger
 		mcfg.ShutdownTimeout = cfg.ShutdownTimeout
 		if s.procs != nil {
-			mcfg.Statements = s.procs
+			mcfg.Statements, mcfg.LoneClient = s.procs, s.procs.Narrow
 		}
 		if s.mysql, err = wiremysql.New(mcfg, s.engine); err != nil {
 			s.closeBackend()

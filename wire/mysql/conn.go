@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,11 @@ type listener struct {
 	net.Listener
 	mu    sync.Mutex
 	conns map[*clientConn]struct{}
+	// lone is Config.LoneClient: when set, connections may wait for
+	// their next packet in the kernel (readwait.go); last is the one
+	// that read last.
+	lone func() bool
+	last atomic.Pointer[readWait]
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -39,6 +45,9 @@ func (l *listener) Accept() (net.Conn, error) {
 		return c, nil
 	}
 	cc := &clientConn{Conn: tcp, tcp: tcp, l: l, filter: newPrepareFilter()}
+	if l.lone != nil {
+		cc.filter.wait = newReadWait(tcp, l.lone, &l.last)
+	}
 	l.mu.Lock()
 	if l.conns == nil {
 		l.conns = map[*clientConn]struct{}{}

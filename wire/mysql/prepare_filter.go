@@ -33,6 +33,9 @@ type prepareFilter struct {
 	// buf receives reads from the connection: a local array would escape
 	// to the heap (conn is an interface), 4 KiB per read.
 	buf []byte
+	// wait, when set, may wait for the socket in the kernel before a
+	// read (readwait.go).
+	wait *readWait
 }
 
 const (
@@ -51,14 +54,14 @@ func newPrepareFilter() *prepareFilter {
 // read fills p from conn, filtering.
 func (f *prepareFilter) read(conn net.Conn, p []byte) (int, error) {
 	if f.off && f.r == len(f.out) {
-		return conn.Read(p)
+		return f.readConn(conn, p)
 	}
 	if f.buf == nil {
 		f.buf = make([]byte, 4096)
 	}
 	for f.r == len(f.out) {
 		f.out, f.r = f.out[:0], 0
-		n, err := conn.Read(f.buf)
+		n, err := f.readConn(conn, f.buf)
 		if n > 0 {
 			if werr := f.feed(conn, f.buf[:n]); werr != nil {
 				return 0, werr
@@ -74,6 +77,17 @@ func (f *prepareFilter) read(conn net.Conn, p []byte) (int, error) {
 	n := copy(p, f.out[f.r:])
 	f.r += n
 	return n, nil
+}
+
+// readConn reads from the socket, through wait if set.
+func (f *prepareFilter) readConn(conn net.Conn, p []byte) (int, error) {
+	if f.wait == nil {
+		return conn.Read(p)
+	}
+	f.wait.before()
+	n, err := conn.Read(p)
+	f.wait.after(n)
+	return n, err
 }
 
 // feed consumes bytes read from the client; answers to dropped packets are

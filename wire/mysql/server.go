@@ -42,6 +42,11 @@ type Config struct {
 	// Statements, if set, is told when each statement starts and ends
 	// (the server's GOMAXPROCS governor).
 	Statements StatementObserver
+	// LoneClient, if set, reports that the node runs on one P serving
+	// one client at a time (the server's GOMAXPROCS governor); a
+	// connection that has sent the last several packets then waits for
+	// its next one in the kernel instead of parking (readwait.go).
+	LoneClient func() bool
 	Logger     *slog.Logger
 }
 
@@ -131,7 +136,7 @@ func New(cfg Config, e *engine.Engine) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysql: listen on %s: %w", cfg.Addr, err)
 	}
-	s.l = &listener{Listener: l}
+	s.l = &listener{Listener: l, lone: cfg.LoneClient}
 	scfg := gmsserver.Config{
 		Protocol:                "tcp",
 		Address:                 l.Addr().String(),
