@@ -224,16 +224,15 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 	if !wrote {
 		return nil, 0, nil
 	}
+	// The record names the head: seq (its key) and the head entry's leaf,
+	// which loadLedger checks.
+	dirty = appendDirtyTrailer(dirty, state.lastHash, !db.cfg.UnsafeNoLedger)
 	b.Set(appendDirtyKey(key[:0], seq), dirty)
-	head := binary.BigEndian.AppendUint64(val[:0], seq)
-	if !db.cfg.UnsafeNoLedger {
-		head = append(head, state.lastHash[:]...) // the head entry's leaf (loadLedger checks it)
-	}
-	b.Set(metaHeadKey, head)
 	if raftIndex > 0 {
-		b.Set(metaRaftKey, binary.BigEndian.AppendUint64(head[:0], raftIndex))
+		val = binary.BigEndian.AppendUint64(val[:0], raftIndex)
+		b.Set(metaRaftKey, val)
 	}
-	b.scratch = [3][]byte{key, head, dirty}
+	b.scratch = [3][]byte{key, val, dirty}
 	pb := db.pdb.NewBatchWithSize(len(b.buf) + 16*len(b.ents) + 64)
 	fail := func(err error) (*pebble.Batch, uint64, error) {
 		pb.Close()

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cofferdb/coffer/storage/ledger"
 )
 
 // Checkpoints of the current overlay (overlay.go): the dirty log that
@@ -38,8 +40,14 @@ const checkpointTableName = "current-checkpoint.sst"
 
 // The dirty log: metaDirtyPrefix + seq → the user keys that the commits
 // of the batch ending at seq wrote (each uvarint length-prefixed; one
-// record per batch, a group of commits or a raft batch). metaCurrentKey
-// holds the sequence through which the current keyspace is complete.
+// record per batch, a group of commits or a raft batch), then since
+// format 6 a trailer: the leaf hash of seq's ledger entry and
+// dirtyHeadLeaf, or without a ledger dirtyNoLeaf alone. The newest record
+// is the head (readHeadRecord): a commit writes no head record of its
+// own. metaCurrentKey holds the sequence through which the current
+// keyspace is complete; the checkpoint that advances it deletes the
+// records it covers and writes the head record (metaHeadKey) as of that
+// sequence, which names the head when no record is newer.
 var (
 	metaDirtyPrefix = []byte{prefixMeta, 'd'}
 	metaCurrentKey  = []byte{prefixMeta, 'c'}
@@ -48,6 +56,36 @@ var (
 // appendDirtyKey appends the dirty-log key of commit seq to dst.
 func appendDirtyKey(dst []byte, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(dst, metaDirtyPrefix...), seq)
+}
+
+// The last byte of a format 6 dirty-log record.
+const (
+	dirtyNoLeaf   = 0 // no ledger: the keys end the record
+	dirtyHeadLeaf = 1 // the keys are followed by the head entry's leaf hash
+)
+
+// appendDirtyTrailer ends a dirty-log record (format 6) with the leaf
+// hash of its last commit's ledger entry, or with none (no ledger).
+func appendDirtyTrailer(dst []byte, leaf ledger.Hash, hasLeaf bool) []byte {
+	if !hasLeaf {
+		return append(dst, dirtyNoLeaf)
+	}
+	return append(append(dst, leaf[:]...), dirtyHeadLeaf)
+}
+
+// splitDirtyRecord returns a format 6 dirty-log record's keys and its
+// leaf hash, if it has one.
+func splitDirtyRecord(rec []byte) (keys []byte, leaf ledger.Hash, hasLeaf bool, err error) {
+	switch {
+	case len(rec) == 0:
+	case rec[len(rec)-1] == dirtyNoLeaf:
+		return rec[:len(rec)-1], leaf, false, nil
+	case rec[len(rec)-1] == dirtyHeadLeaf && len(rec) > len(leaf):
+		keys = rec[:len(rec)-1-len(leaf)]
+		copy(leaf[:], rec[len(keys):])
+		return keys, leaf, true, nil
+	}
+	return nil, leaf, false, errors.New("storage: malformed dirty-log record trailer")
 }
 
 func appendDirtyRecord(dst []byte, ms []Mutation) []byte {
@@ -132,6 +170,12 @@ func (db *DB) loadDirty() (*overlayTree, int, error) {
 	keys := map[string]struct{}{}
 	for ok := it.First(); ok; ok = it.Next() {
 		rec := it.Value()
+		if db.format >= 6 {
+			var err error
+			if rec, _, _, err = splitDirtyRecord(rec); err != nil {
+				return nil, 0, fmt.Errorf("%w: %x", err, it.Key())
+			}
+		}
 		for len(rec) > 0 {
 			n, w := binary.Uvarint(rec)
 			if w <= 0 || uint64(len(rec)-w) < n {
@@ -212,7 +256,7 @@ func (db *DB) freezeOverlay() {
 	db.ov.mu.Lock()
 	db.frozenSize = db.ov.size
 	db.ov.frozen, db.ov.active, db.ov.size, db.ov.commits = db.ov.active, newOverlayTree(), 0, 0
-	db.frozenThrough = db.applied.Load()
+	db.frozenThrough, db.frozenLeaf = db.applied.Load(), db.ledger.lastHash
 	db.ov.mu.Unlock()
 }
 
@@ -326,6 +370,14 @@ func (db *DB) writeCurrent(frozen *overlayTree, through uint64) error {
 		return err
 	}
 	if err := b.DeleteRange(metaDirtyPrefix, appendDirtyKey(nil, through+1), nil); err != nil {
+		return err
+	}
+	// The records deleted named the head up to through.
+	head := binary.BigEndian.AppendUint64(nil, through)
+	if !db.cfg.UnsafeNoLedger && through > 0 {
+		head = append(head, db.frozenLeaf[:]...)
+	}
+	if err := b.Set(metaHeadKey, head, nil); err != nil {
 		return err
 	}
 	if err := b.Set(metaCurrentKey, binary.BigEndian.AppendUint64(nil, through), nil); err != nil {

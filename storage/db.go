@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -28,7 +29,12 @@ import (
 //	   the entries: ledger.go, minStoredLevel), and the head record keeps
 //	   the head entry's leaf hash; an older store keeps its own low nodes,
 //	   unused
-const FormatVersion = 5
+//	6  a commit writes no head record: the newest dirty-log record names
+//	   the head (its sequence, and the head entry's leaf hash in a
+//	   trailer), and checkpoints write the head record as of the sequence
+//	   they complete (checkpoint.go); an older store's dirty-log records
+//	   get the trailer on open
+const FormatVersion = 6
 
 // minFormatVersion is the oldest format this build opens.
 const minFormatVersion = 2
@@ -191,7 +197,8 @@ type DB struct {
 	// checkpoint and by Restore; ckptWG counts checkpoint goroutines.
 	ov             overlay
 	frozenThrough  uint64
-	frozenSize     int // the frozen generation's entries, in overlay bytes
+	frozenLeaf     ledger.Hash // the leaf hash of frozenThrough's entry
+	frozenSize     int         // the frozen generation's entries, in overlay bytes
 	ckptMu         sync.Mutex
 	ckptWG         sync.WaitGroup
 	ckptsDone      atomic.Int64    // checkpoints written (by maybeCheckpointCurrent)
@@ -208,6 +215,8 @@ type DB struct {
 	// format2 is set on a format 2 store opened for verification only: it
 	// has no current keyspace to check.
 	format2 bool
+	// format is the store's format version, as checkFormat left it.
+	format uint32
 }
 
 // Open opens or creates the store described by cfg.
@@ -317,6 +326,7 @@ func (db *DB) loadState() error {
 func (db *DB) checkFormat() error {
 	v, closer, err := db.pdb.Get(metaFormatKey)
 	if errors.Is(err, pebble.ErrNotFound) {
+		db.format = FormatVersion
 		return db.setFormat()
 	}
 	if err != nil {
@@ -328,6 +338,7 @@ func (db *DB) checkFormat() error {
 	}
 	got := binary.BigEndian.Uint32(v)
 	closer.Close()
+	db.format = got
 	if got > FormatVersion {
 		return fmt.Errorf("%w: data dir format %d, this build reads up to %d; upgrade coffer", ErrFormatTooNew, got, FormatVersion)
 	}
@@ -347,9 +358,37 @@ func (db *DB) checkFormat() error {
 		return db.setFormat()
 	}
 	if got < FormatVersion && !db.cfg.VerifyOnly {
-		return db.setFormat() // format 3: the dirty log starts empty
+		// Format 3: the dirty log starts empty. Formats 4 and 5: its
+		// records get the trailer, naming no leaf (the head record
+		// written with them is current).
+		return db.upgradeDirtyLog()
 	}
 	return nil
+}
+
+// upgradeDirtyLog ends each dirty-log record of a format 4 or 5 store
+// with a trailer and records format 6, in one batch.
+func (db *DB) upgradeDirtyLog() error {
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: metaDirtyPrefix, UpperBound: PrefixEnd(metaDirtyPrefix)})
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if err := b.Set(it.Key(), appendDirtyTrailer(slices.Clone(it.Value()), ledger.Hash{}, false), nil); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return err
+	}
+	if err := b.Set(metaFormatKey, binary.BigEndian.AppendUint32(nil, FormatVersion), nil); err != nil {
+		return err
+	}
+	db.format = FormatVersion
+	return db.syncWrite(b)
 }
 
 // setFormat records that the store is in this build's format.
@@ -368,26 +407,57 @@ func (db *DB) readHead() (uint64, error) {
 	return seq, err
 }
 
-// readHeadRecord returns the head record: the newest sequence and, since
-// format 5 (with a ledger), the leaf hash of its ledger entry.
+// readHeadRecord returns the head: the newest sequence and, since format
+// 5 (with a ledger), the leaf hash of its ledger entry. Since format 6
+// the newest dirty-log record names it, unless there is none newer than
+// the head record (checkpoint.go).
 func (db *DB) readHeadRecord() (seq uint64, leaf ledger.Hash, hasLeaf bool, err error) {
 	v, closer, err := db.pdb.Get(metaHeadKey)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return 0, leaf, false, nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
 		return 0, leaf, false, fmt.Errorf("storage: read the head record: %w", err)
-	}
-	defer closer.Close()
-	switch len(v) {
-	case 8:
-	case 8 + len(leaf):
-		copy(leaf[:], v[8:])
-		hasLeaf = true
 	default:
-		return 0, leaf, false, fmt.Errorf("storage: corrupt head record (%d bytes)", len(v))
+		switch len(v) {
+		case 8:
+		case 8 + len(leaf):
+			copy(leaf[:], v[8:])
+			hasLeaf = true
+		default:
+			closer.Close()
+			return 0, leaf, false, fmt.Errorf("storage: corrupt head record (%d bytes)", len(v))
+		}
+		seq = binary.BigEndian.Uint64(v)
+		closer.Close()
 	}
-	return binary.BigEndian.Uint64(v), leaf, hasLeaf, nil
+	if db.format < 6 {
+		return seq, leaf, hasLeaf, nil
+	}
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: metaDirtyPrefix, UpperBound: PrefixEnd(metaDirtyPrefix)})
+	if err != nil {
+		return 0, leaf, false, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return seq, leaf, hasLeaf, it.Error()
+	}
+	k := it.Key()
+	if len(k) != len(metaDirtyPrefix)+8 {
+		return 0, leaf, false, fmt.Errorf("storage: malformed dirty-log key %x", k)
+	}
+	if d := binary.BigEndian.Uint64(k[len(metaDirtyPrefix):]); d > seq {
+		_, leaf, hasLeaf, err = splitDirtyRecord(it.Value())
+		if err == nil && !hasLeaf && !db.cfg.UnsafeNoLedger {
+			// Only an upgraded store's records name no leaf, and the
+			// head record written with them is as new.
+			err = errors.New("storage: the newest dirty-log record names no ledger leaf")
+		}
+		if err != nil {
+			return 0, leaf, false, fmt.Errorf("%w: %x", err, k)
+		}
+		seq = d
+	}
+	return seq, leaf, hasLeaf, nil
 }
 
 // headLeaf returns the leaf hash of head's ledger entry as the store
