@@ -326,7 +326,6 @@ func (db *DB) loadState() error {
 func (db *DB) checkFormat() error {
 	v, closer, err := db.pdb.Get(metaFormatKey)
 	if errors.Is(err, pebble.ErrNotFound) {
-		db.format = FormatVersion
 		return db.setFormat()
 	}
 	if err != nil {
@@ -393,6 +392,7 @@ func (db *DB) upgradeDirtyLog() error {
 
 // setFormat records that the store is in this build's format.
 func (db *DB) setFormat() error {
+	db.format = FormatVersion
 	b := db.pdb.NewBatch()
 	if err := b.Set(metaFormatKey, binary.BigEndian.AppendUint32(nil, FormatVersion), nil); err != nil {
 		b.Close()
