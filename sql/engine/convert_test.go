@@ -86,3 +86,30 @@ func TestConvertIdentityMatchesConvert(t *testing.T) {
 		}
 	}
 }
+
+// TestIsIntegerMatchesTypes: isInteger answers as types.IsInteger for
+// the integer types, BOOLEAN (TINYINT(1)), and other kinds of types.
+func TestIsIntegerMatchesTypes(t *testing.T) {
+	typs := []gmssql.Type{
+		types.Int8, types.Int16, types.Int24, types.Int32, types.Int64, types.Boolean,
+		types.Uint8, types.Uint16, types.Uint24, types.Uint32, types.Uint64,
+		types.MustCreateNumberTypeWithDisplayWidth(sqltypes.Int8, 1), // TINYINT(1), the only width kept
+		types.MustCreateNumberType(sqltypes.Int32),
+		types.Float32, types.Float64, types.MustCreateDecimalType(10, 2),
+		types.Text, types.Blob, types.Datetime, types.Year, types.MustCreateBitType(8),
+		types.MustCreateEnumType([]string{"a"}, gmssql.Collation_Default),
+	}
+	integers := 0
+	for _, typ := range typs {
+		want := types.IsInteger(typ)
+		if got := isInteger(typ); got != want {
+			t.Errorf("%s: isInteger %v, types.IsInteger %v", typ, got, want)
+		}
+		if want {
+			integers++
+		}
+	}
+	if integers < 11 {
+		t.Fatalf("only %d integer types among the cases", integers)
+	}
+}
