@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -88,6 +89,61 @@ func splitDirtyRecord(rec []byte) (keys []byte, leaf ledger.Hash, hasLeaf bool, 
 	return nil, leaf, false, errors.New("storage: malformed dirty-log record trailer")
 }
 
+// dirtyLog returns an iterator over the dirty log.
+func (db *DB) dirtyLog() (*pebble.Iterator, error) {
+	return db.pdb.NewIter(&pebble.IterOptions{LowerBound: metaDirtyPrefix, UpperBound: PrefixEnd(metaDirtyPrefix)})
+}
+
+// newestDirtyRecord returns the sequence and the leaf hash the newest
+// dirty-log record names (format 6); found is false when the log has no
+// record newer than after.
+func (db *DB) newestDirtyRecord(after uint64) (seq uint64, leaf ledger.Hash, hasLeaf, found bool, err error) {
+	it, err := db.dirtyLog()
+	if err != nil {
+		return 0, leaf, false, false, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return 0, leaf, false, false, it.Error()
+	}
+	k := it.Key()
+	if len(k) != len(metaDirtyPrefix)+8 {
+		return 0, leaf, false, false, fmt.Errorf("storage: malformed dirty-log key %x", k)
+	}
+	if seq = binary.BigEndian.Uint64(k[len(metaDirtyPrefix):]); seq <= after {
+		return 0, leaf, false, false, nil
+	}
+	if _, leaf, hasLeaf, err = splitDirtyRecord(it.Value()); err != nil {
+		return 0, leaf, false, false, fmt.Errorf("%w: %x", err, k)
+	}
+	return seq, leaf, hasLeaf, true, nil
+}
+
+// upgradeDirtyLog ends each dirty-log record of a format 4 or 5 store
+// with a trailer and records format 6, in one batch.
+func (db *DB) upgradeDirtyLog() error {
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	it, err := db.dirtyLog()
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if err := b.Set(it.Key(), appendDirtyTrailer(slices.Clone(it.Value()), ledger.Hash{}, false), nil); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return err
+	}
+	if err := b.Set(metaFormatKey, binary.BigEndian.AppendUint32(nil, FormatVersion), nil); err != nil {
+		return err
+	}
+	db.format = FormatVersion
+	return db.syncWrite(b)
+}
+
 func appendDirtyRecord(dst []byte, ms []Mutation) []byte {
 	for i := range ms {
 		dst = binary.AppendUvarint(dst, uint64(len(ms[i].Key)))
@@ -162,7 +218,7 @@ func (db *DB) loadBase() (*overlayTree, int, error) {
 // dirty log, and its size.
 func (db *DB) loadDirty() (*overlayTree, int, error) {
 	tree, size := newOverlayTree(), 0
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: metaDirtyPrefix, UpperBound: PrefixEnd(metaDirtyPrefix)})
+	it, err := db.dirtyLog()
 	if err != nil {
 		return nil, 0, err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -365,31 +364,6 @@ func (db *DB) checkFormat() error {
 	return nil
 }
 
-// upgradeDirtyLog ends each dirty-log record of a format 4 or 5 store
-// with a trailer and records format 6, in one batch.
-func (db *DB) upgradeDirtyLog() error {
-	b := db.pdb.NewBatch()
-	defer b.Close()
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: metaDirtyPrefix, UpperBound: PrefixEnd(metaDirtyPrefix)})
-	if err != nil {
-		return err
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		if err := b.Set(it.Key(), appendDirtyTrailer(slices.Clone(it.Value()), ledger.Hash{}, false), nil); err != nil {
-			it.Close()
-			return err
-		}
-	}
-	if err := errors.Join(it.Error(), it.Close()); err != nil {
-		return err
-	}
-	if err := b.Set(metaFormatKey, binary.BigEndian.AppendUint32(nil, FormatVersion), nil); err != nil {
-		return err
-	}
-	db.format = FormatVersion
-	return db.syncWrite(b)
-}
-
 // setFormat records that the store is in this build's format.
 func (db *DB) setFormat() error {
 	db.format = FormatVersion
@@ -412,52 +386,43 @@ func (db *DB) readHead() (uint64, error) {
 // the newest dirty-log record names it, unless there is none newer than
 // the head record (checkpoint.go).
 func (db *DB) readHeadRecord() (seq uint64, leaf ledger.Hash, hasLeaf bool, err error) {
-	v, closer, err := db.pdb.Get(metaHeadKey)
+	if seq, leaf, hasLeaf, err = db.readHeadKey(); err != nil || db.format < 6 {
+		return seq, leaf, hasLeaf, err
+	}
+	d, dleaf, dHasLeaf, found, err := db.newestDirtyRecord(seq)
 	switch {
-	case errors.Is(err, pebble.ErrNotFound):
 	case err != nil:
-		return 0, leaf, false, fmt.Errorf("storage: read the head record: %w", err)
-	default:
-		switch len(v) {
-		case 8:
-		case 8 + len(leaf):
-			copy(leaf[:], v[8:])
-			hasLeaf = true
-		default:
-			closer.Close()
-			return 0, leaf, false, fmt.Errorf("storage: corrupt head record (%d bytes)", len(v))
-		}
-		seq = binary.BigEndian.Uint64(v)
-		closer.Close()
-	}
-	if db.format < 6 {
-		return seq, leaf, hasLeaf, nil
-	}
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: metaDirtyPrefix, UpperBound: PrefixEnd(metaDirtyPrefix)})
-	if err != nil {
 		return 0, leaf, false, err
+	case !found:
+		return seq, leaf, hasLeaf, nil
+	case !dHasLeaf && !db.cfg.UnsafeNoLedger:
+		// Only an upgraded store's records name no leaf, and the head
+		// record written with them is as new.
+		return 0, leaf, false, fmt.Errorf("storage: the newest dirty-log record (%d) names no ledger leaf", d)
 	}
-	defer it.Close()
-	if !it.Last() {
-		return seq, leaf, hasLeaf, it.Error()
+	return d, dleaf, dHasLeaf, nil
+}
+
+// readHeadKey reads the head record, metaHeadKey: a sequence and, with a
+// ledger since format 5, its entry's leaf hash (zero if there is none).
+func (db *DB) readHeadKey() (seq uint64, leaf ledger.Hash, hasLeaf bool, err error) {
+	v, closer, err := db.pdb.Get(metaHeadKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, leaf, false, nil
 	}
-	k := it.Key()
-	if len(k) != len(metaDirtyPrefix)+8 {
-		return 0, leaf, false, fmt.Errorf("storage: malformed dirty-log key %x", k)
+	if err != nil {
+		return 0, leaf, false, fmt.Errorf("storage: read the head record: %w", err)
 	}
-	if d := binary.BigEndian.Uint64(k[len(metaDirtyPrefix):]); d > seq {
-		_, leaf, hasLeaf, err = splitDirtyRecord(it.Value())
-		if err == nil && !hasLeaf && !db.cfg.UnsafeNoLedger {
-			// Only an upgraded store's records name no leaf, and the
-			// head record written with them is as new.
-			err = errors.New("storage: the newest dirty-log record names no ledger leaf")
-		}
-		if err != nil {
-			return 0, leaf, false, fmt.Errorf("%w: %x", err, k)
-		}
-		seq = d
+	defer closer.Close()
+	switch len(v) {
+	case 8:
+	case 8 + len(leaf):
+		copy(leaf[:], v[8:])
+		hasLeaf = true
+	default:
+		return 0, leaf, false, fmt.Errorf("storage: corrupt head record (%d bytes)", len(v))
 	}
-	return seq, leaf, hasLeaf, nil
+	return binary.BigEndian.Uint64(v), leaf, hasLeaf, nil
 }
 
 // headLeaf returns the leaf hash of head's ledger entry as the store

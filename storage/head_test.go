@@ -45,7 +45,7 @@ func TestHeadIsTheNewestDirtyRecord(t *testing.T) {
 	}
 	c.Close() // a checkpoint: the dirty log is emptied, the head record written
 	c = openTest(t, crashed)
-	it, err := c.pdb.NewIter(&pebble.IterOptions{LowerBound: metaDirtyPrefix, UpperBound: PrefixEnd(metaDirtyPrefix)})
+	it, err := c.dirtyLog()
 	if err != nil {
 		t.Fatal(err)
 	}
