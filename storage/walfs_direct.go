@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"os"
 	"unsafe"
 
@@ -8,14 +9,24 @@ import (
 )
 
 // Direct WAL writes. A WAL file whose filesystem takes O_DIRECT is
-// written through a second descriptor opened with it: every Write goes to
-// the device at once, in whole 4 KiB pages (the page holding the end of
-// the log is rewritten with each write, from a copy kept here), and the
-// Sync that follows only has to flush the device's cache. The page cache
-// holds none of the WAL, so an fdatasync has no dirty pages to find and
-// write first. On this machine a 700-byte append and its fdatasync took
-// 165-180 µs through the page cache and 117-153 µs written directly
-// (bench: the storage RFC, "Durability").
+// written through a second descriptor opened with it: the log goes to the
+// device in whole 4 KiB pages (the page holding the end of the log is
+// rewritten with each write, from a copy kept here), bypassing the page
+// cache, so a sync has no dirty pages to find and write first. On this
+// machine a 700-byte append and its fdatasync took 165-180 µs through the
+// page cache and 117-153 µs written directly (bench: the storage RFC,
+// "Durability").
+//
+// A Write only stages its bytes. The Sync that pebble's log writer issues
+// right after it writes them with RWF_DSYNC, so that one system call
+// carries the pages and the device-cache flush, which the kernel starts
+// as the write completes; a write followed by an fdatasync returns to the
+// process in between. Pebble's writes before one sync (a block it filled,
+// then the partial one) become one write too. Staged bytes reach the
+// device at the next Sync, at Close, or once maxStaged of them wait. That
+// suits a log synced after every commit, the only kind written directly
+// (walFS.direct); an unsynced write is not in the kernel's page cache
+// either until then.
 //
 // Rewriting the last partial page is what the page cache does too: it
 // writes back whole pages. Bytes of that page past the end of the log are
@@ -25,14 +36,31 @@ import (
 // buffer addresses are multiples of it.
 const directPage = 4096
 
+// maxStaged bounds the bytes a direct WAL stages before writing them
+// without waiting for a Sync.
+const maxStaged = 1 << 20
+
+// errNoDSync is writeDSync's answer when the kernel lacks RWF_DSYNC.
+var errNoDSync = errors.New("storage: RWF_DSYNC not supported")
+
 // directFile is a WAL file written through an O_DIRECT descriptor.
 type directFile struct {
-	vfs.File          // pebble's descriptor: Sync, Stat, Close …
+	vfs.File          // pebble's descriptor: Stat, Preallocate …
 	direct   *os.File // the O_DIRECT descriptor, for writes
-	off      int64    // where the next Write lands (bytes of log written)
+	fd       int      // its number
+	off      int64    // the log's length: bytes accepted by Write
+	written  int64    // bytes [0, written) of the log were written
 	filled   int64    // bytes [0, filled) exist as written blocks
-	tail     []byte   // the log's bytes in the page holding off: [off &^ (directPage-1), off)
-	buf      []byte   // aligned staging buffer
+	// buf holds the log's bytes [start, off): the staged ones and, before
+	// them, those of the page holding written. start is page-aligned and
+	// buf's address too, so a write can start at buf[0].
+	start int64
+	buf   []byte
+	// unsynced: bytes were written without a sync since the last one.
+	unsynced bool
+	// noDSync: the kernel refused RWF_DSYNC; write, then fdatasync.
+	noDSync bool
+	dsyncs  int // writes made durable by RWF_DSYNC (tests)
 }
 
 // openDirect opens name for direct writes alongside f, or returns nil if
@@ -42,7 +70,7 @@ func openDirect(f vfs.File, name string, size int64) vfs.File {
 	if err != nil {
 		return nil
 	}
-	return &directFile{File: f, direct: d, filled: size, tail: make([]byte, 0, directPage)}
+	return &directFile{File: f, direct: d, fd: int(d.Fd()), filled: size, buf: alignedBuf(64 << 10)[:0]}
 }
 
 // alignedBuf returns a buffer of n bytes whose address is page-aligned.
@@ -52,37 +80,92 @@ func alignedBuf(n int) []byte {
 	return b[skip : skip+n : skip+n]
 }
 
+// Write stages p for the next Sync.
 func (f *directFile) Write(p []byte) (int, error) {
-	end := f.off + int64(len(p))
-	if end > f.filled {
-		// Zero-fill whole pages ahead, from the first page past filled
-		// (the partial page before it is written below, whole).
-		f.filled = fillZeros(f.direct, (f.filled+directPage-1)&^(directPage-1), end)
+	// Room for p and the zeros that pad the last page.
+	if need := (len(f.buf) + len(p) + directPage - 1) &^ (directPage - 1); need > cap(f.buf) {
+		f.buf = append(alignedBuf(max(2*cap(f.buf), need))[:0], f.buf...)
 	}
-	start := f.off &^ (directPage - 1)
-	span := int((end+directPage-1)&^(directPage-1) - start)
-	if cap(f.buf) < span {
-		f.buf = alignedBuf(max(span, 64<<10))
-	}
-	b := f.buf[:span]
-	n := copy(b, f.tail)
-	n += copy(b[n:], p)
-	clear(b[n:])
-	if _, err := f.direct.WriteAt(b, start); err != nil {
-		// A filesystem that opened the file for direct I/O but refuses
-		// the write: write the same pages through the page cache.
-		if _, err := f.File.WriteAt(b, start); err != nil {
+	f.buf = append(f.buf, p...)
+	f.off += int64(len(p))
+	if f.off-f.written >= maxStaged {
+		if err := f.writeStaged(false); err != nil {
 			return 0, err
 		}
 	}
-	f.off = end
-	last := end &^ (directPage - 1)
-	f.tail = append(f.tail[:0], b[last-start:end-start]...)
 	return len(p), nil
 }
 
+// writeStaged writes the staged bytes' pages, durably if sync, and keeps
+// the bytes of the page holding the log's end for the next write.
+func (f *directFile) writeStaged(sync bool) error {
+	if f.off == f.written {
+		if sync && f.unsynced {
+			if err := f.File.SyncData(); err != nil {
+				return err
+			}
+			f.unsynced = false
+		}
+		return nil
+	}
+	if f.off > f.filled {
+		// Zero-fill whole pages ahead, from the first page past filled
+		// (the partial page before it is written below, whole).
+		f.filled = fillZeros(f.direct, (f.filled+directPage-1)&^(directPage-1), f.off)
+	}
+	n := len(f.buf)
+	b := f.buf[:(n+directPage-1)&^(directPage-1)]
+	clear(b[n:])
+	err := errNoDSync
+	if sync && !f.noDSync && !f.unsynced {
+		// One call: the pages, then the device's cache flushed.
+		switch err = writeDSync(f.fd, b, f.start); err {
+		case nil:
+			f.dsyncs++
+		case errNoDSync:
+			f.noDSync = true
+		}
+	}
+	if err != nil {
+		if _, err := f.direct.WriteAt(b, f.start); err != nil {
+			// A filesystem that opened the file for direct I/O but
+			// refuses the write: write the same pages through the
+			// page cache.
+			if _, err := f.File.WriteAt(b, f.start); err != nil {
+				return err
+			}
+		}
+		f.unsynced = true
+		if sync {
+			if err := f.File.SyncData(); err != nil {
+				return err
+			}
+			f.unsynced = false
+		}
+	}
+	f.written = f.off
+	last := f.off &^ (directPage - 1)
+	f.buf = f.buf[:copy(f.buf, f.buf[last-f.start:n])]
+	f.start = last
+	return nil
+}
+
+// Sync writes the staged bytes and makes the log durable.
+func (f *directFile) Sync() error { return f.writeStaged(true) }
+
+// SyncData is Sync: pebble's syncing file calls it for Sync.
+func (f *directFile) SyncData() error { return f.writeStaged(true) }
+
+// SyncTo syncs the whole log.
+func (f *directFile) SyncTo(int64) (fullSync bool, err error) {
+	return true, f.writeStaged(true)
+}
+
 func (f *directFile) Close() error {
-	err := f.direct.Close()
+	err := f.writeStaged(false)
+	if cerr := f.direct.Close(); err == nil {
+		err = cerr
+	}
 	if cerr := f.File.Close(); err == nil {
 		err = cerr
 	}

@@ -142,3 +142,76 @@ func TestNoSyncStoreWALBuffered(t *testing.T) {
 		t.Fatalf("bufferedWALFS made a %T", f)
 	}
 }
+
+// A direct WAL's writes wait for the Sync that follows them, which
+// writes their pages and flushes the device in one RWF_DSYNC call; more
+// than maxStaged unsynced bytes, and Close, write them without one.
+func TestDirectWALStagesUntilSync(t *testing.T) {
+	for _, noDSync := range []bool{false, true} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "000001.log")
+		f := createWAL(t, path)
+		d, ok := f.(*directFile)
+		if !ok {
+			f.Close()
+			t.Skipf("the filesystem of %s refuses O_DIRECT", dir)
+		}
+		// noDSync: a kernel without RWF_DSYNC, where Sync writes the
+		// pages, then calls fdatasync.
+		d.noDSync = noDSync
+		rng := rand.New(rand.NewPCG(3, 4))
+		var want []byte
+		write := func(n int) {
+			p := make([]byte, n)
+			for i := range p {
+				p[i] = byte(1 + rng.IntN(255))
+			}
+			if k, err := f.Write(p); err != nil || k != n {
+				t.Fatalf("write of %d bytes: %d, %v", n, k, err)
+			}
+			want = append(want, p...)
+		}
+		write(700)
+		write(5000)
+		checkWAL(t, path, nil) // staged: nothing written yet
+		if err := f.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		checkWAL(t, path, want)
+		if d.unsynced || d.written != int64(len(want)) {
+			t.Fatalf("after Sync: unsynced %v, written %d of %d", d.unsynced, d.written, len(want))
+		}
+		if dsyncs := d.dsyncs; noDSync != (dsyncs == 0) {
+			t.Fatalf("noDSync %v: %d RWF_DSYNC writes", noDSync, dsyncs)
+		}
+		if err := f.Sync(); err != nil { // nothing staged: a no-op
+			t.Fatal(err)
+		}
+
+		// More than maxStaged bytes without a sync are written (all but
+		// the staged tail); the Sync after them also syncs those.
+		synced := len(want)
+		for len(want)-synced < maxStaged {
+			write(32 << 10)
+		}
+		if !d.unsynced || d.written != int64(len(want)) {
+			t.Fatalf("past maxStaged: unsynced %v, written %d of %d", d.unsynced, d.written, len(want))
+		}
+		checkWAL(t, path, want)
+		write(100)
+		if err := f.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if d.unsynced {
+			t.Fatal("Sync left written bytes unsynced")
+		}
+		checkWAL(t, path, want)
+
+		// Close writes what is staged.
+		write(3000)
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkWAL(t, path, want)
+	}
+}
