@@ -281,7 +281,12 @@ func flipValue(t *testing.T, dir string, key []byte) {
 	}
 	bad := append([]byte(nil), v...)
 	closer.Close()
-	bad[len(bad)-1] ^= 0x01
+	last := len(bad) - 1
+	if key[0] == prefixLedger {
+		// The entry's last byte, not the last of the keys after it.
+		last = ledger.EncodedLen(bad) - 1
+	}
+	bad[last] ^= 0x01
 	if err := p.Set(key, bad, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}

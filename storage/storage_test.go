@@ -14,7 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-func openTest(t *testing.T, dir string) *DB {
+func openTest(t testing.TB, dir string) *DB {
 	t.Helper()
 	cfg := DefaultConfig(dir)
 	cfg.NoSync = true

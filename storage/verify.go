@@ -393,7 +393,8 @@ func startLeafHashes(db *DB) *leafHashes {
 		}
 		defer it.Close()
 		for ok := it.First(); ok; ok = it.Next() {
-			b.buf = append(b.buf, it.Value()...)
+			enc, _ := storedEntry(it.Value())
+			b.buf = append(b.buf, enc...)
 			b.ends = append(b.ends, len(b.buf))
 			if len(b.ends) == leafBatchLen {
 				if !send(b) {
