@@ -159,9 +159,8 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		raftIndex uint64
 		system    bool
 		key, val  []byte // scratch: b copies what it is given
-		// dirty is the batch's dirty-log record without a ledger: the
-		// keys whose current entries the current keyspace does not have
-		// yet (overlay.go). With a ledger, each entry lists its keys.
+		// dirty is the batch's dirty-log record: the keys whose current
+		// entries the current keyspace does not have yet (overlay.go).
 		dirty []byte
 		// batched holds the keys written by the batch's earlier commits,
 		// which are not in pebble or in the remembered commits yet.
@@ -193,6 +192,7 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 			val = appendCurrentValue(val[:0], seq, m)
 			b.Set(key, val[currentHeaderLen:])
 		}
+		dirty = appendDirtyRecord(dirty, p.WS.Mutations)
 		system = system || sys
 		if c.Kind == "" {
 			c.Kind = ledger.KindData
@@ -203,12 +203,8 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 		if c.Time == 0 {
 			c.Time = time.Now().UnixNano()
 		}
-		if db.cfg.UnsafeNoLedger {
-			dirty = appendDirtyRecord(dirty, p.WS.Mutations)
-		} else {
-			// The entry lists the keys the commit wrote: it stands
-			// for the commit in the dirty log.
-			state, val = appendEntry(b, state, hashes[i], seq, c, p.WS.Mutations, val)
+		if !db.cfg.UnsafeNoLedger {
+			state = appendEntry(b, state, hashes[i], seq, c)
 		}
 		if c.RaftIndex > 0 {
 			raftIndex = c.RaftIndex
@@ -228,12 +224,10 @@ func (db *DB) applyLocked(ps []Proposal, hashes []ledger.Hash, out []Outcome) (*
 	if !wrote {
 		return nil, 0, nil
 	}
-	if db.cfg.UnsafeNoLedger {
-		// Without a ledger, the batch's keys go to a dirty-log record,
-		// which names the head by its key.
-		dirty = appendDirtyTrailer(dirty, ledger.Hash{}, false)
-		b.Set(appendDirtyKey(key[:0], seq), dirty)
-	}
+	// The record names the head: seq (its key) and the head entry's leaf,
+	// which loadLedger checks.
+	dirty = appendDirtyTrailer(dirty, state.lastHash, !db.cfg.UnsafeNoLedger)
+	b.Set(appendDirtyKey(key[:0], seq), dirty)
 	if raftIndex > 0 {
 		val = binary.BigEndian.AppendUint64(val[:0], raftIndex)
 		b.Set(metaRaftKey, val)

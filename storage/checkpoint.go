@@ -39,21 +39,16 @@ const checkpointBatchBytes = 1 << 20
 // (ckptMu); a file left by a crash is overwritten by the next.
 const checkpointTableName = "current-checkpoint.sst"
 
-// The dirty log lists the user keys written by the commits that the
-// current keyspace does not cover yet. Since format 7, on a store with a
-// ledger, each commit's ledger entry lists its keys after the encoded
-// entry (storedEntry), and the entries after metaCurrentKey's sequence
-// are the log. Without a ledger, and on older stores, it is records
-// metaDirtyPrefix + seq → the user keys that the commits of the batch
-// ending at seq wrote (each uvarint length-prefixed; one record per
-// batch, a group of commits or a raft batch), then since format 6 a
-// trailer: the leaf hash of seq's ledger entry and dirtyHeadLeaf (format
-// 6 with a ledger), or dirtyNoLeaf alone. The newest entry or record is
-// the head (readHeadRecord): a commit writes no head record of its own.
-// metaCurrentKey holds the sequence through which the current keyspace is
-// complete; the checkpoint that advances it deletes the records it
-// covers and writes the head record (metaHeadKey) as of that sequence,
-// which names the head when nothing is newer.
+// The dirty log: metaDirtyPrefix + seq → the user keys that the commits
+// of the batch ending at seq wrote (each uvarint length-prefixed; one
+// record per batch, a group of commits or a raft batch), then since
+// format 6 a trailer: the leaf hash of seq's ledger entry and
+// dirtyHeadLeaf, or without a ledger dirtyNoLeaf alone. The newest record
+// is the head (readHeadRecord): a commit writes no head record of its
+// own. metaCurrentKey holds the sequence through which the current
+// keyspace is complete; the checkpoint that advances it deletes the
+// records it covers and writes the head record (metaHeadKey) as of that
+// sequence, which names the head when no record is newer.
 var (
 	metaDirtyPrefix = []byte{prefixMeta, 'd'}
 	metaCurrentKey  = []byte{prefixMeta, 'c'}
@@ -229,18 +224,6 @@ func (db *DB) loadDirty() (*overlayTree, int, error) {
 	}
 	defer it.Close()
 	keys := map[string]struct{}{}
-	// add adds the keys a dirty-log record lists.
-	add := func(rec []byte) bool {
-		for len(rec) > 0 {
-			n, w := binary.Uvarint(rec)
-			if w <= 0 || uint64(len(rec)-w) < n {
-				return false
-			}
-			keys[string(rec[w:w+int(n)])] = struct{}{}
-			rec = rec[w+int(n):]
-		}
-		return true
-	}
 	for ok := it.First(); ok; ok = it.Next() {
 		rec := it.Value()
 		if db.format >= 6 {
@@ -249,33 +232,17 @@ func (db *DB) loadDirty() (*overlayTree, int, error) {
 				return nil, 0, fmt.Errorf("%w: %x", err, it.Key())
 			}
 		}
-		if !add(rec) {
-			return nil, 0, fmt.Errorf("storage: malformed dirty-log record %x", it.Key())
+		for len(rec) > 0 {
+			n, w := binary.Uvarint(rec)
+			if w <= 0 || uint64(len(rec)-w) < n {
+				return nil, 0, fmt.Errorf("storage: malformed dirty-log record %x", it.Key())
+			}
+			keys[string(rec[w:w+int(n)])] = struct{}{}
+			rec = rec[w+int(n):]
 		}
 	}
 	if err := it.Error(); err != nil {
 		return nil, 0, err
-	}
-	if db.format >= 7 {
-		// The ledger entries of the commits after the last checkpoint
-		// list their keys.
-		through, err := db.readUint64(metaCurrentKey)
-		if err != nil {
-			return nil, 0, err
-		}
-		ents, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: entryKey(through + 1), UpperBound: []byte{prefixLedger + 1}})
-		if err != nil {
-			return nil, 0, err
-		}
-		defer ents.Close()
-		for ok := ents.First(); ok; ok = ents.Next() {
-			if _, rec := storedEntry(ents.Value()); !add(rec) {
-				return nil, 0, fmt.Errorf("storage: malformed key list in ledger entry %x", ents.Key())
-			}
-		}
-		if err := ents.Error(); err != nil {
-			return nil, 0, err
-		}
 	}
 	if len(keys) == 0 {
 		return tree, 0, nil

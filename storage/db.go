@@ -33,12 +33,7 @@ import (
 //	   trailer), and checkpoints write the head record as of the sequence
 //	   they complete (checkpoint.go); an older store's dirty-log records
 //	   get the trailer on open
-//	7  with a ledger, a commit writes no dirty-log record: its ledger
-//	   entry lists the keys it wrote after the encoded entry, and the
-//	   newest entry is the head when newer than the head record and the
-//	   dirty log (checkpoint.go); a format 6 store's records are read
-//	   until a checkpoint deletes them
-const FormatVersion = 7
+const FormatVersion = 6
 
 // minFormatVersion is the oldest format this build opens.
 const minFormatVersion = 2
@@ -360,13 +355,7 @@ func (db *DB) checkFormat() error {
 		}
 		return db.setFormat()
 	}
-	switch {
-	case got == FormatVersion || db.cfg.VerifyOnly:
-	case got == 6:
-		// Its dirty-log records are read as they are; its entries
-		// list no keys (none are newer than the records).
-		return db.setFormat()
-	default:
+	if got < FormatVersion && !db.cfg.VerifyOnly {
 		// Format 3: the dirty log starts empty. Formats 4 and 5: its
 		// records get the trailer, naming no leaf (the head record
 		// written with them is current).
@@ -393,11 +382,9 @@ func (db *DB) readHead() (uint64, error) {
 }
 
 // readHeadRecord returns the head: the newest sequence and, since format
-// 5 (with a ledger), the leaf hash of its ledger entry where a record
-// apart from the entry keeps it. Since format 6 the newest dirty-log
-// record names it, unless there is none newer than the head record; since
-// format 7, with a ledger, the newest ledger entry, of which no record
-// keeps a leaf until a checkpoint covers it (checkpoint.go).
+// 5 (with a ledger), the leaf hash of its ledger entry. Since format 6
+// the newest dirty-log record names it, unless there is none newer than
+// the head record (checkpoint.go).
 func (db *DB) readHeadRecord() (seq uint64, leaf ledger.Hash, hasLeaf bool, err error) {
 	if seq, leaf, hasLeaf, err = db.readHeadKey(); err != nil || db.format < 6 {
 		return seq, leaf, hasLeaf, err
@@ -406,23 +393,14 @@ func (db *DB) readHeadRecord() (seq uint64, leaf ledger.Hash, hasLeaf bool, err 
 	switch {
 	case err != nil:
 		return 0, leaf, false, err
-	case found && !dHasLeaf && !db.cfg.UnsafeNoLedger:
+	case !found:
+		return seq, leaf, hasLeaf, nil
+	case !dHasLeaf && !db.cfg.UnsafeNoLedger:
 		// Only an upgraded store's records name no leaf, and the head
 		// record written with them is as new.
 		return 0, leaf, false, fmt.Errorf("storage: the newest dirty-log record (%d) names no ledger leaf", d)
-	case found:
-		seq, leaf, hasLeaf = d, dleaf, dHasLeaf
 	}
-	if db.format >= 7 {
-		e, err := db.newestEntry()
-		if err != nil {
-			return 0, leaf, false, err
-		}
-		if e > seq {
-			return e, ledger.Hash{}, false, nil
-		}
-	}
-	return seq, leaf, hasLeaf, nil
+	return d, dleaf, dHasLeaf, nil
 }
 
 // readHeadKey reads the head record, metaHeadKey: a sequence and, with a

@@ -61,8 +61,7 @@ func (db *DB) loadLedger(head uint64) error {
 	if err != nil {
 		return fmt.Errorf("storage: ledger entry %d (the head): %w", head, err)
 	}
-	enc, _ := storedEntry(v)
-	e, err := ledger.DecodeEntry(enc)
+	e, err := ledger.DecodeEntry(v)
 	closer.Close()
 	if err != nil {
 		return fmt.Errorf("storage: ledger entry %d: %w", head, err)
@@ -115,8 +114,7 @@ func (db *DB) entryNode(id ledger.NodeID) (ledger.Hash, error) {
 		if !bytes.Equal(it.Key(), entryKey(first+k)) {
 			break
 		}
-		enc, _ := storedEntry(it.Value())
-		hs[k] = ledger.LeafHash(enc)
+		hs[k] = ledger.LeafHash(it.Value())
 		k++
 	}
 	if err := it.Error(); err != nil {
@@ -177,52 +175,23 @@ var hashers = sync.Pool{New: func() any { return ledger.NewWriteSetHasher() }}
 
 // appendEntry adds seq's ledger entry, chained onto the ledger state prev,
 // and the Merkle nodes it completes to b, returning the ledger state to
-// keep once b is applied and scratch, grown. The stored entry is followed
-// by the keys ms writes (storedEntry).
-func appendEntry(b *sortedBatch, prev ledgerState, wsHash ledger.Hash, seq uint64, c Commit, ms []Mutation, scratch []byte) (ledgerState, []byte) {
+// keep once b is applied.
+func appendEntry(b *sortedBatch, prev ledgerState, wsHash ledger.Hash, seq uint64, c Commit) ledgerState {
 	e := ledger.Entry{
 		Version: ledger.EntryVersion, Seq: seq, PrevHash: prev.lastHash, WriteSetHash: wsHash,
 		Principal: c.Principal, CommittedAt: c.Time, Kind: c.Kind,
 	}
-	enc := e.AppendEncoding(scratch[:0])
-	leaf := ledger.LeafHash(enc)
-	scratch = appendDirtyRecord(enc, ms)
-	b.Set(entryKey(seq), scratch)
+	enc := e.Encode()
+	b.Set(entryKey(seq), enc)
 	next := prev
+	leaf := ledger.LeafHash(enc)
 	next.tree.Append(leaf, func(id ledger.NodeID, hash ledger.Hash) {
 		if id.Level >= minStoredLevel {
 			b.Set(nodeKey(id), hash[:])
 		}
 	})
 	next.lastHash = leaf
-	return next, scratch
-}
-
-// storedEntry splits a stored ledger entry into the encoded entry and,
-// since format 7, the keys its commit wrote, listed as in a dirty-log
-// record: until a checkpoint covers the commit, the entry stands for it
-// in the dirty log (checkpoint.go). A value that does not start with an
-// entry is returned whole as enc, for decoding to report.
-func storedEntry(v []byte) (enc, keys []byte) {
-	n := ledger.EncodedLen(v)
-	return v[:n], v[n:]
-}
-
-// newestEntry returns the sequence of the newest ledger entry, 0 if there
-// is none.
-func (db *DB) newestEntry() (uint64, error) {
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLedger}, UpperBound: []byte{prefixLedger + 1}})
-	if err != nil {
-		return 0, err
-	}
-	defer it.Close()
-	if !it.Last() {
-		return 0, it.Error()
-	}
-	if len(it.Key()) != 9 {
-		return 0, fmt.Errorf("storage: malformed ledger entry key %x", it.Key())
-	}
-	return binary.BigEndian.Uint64(it.Key()[1:]), nil
+	return next
 }
 
 // Entry returns the ledger entry of seq.
@@ -235,8 +204,7 @@ func (db *DB) Entry(seq uint64) (*ledger.Entry, error) {
 		return nil, err
 	}
 	defer closer.Close()
-	enc, _ := storedEntry(v)
-	return ledger.DecodeEntry(enc)
+	return ledger.DecodeEntry(v)
 }
 
 // Receipt builds the receipt of seq from the first signature covering it.
@@ -327,12 +295,11 @@ func (db *DB) Entries(from uint64, fn func(enc []byte, e *ledger.Entry) error) e
 	}
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
-		enc, _ := storedEntry(it.Value())
-		e, err := ledger.DecodeEntry(enc)
+		e, err := ledger.DecodeEntry(it.Value())
 		if err != nil {
 			return fmt.Errorf("ledger entry %x: %w", it.Key(), err)
 		}
-		if err := fn(enc, e); err != nil {
+		if err := fn(it.Value(), e); err != nil {
 			return err
 		}
 	}

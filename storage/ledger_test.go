@@ -281,12 +281,7 @@ func flipValue(t *testing.T, dir string, key []byte) {
 	}
 	bad := append([]byte(nil), v...)
 	closer.Close()
-	last := len(bad) - 1
-	if key[0] == prefixLedger {
-		// The entry's last byte, not the last of the keys after it.
-		last = ledger.EncodedLen(bad) - 1
-	}
-	bad[last] ^= 0x01
+	bad[len(bad)-1] ^= 0x01
 	if err := p.Set(key, bad, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}

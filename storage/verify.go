@@ -393,8 +393,7 @@ func startLeafHashes(db *DB) *leafHashes {
 		}
 		defer it.Close()
 		for ok := it.First(); ok; ok = it.Next() {
-			enc, _ := storedEntry(it.Value())
-			b.buf = append(b.buf, enc...)
+			b.buf = append(b.buf, it.Value()...)
 			b.ends = append(b.ends, len(b.buf))
 			if len(b.ends) == leafBatchLen {
 				if !send(b) {

@@ -119,7 +119,7 @@ func signatureKey(size uint64) []byte { return binary.BigEndian.AppendUint64([]b
 
 // flipByte flips one bit of the value stored under key, pebble opened
 // directly: no Coffer code sees the change.
-func flipByte(t *testing.T, dataDir string, key []byte, at func(v []byte) int) {
+func flipByte(t *testing.T, dataDir string, key []byte, at func(n int) int) {
 	t.Helper()
 	p, err := pebble.Open(filepath.Join(dataDir, "db"), &pebble.Options{Logger: quietPebble{}})
 	if err != nil {
@@ -132,18 +132,13 @@ func flipByte(t *testing.T, dataDir string, key []byte, at func(v []byte) int) {
 	}
 	bad := bytes.Clone(v)
 	closer.Close()
-	bad[at(bad)] ^= 0x01
+	bad[at(len(bad))] ^= 0x01
 	if err := p.Set(key, bad, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func last(v []byte) int { return len(v) - 1 }
-
-// entryEnd is the last byte of a stored ledger entry's encoding (its
-// principal's), not of the keys listed after it, which the ledger does
-// not cover.
-func entryEnd(v []byte) int { return ledger.EncodedLen(v) - 1 }
+func last(n int) int { return n - 1 }
 
 type quietPebble struct{}
 
@@ -217,20 +212,20 @@ func TestLedgerVerifyDataDir(t *testing.T) {
 		{
 			name: "tombstone turned into a value",
 			tamper: func(t *testing.T, dir string) {
-				flipByte(t, dir, versionKey(rowKey(t, 26), 27), func([]byte) int { return 0 })
+				flipByte(t, dir, versionKey(rowKey(t, 26), 27), func(int) int { return 0 })
 			},
 			wantCode: 1,
 			wantLast: "first bad seq 27: stored row versions do not match the entry's write set hash",
 		},
 		{
 			name:     "entry principal",
-			tamper:   func(t *testing.T, dir string) { flipByte(t, dir, entryKey(9), entryEnd) },
+			tamper:   func(t *testing.T, dir string) { flipByte(t, dir, entryKey(9), last) },
 			wantCode: 1,
 			wantLast: "first bad seq 9: entry does not match the hash the next entry chains onto (altered entry)",
 		},
 		{
 			name:     "signature",
-			tamper:   func(t *testing.T, dir string) { flipByte(t, dir, signatureKey(20), func(v []byte) int { return len(v) / 2 }) },
+			tamper:   func(t *testing.T, dir string) { flipByte(t, dir, signatureKey(20), func(n int) int { return n / 2 }) },
 			wantCode: 1,
 			wantLast: "first bad seq 20: ",
 		},
@@ -490,7 +485,7 @@ func TestLedgerExportNeedsTrustedCert(t *testing.T) {
 func TestLedgerVerifyLargeTamperedLedger(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 60000, 1000)
-	flipByte(t, f.dir, entryKey(9), entryEnd)
+	flipByte(t, f.dir, entryKey(9), last)
 	code, out, errOut := runCLI(t, "", "ledger", "verify", "--data-dir", f.dir)
 	if want := "first bad seq 9: entry does not match the hash the next entry chains onto (altered entry)"; code != 1 || lastLine(out) != want {
 		t.Fatalf("exit %d, last line %q, want 1 and %q\nstderr:\n%s", code, lastLine(out), want, errOut)

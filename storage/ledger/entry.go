@@ -56,11 +56,7 @@ var ErrCorruptEntry = errors.New("ledger: corrupt entry")
 // hash, commit time (big-endian), then kind and principal, each prefixed
 // by a uvarint length.
 func (e *Entry) Encode() []byte {
-	return e.AppendEncoding(make([]byte, 0, entryFixed+2+len(e.Kind)+len(e.Principal)))
-}
-
-// AppendEncoding appends the canonical encoding (Encode) to b.
-func (e *Entry) AppendEncoding(b []byte) []byte {
+	b := make([]byte, 0, 1+8+32+32+8+2+len(e.Kind)+len(e.Principal))
 	b = append(b, e.Version)
 	b = binary.BigEndian.AppendUint64(b, e.Seq)
 	b = append(b, e.PrevHash[:]...)
@@ -98,23 +94,6 @@ func splitEntry(b []byte) (kind, principal []byte, ok bool) {
 		return nil, nil, false
 	}
 	return kind, principal, true
-}
-
-// EncodedLen returns the length of the encoded entry b starts with, or
-// len(b) if b does not start with one (decoding b then reports it).
-func EncodedLen(b []byte) int {
-	if len(b) < entryFixed || b[0] != EntryVersion {
-		return len(b)
-	}
-	off := entryFixed
-	for range 2 { // kind, principal
-		n, k := binary.Uvarint(b[off:])
-		if k <= 0 || uint64(len(b)-off-k) < n {
-			return len(b)
-		}
-		off += k + int(n)
-	}
-	return off
 }
 
 // DecodeEntry decodes an entry encoded by Encode.

@@ -139,23 +139,3 @@ func BenchmarkDecodeEntryLink(b *testing.B) {
 		}
 	}
 }
-
-// EncodedLen finds the end of an encoded entry that more bytes follow (a
-// stored entry's key list), and answers len(b) for bytes that are no
-// entry.
-func TestEncodedLen(t *testing.T) {
-	e := Entry{Version: EntryVersion, Seq: 7, Principal: "alice", Kind: KindData, CommittedAt: 99}
-	enc := e.Encode()
-	if n := EncodedLen(enc); n != len(enc) {
-		t.Fatalf("EncodedLen of an entry: %d, want %d", n, len(enc))
-	}
-	stored := append(append([]byte(nil), enc...), 3, 'k', 'e', 'y')
-	if n := EncodedLen(stored); n != len(enc) {
-		t.Fatalf("EncodedLen of an entry and a key list: %d, want %d", n, len(enc))
-	}
-	for _, bad := range [][]byte{nil, enc[:len(enc)-1], enc[:entryFixed], append([]byte{EntryVersion + 1}, enc[1:]...)} {
-		if n := EncodedLen(bad); n != len(bad) {
-			t.Errorf("EncodedLen of %d bytes that are no entry: %d", len(bad), n)
-		}
-	}
-}
