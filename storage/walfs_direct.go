@@ -116,17 +116,18 @@ func (f *directFile) writeStaged(sync bool) error {
 	n := len(f.buf)
 	b := f.buf[:(n+directPage-1)&^(directPage-1)]
 	clear(b[n:])
-	err := errNoDSync
+	dsynced := false
 	if sync && !f.noDSync && !f.unsynced {
-		// One call: the pages, then the device's cache flushed.
-		switch err = writeDSync(f.fd, b, f.start); err {
-		case nil:
+		// One call: the pages, then the device's cache flushed. Any
+		// error: written again below, then synced (which reports an
+		// error that persists).
+		err := writeDSync(f.fd, b, f.start)
+		dsynced, f.noDSync = err == nil, err == errNoDSync
+		if dsynced {
 			f.dsyncs++
-		case errNoDSync:
-			f.noDSync = true
 		}
 	}
-	if err != nil {
+	if !dsynced {
 		if _, err := f.direct.WriteAt(b, f.start); err != nil {
 			// A filesystem that opened the file for direct I/O but
 			// refuses the write: write the same pages through the
