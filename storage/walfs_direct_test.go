@@ -38,6 +38,20 @@ func checkWAL(t *testing.T, path string, want []byte) {
 	}
 }
 
+// writeRandom writes n random non-zero bytes to f and appends them to
+// want.
+func writeRandom(t *testing.T, f vfs.File, rng *rand.Rand, n int, want *[]byte) {
+	t.Helper()
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(1 + rng.IntN(255))
+	}
+	if k, err := f.Write(p); err != nil || k != n {
+		t.Fatalf("write of %d bytes: %d, %v", n, k, err)
+	}
+	*want = append(*want, p...)
+}
+
 func mismatch(a, b []byte) int {
 	for i := range a {
 		if a[i] != b[i] {
@@ -65,16 +79,7 @@ func TestDirectWALWrites(t *testing.T) {
 		sizes = append(sizes, 1+rng.IntN(9000))
 	}
 	var want []byte
-	write := func(f vfs.File, n int) {
-		p := make([]byte, n)
-		for i := range p {
-			p[i] = byte(1 + rng.IntN(255))
-		}
-		if k, err := f.Write(p); err != nil || k != n {
-			t.Fatalf("write of %d bytes: %d, %v", n, k, err)
-		}
-		want = append(want, p...)
-	}
+	write := func(f vfs.File, n int) { writeRandom(t, f, rng, n, &want) }
 	for i, n := range sizes {
 		write(f, n)
 		if i%50 == 0 {
@@ -161,16 +166,7 @@ func TestDirectWALStagesUntilSync(t *testing.T) {
 		d.noDSync = noDSync
 		rng := rand.New(rand.NewPCG(3, 4))
 		var want []byte
-		write := func(n int) {
-			p := make([]byte, n)
-			for i := range p {
-				p[i] = byte(1 + rng.IntN(255))
-			}
-			if k, err := f.Write(p); err != nil || k != n {
-				t.Fatalf("write of %d bytes: %d, %v", n, k, err)
-			}
-			want = append(want, p...)
-		}
+		write := func(n int) { writeRandom(t, f, rng, n, &want) }
 		write(700)
 		write(5000)
 		checkWAL(t, path, nil) // staged: nothing written yet
