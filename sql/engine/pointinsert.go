@@ -1,9 +1,13 @@
 package engine
 
 import (
+	"strconv"
 	"sync/atomic"
+	"time"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 
@@ -16,7 +20,10 @@ import (
 //
 //	INSERT INTO [db.]table [(col, …)] VALUES (?, …)
 //
-// (one row of parameters only; no IGNORE, ON DUPLICATE KEY UPDATE,
+// (one row of parameters, or of NOW() and its aliases CURRENT_TIMESTAMP,
+// LOCALTIME and LOCALTIMESTAMP with at most a literal precision, which
+// go-mysql-server's function evaluates as the statement's start time in
+// the session's time zone; no IGNORE, ON DUPLICATE KEY UPDATE,
 // partitions, comments or hints) is answered by building the row and
 // handing it to the table's editor, as go-mysql-server's insert iterator
 // does: the editor enforces the primary and unique keys and the row
@@ -32,8 +39,49 @@ import (
 type PointInsert struct {
 	db, table string
 	cols      []string // as written; nil = every column in order
-	params    []string
+	vals      []insertValue
 	plan      atomic.Pointer[insertPlan]
+}
+
+// insertValue is one value of the row: a parameter's name, or (now set)
+// NOW(fsp), evaluated for each statement.
+type insertValue struct {
+	param string
+	now   gmssql.Expression
+}
+
+// nowFuncs are NOW() and the names go-mysql-server registers as its
+// aliases (its function registry).
+var nowFuncs = map[string]bool{"now": true, "current_timestamp": true, "localtime": true, "localtimestamp": true}
+
+// nowValue returns e as a NOW() expression of go-mysql-server's, or nil
+// if it is not NOW() or an alias with no precision or a literal one.
+func nowValue(e sqlparser.Expr) gmssql.Expression {
+	f, ok := e.(*sqlparser.FuncExpr)
+	if !ok || f.Distinct || !f.Qualifier.IsEmpty() || f.Over != nil || !nowFuncs[f.Name.Lowered()] || len(f.Exprs) > 1 {
+		return nil
+	}
+	var args []gmssql.Expression
+	if len(f.Exprs) == 1 {
+		a, ok := f.Exprs[0].(*sqlparser.AliasedExpr)
+		if !ok {
+			return nil
+		}
+		v, ok := a.Expr.(*sqlparser.SQLVal)
+		if !ok || v.Type != sqlparser.IntVal {
+			return nil
+		}
+		fsp, err := strconv.ParseInt(string(v.Val), 10, 64)
+		if err != nil || fsp < 0 || fsp > 6 {
+			return nil // go-mysql-server's error, from its path
+		}
+		args = append(args, expression.NewLiteral(fsp, types.Int64))
+	}
+	n, err := function.NewNow(args...)
+	if err != nil {
+		return nil
+	}
+	return n
 }
 
 type insertPlan struct {
@@ -70,13 +118,17 @@ func pointInsertOf(stmt sqlparser.Statement) *PointInsert {
 		pi.cols = append(pi.cols, c.String())
 	}
 	for _, e := range av.Values[0] {
+		if n := nowValue(e); n != nil {
+			pi.vals = append(pi.vals, insertValue{now: n})
+			continue
+		}
 		v, ok := e.(*sqlparser.SQLVal)
 		if !ok || v.Type != sqlparser.ValArg || len(v.Val) < 2 || v.Val[0] != ':' {
 			return nil
 		}
-		pi.params = append(pi.params, string(v.Val[1:]))
+		pi.vals = append(pi.vals, insertValue{param: string(v.Val[1:])})
 	}
-	if len(pi.cols) > 0 && len(pi.cols) != len(pi.params) {
+	if len(pi.cols) > 0 && len(pi.cols) != len(pi.vals) {
 		return nil
 	}
 	return pi
@@ -114,9 +166,13 @@ func (e *Engine) ExecPointInsert(ctx *gmssql.Context, pi *PointInsert, arg func(
 		return res, false, nil
 	}
 	row := make(gmssql.Row, len(p.schema))
-	for i, name := range pi.params {
-		v, ok := arg(name)
-		if !ok {
+	for i, iv := range pi.vals {
+		var v any
+		if iv.now != nil {
+			if v, err = iv.now.Eval(ctx, nil); err != nil {
+				return res, false, nil // the analyzer's path reports it
+			}
+		} else if v, ok = arg(iv.param); !ok {
 			return res, false, nil
 		}
 		col := p.schema[p.ords[i]]
@@ -208,7 +264,7 @@ func (e *Engine) insertPlanFor(ctx *gmssql.Context, pi *PointInsert, db string, 
 	}
 	listed := make([]bool, len(sch))
 	if pi.cols == nil {
-		if len(pi.params) != len(sch) {
+		if len(pi.vals) != len(sch) {
 			return p
 		}
 		for i := range sch {
@@ -264,6 +320,8 @@ func sameKind(v any, typ gmssql.Type) bool {
 		return types.IsFloat(typ)
 	case string:
 		return types.IsText(typ) && !types.IsBinaryType(typ) && !types.IsEnum(typ) && !types.IsSet(typ)
+	case time.Time:
+		return types.IsDatetimeType(typ) || types.IsTimestampType(typ)
 	}
 	return false
 }

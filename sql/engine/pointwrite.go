@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
@@ -497,6 +498,13 @@ func convertExact(ctx *gmssql.Context, typ gmssql.Type, v any) (any, bool) {
 	}
 	if types.IsInteger(typ) && !sameInteger(v, cv) {
 		return nil, false
+	}
+	if t, ok := v.(time.Time); ok {
+		// A time the column would round or move (its precision, its
+		// range) goes to the analyzer's path.
+		if ct, ok := cv.(time.Time); !ok || !ct.Equal(t) {
+			return nil, false
+		}
 	}
 	return cv, true
 }

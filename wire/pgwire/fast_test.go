@@ -2,9 +2,11 @@ package pgwire_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -140,5 +142,48 @@ func TestFastPathTransactionControl(t *testing.T) {
 	// the select by key.
 	if hits := s.Engine().FastHits() - before; hits != 8 {
 		t.Errorf("the fast paths answered %d of 8 statements", hits)
+	}
+}
+
+// TestFastPathHistoryInsert: pgbench's history insert, a simple-protocol
+// query whose last value is CURRENT_TIMESTAMP, into a table without a
+// primary key, is answered by the fast path (the translation's NOW(6)),
+// and stores the statement's time to the microsecond.
+func TestFastPathHistoryInsert(t *testing.T) {
+	s := startServer(t)
+	c := connect(t, s, pgx.QueryExecModeSimpleProtocol)
+	ctx := context.Background()
+	mustExec(t, c, "CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22))")
+	before := s.Engine().FastHits()
+	start := time.Now().UTC().Truncate(time.Microsecond)
+	for i := range 3 {
+		q := fmt.Sprintf("INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (%d, 1, %d, -%d, CURRENT_TIMESTAMP);", i+1, 100+i, 7*i)
+		if tag := mustExec(t, c, q); tag.String() != "INSERT 0 1" {
+			t.Fatalf("insert tag %q", tag)
+		}
+	}
+	end := time.Now().UTC()
+	if hits := s.Engine().FastHits() - before; hits != 3 {
+		t.Errorf("the fast path answered %d of 3 inserts", hits)
+	}
+	rows, err := c.Query(ctx, "SELECT aid, delta, mtime FROM pgbench_history ORDER BY aid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var aid, delta int64
+		var mtime time.Time
+		if err := rows.Scan(&aid, &delta, &mtime); err != nil {
+			t.Fatal(err)
+		}
+		if aid != int64(100+n) || delta != int64(-7*n) || mtime.Before(start) || mtime.After(end) {
+			t.Errorf("row %d: aid %d delta %d mtime %v, want %d, %d and a time in [%v, %v]", n, aid, delta, mtime, 100+n, -7*n, start, end)
+		}
+		n++
+	}
+	if rows.Err() != nil || n != 3 {
+		t.Fatalf("%d rows, %v", n, rows.Err())
 	}
 }
