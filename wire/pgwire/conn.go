@@ -61,7 +61,13 @@ type conn struct {
 	runMu     sync.Mutex
 	runCancel context.CancelFunc
 	werr      error
+	// sendBuf is send's encoding scratch (pgproto3's Backend.Send
+	// allocates a buffer per message: one per row sent).
+	sendBuf []byte
 }
+
+// maxSendBuf bounds the scratch a connection keeps between messages.
+const maxSendBuf = 64 << 10
 
 func newConn(s *Server, nc net.Conn, id uint32) *conn {
 	var b [4]byte
@@ -96,7 +102,16 @@ func (c *conn) send(m pgproto3.BackendMessage) {
 	if c.werr != nil {
 		return
 	}
-	c.werr = c.be.Send(m)
+	// Backend.Send, encoding into the connection's scratch.
+	buf, err := m.Encode(c.sendBuf[:0])
+	if err != nil {
+		c.werr = err
+		return
+	}
+	_, c.werr = c.w.Write(buf)
+	if cap(buf) <= maxSendBuf {
+		c.sendBuf = buf[:0]
+	}
 }
 
 func (c *conn) flush() error {

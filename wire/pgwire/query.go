@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -520,8 +521,11 @@ func (c *conn) sendRows(sch gmssql.Schema, rows []gmssql.Row, formats []int16) *
 	for i, col := range sch {
 		oids[i] = typeOID(col.Type)
 	}
+	// One DataRow for all: send encodes it before the next row.
+	dr := &pgproto3.DataRow{}
 	for _, row := range rows {
-		dr := &pgproto3.DataRow{Values: make([][]byte, len(row))}
+		dr.Values = slices.Grow(dr.Values[:0], len(row))[:len(row)]
+		clear(dr.Values)
 		for i, v := range row {
 			if i >= len(sch) {
 				break
