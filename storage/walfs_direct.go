@@ -99,15 +99,23 @@ func (f *directFile) Write(p []byte) (int, error) {
 // writeStaged writes the staged bytes' pages, durably if sync, and keeps
 // the bytes of the page holding the log's end for the next write.
 func (f *directFile) writeStaged(sync bool) error {
-	if f.off == f.written {
-		if sync && f.unsynced {
-			if err := f.File.SyncData(); err != nil {
-				return err
-			}
-			f.unsynced = false
+	if f.off > f.written {
+		if err := f.writePages(sync && !f.unsynced); err != nil {
+			return err
 		}
-		return nil
 	}
+	if sync && f.unsynced {
+		if err := f.File.SyncData(); err != nil {
+			return err
+		}
+		f.unsynced = false
+	}
+	return nil
+}
+
+// writePages writes the staged bytes' pages, with RWF_DSYNC if dsync and
+// the kernel takes it; otherwise they are left unsynced.
+func (f *directFile) writePages(dsync bool) error {
 	if f.off > f.filled {
 		// Zero-fill whole pages ahead, from the first page past filled
 		// (the partial page before it is written below, whole).
@@ -117,7 +125,7 @@ func (f *directFile) writeStaged(sync bool) error {
 	b := f.buf[:(n+directPage-1)&^(directPage-1)]
 	clear(b[n:])
 	dsynced := false
-	if sync && !f.noDSync && !f.unsynced {
+	if dsync && !f.noDSync {
 		// One call: the pages, then the device's cache flushed. Any
 		// error: written again below, then synced (which reports an
 		// error that persists).
@@ -137,12 +145,6 @@ func (f *directFile) writeStaged(sync bool) error {
 			}
 		}
 		f.unsynced = true
-		if sync {
-			if err := f.File.SyncData(); err != nil {
-				return err
-			}
-			f.unsynced = false
-		}
 	}
 	f.written = f.off
 	last := f.off &^ (directPage - 1)

@@ -65,7 +65,7 @@ func TestPointInsertNow(t *testing.T) {
 	}
 	// The session's zone moves the stored time: 10:20:30 local in +05:30.
 	want := start.In(time.FixedZone("", 5*3600+1800)).Format("2006-01-02 15:04:05")
-	if got := fmt.Sprint(query(t, e, ctx, "SELECT t0 FROM h WHERE k = 0")); got != "["+"["+want+" +0000 UTC]]" {
+	if got := fmt.Sprint(query(t, e, ctx, "SELECT t0 FROM h WHERE k = 0")); got != "[["+want+" +0000 UTC]]" {
 		t.Errorf("t0 = %s, want %s", got, want)
 	}
 }

@@ -172,9 +172,6 @@ func TestPointInsertNowWire(t *testing.T) {
 		if frac == 0 {
 			t.Errorf("stored without a fraction of a second")
 		}
-		if _, err := db.Exec("DELETE FROM n"); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
