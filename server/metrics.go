@@ -59,7 +59,8 @@ var (
 	descFastPathHits  = desc("fast_path_hits_total", "Statements answered by Coffer's fast paths instead of the general SQL engine.")
 	descCommitTime    = desc("commit_duration_seconds", "Time from a session's COMMIT (or autocommit statement) reaching the commit path to the commit being durable and visible on this node (group commit or raft included), for commits that succeeded.")
 	descConflicts     = desc("write_conflicts_total", "Write conflicts sessions lost to a transaction that committed first, at a statement or at the commit (rolled back with ER_LOCK_DEADLOCK / SQLSTATE 40001; an autocommit statement may have been run again without the client seeing it).")
-	nodeCollectorDesc = []*prometheus.Desc{descApplied, descVisible, descSigned, descGroups, descRowCache, descRowComplete, descOverlay, descL0, descReadAmp, descDebt, descMemTable, descFlushes, descCompactions, descStalls, descStallTime, descFastPathHits, descCommitTime, descConflicts}
+	descInlineWAL     = desc("wal_inline_writes_total", "Synced WAL writes made as raw system calls that keep their Go scheduler slot, while a single node serves one client on one P (storage/walfs_direct.go).")
+	nodeCollectorDesc = []*prometheus.Desc{descApplied, descVisible, descSigned, descGroups, descInlineWAL, descRowCache, descRowComplete, descOverlay, descL0, descReadAmp, descDebt, descMemTable, descFlushes, descCompactions, descStalls, descStallTime, descFastPathHits, descCommitTime, descConflicts}
 )
 
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -90,6 +91,7 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descVisible, float64(st.Visible))
 	gauge(descSigned, float64(st.Signed))
 	counter(descGroups, float64(st.CommitGroups))
+	counter(descInlineWAL, float64(st.InlineWALWrites))
 	gauge(descRowCache, float64(st.RowCacheBytes))
 	gauge(descRowComplete, complete)
 	gauge(descOverlay, float64(st.OverlayBytes))

@@ -145,6 +145,20 @@ func TestAdaptiveProcsWires(t *testing.T) {
 	if got := wiremysql.KernelReadWaits() - waits; got == 0 {
 		t.Error("a lone client on a narrow node: no kernel read waits")
 	}
+	// Its commits' WAL writes are made inline (storage/walfs_direct.go),
+	// where the filesystem takes direct writes.
+	if _, err := conn.ExecContext(context.Background(), "CREATE TABLE p.t (id INT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	inline := s.db.Stats().InlineWALWrites
+	for i := range 20 {
+		if _, err := conn.ExecContext(context.Background(), "INSERT INTO p.t VALUES (?)", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.db.Stats().InlineWALWrites - inline; got < 10 && directWAL(t) {
+		t.Errorf("20 inserts from a lone client: %d inline WAL writes", got)
+	}
 	conn.Close()
 
 	for _, second := range []string{"mysql", "postgres"} {

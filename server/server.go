@@ -93,7 +93,7 @@ func NewContext(ctx context.Context, cfg Config) (*Server, error) {
 		s.procs = newProcsGovernor(cfg.Logger)
 	}
 	if s.procs != nil {
-		scfg.Background = s.procs.Background
+		scfg.Background, scfg.InlineWALWrites = s.procs.Background, s.procs.Narrow
 	}
 	db, err := storage.Open(scfg)
 	if err != nil {

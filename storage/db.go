@@ -129,6 +129,11 @@ type Config struct {
 	// current-keyspace checkpoint starts (+1) and ends (-1) (the server's
 	// GOMAXPROCS governor).
 	Background func(delta int)
+	// InlineWALWrites, if set, reports whether a synced WAL write may
+	// keep its goroutine's P while the device works (walfs_direct.go,
+	// "Inline writes"): true only while the process runs on one P for
+	// one client (the server's GOMAXPROCS governor).
+	InlineWALWrites func() bool
 }
 
 // DefaultMemTableSize is DefaultConfig's MemTableSize.
@@ -161,7 +166,8 @@ type DB struct {
 	cfg    Config
 	pdb    *pebble.DB
 	log    *slog.Logger
-	stalls *WriteStalls // pebble's write stalls (EventListener)
+	stalls *WriteStalls  // pebble's write stalls (EventListener)
+	inline *inlineWrites // nil: no inline WAL writes (walfs_direct.go)
 
 	applyMu sync.Mutex    // serializes Apply: conflict check, sequence, batch
 	applied atomic.Uint64 // last sequence written to pebble
@@ -234,13 +240,17 @@ func Open(cfg Config) (*DB, error) {
 	}
 	cfg.NoSync = cfg.NoSync || cfg.NoWAL
 	opts.DisableWAL = cfg.NoWAL
+	var inline *inlineWrites
 	switch {
 	case cfg.fs != nil:
 		opts.FS = cfg.fs
 	case cfg.InMemory:
 		opts.FS = vfs.NewMem()
 	default:
-		opts.FS = WALFS(vfs.Default)
+		if cfg.InlineWALWrites != nil {
+			inline = &inlineWrites{allow: cfg.InlineWALWrites}
+		}
+		opts.FS = walFS{FS: vfs.Default, direct: true, inline: inline}
 		if cfg.NoSync {
 			opts.FS = bufferedWALFS(vfs.Default)
 		}
@@ -259,7 +269,7 @@ func Open(cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", cfg.Dir, err)
 	}
-	db := &DB{cfg: cfg, pdb: pdb, popts: opts, log: cfg.Logger, stalls: stalls}
+	db := &DB{cfg: cfg, pdb: pdb, popts: opts, log: cfg.Logger, stalls: stalls, inline: inline}
 	db.ov.reset()
 	db.ckptBytes, db.ckptBatchBytes = overlayCheckpointBytes, checkpointBatchBytes
 	db.ckptPhase = cfg.CheckpointPhase

@@ -29,6 +29,9 @@ type Stats struct {
 	Flushes, Compactions int64
 	WriteStalls          uint64
 	WriteStallTime       time.Duration
+	// InlineWALWrites counts the synced WAL writes made inline, keeping
+	// their P (walfs_direct.go).
+	InlineWALWrites uint64
 }
 
 // Stats returns the store's counters.
@@ -41,6 +44,9 @@ func (db *DB) Stats() Stats {
 	s.RowCacheBytes, s.RowCacheComplete = int64(db.ov.baseSize), db.ov.base != nil
 	s.OverlayBytes = int64(db.ov.size)
 	db.ov.mu.RUnlock()
+	if db.inline != nil {
+		s.InlineWALWrites = db.inline.n.Load()
+	}
 	if db.closed.Load() {
 		return s
 	}

@@ -47,6 +47,9 @@ const walCategory vfs.DiskWriteCategory = "pebble-wal"
 type walFS struct {
 	vfs.FS
 	direct bool
+	// inline, if set, decides which synced direct writes are made inline
+	// (walfs_direct.go).
+	inline *inlineWrites
 }
 
 func (fs walFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
@@ -55,7 +58,7 @@ func (fs walFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, e
 		return f, err
 	}
 	if fs.direct {
-		if d := openDirect(f, name, 0); d != nil {
+		if d := openDirect(f, name, 0, fs.inline); d != nil {
 			return d, nil
 		}
 	}
@@ -72,7 +75,7 @@ func (fs walFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCat
 		size = st.Size()
 	}
 	if fs.direct {
-		if d := openDirect(f, newname, size); d != nil {
+		if d := openDirect(f, newname, size, fs.inline); d != nil {
 			return d, nil
 		}
 	}

@@ -3,6 +3,8 @@ package storage
 import (
 	"errors"
 	"os"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -31,6 +33,47 @@ import (
 // Rewriting the last partial page is what the page cache does too: it
 // writes back whole pages. Bytes of that page past the end of the log are
 // zeros, which is how replay recognises the end (zeroAheadFile).
+
+// Inline writes. While the server runs a single node on one P (one
+// client, no flush or compaction: server/procs.go), a synced direct write
+// is made as a raw system call: the runtime is not told of it, so the log
+// writer's goroutine keeps the P while the device works (100-400 µs here).
+// Told, the runtime's monitor takes the P from the blocked thread after
+// 20 µs and, as no other P is idle, wakes a second thread to hold it,
+// which finds nothing to run and parks in the network poller: at every
+// commit, a thread woken on the other CPU and the monitor kept polling
+// every 20 µs. Inline, durable single-row inserts from one connection went
+// from 2,161 to 2,324 tx/s (means of 9 alternating fresh-node pairs, 6
+// ahead), with 4.1 context switches and 5.2 system calls per commit
+// instead of 6.9 and 8.8, and about a fifth less CPU.
+//
+// Nothing else in the process runs during an inline write: at one client
+// that is the statement waiting for this very commit. A second client's
+// statement is read once the write returns, and widens the node to more
+// Ps, where writes go through the runtime again. A write that takes longer
+// than inlineStall (a stalling device) turns inline writes off for
+// inlinePause, so that the stall holds the rest of the process once, not
+// at every commit.
+var (
+	inlineStall = 10 * time.Millisecond
+	inlinePause = 10 * time.Second
+)
+
+// inlineWrites decides and counts a store's inline WAL writes.
+type inlineWrites struct {
+	allow func() bool // the store's Config.InlineWALWrites
+	// after: no inline write before this time (Unix ns), set by a stall.
+	after atomic.Int64
+	n     atomic.Uint64 // inline writes made
+}
+
+// made counts an inline write that started at t0 and ended at t1.
+func (w *inlineWrites) made(t0, t1 time.Time) {
+	w.n.Add(1)
+	if d := t1.Sub(t0); d > inlineStall {
+		w.after.Store(t1.Add(inlinePause).UnixNano())
+	}
+}
 
 // directPage is the alignment of direct writes: offsets, lengths and
 // buffer addresses are multiples of it.
@@ -61,16 +104,20 @@ type directFile struct {
 	// noDSync: the kernel refused RWF_DSYNC; write, then fdatasync.
 	noDSync bool
 	dsyncs  int // writes made durable by RWF_DSYNC (tests)
+	// inline, if set, decides whether a synced write is made inline
+	// (above).
+	inline *inlineWrites
 }
 
 // openDirect opens name for direct writes alongside f, or returns nil if
 // the filesystem refuses O_DIRECT (tmpfs) or the platform lacks it.
-func openDirect(f vfs.File, name string, size int64) vfs.File {
+// inline, if set, is directFile.inline.
+func openDirect(f vfs.File, name string, size int64, inline *inlineWrites) vfs.File {
 	d, err := openODirect(name)
 	if err != nil {
 		return nil
 	}
-	return &directFile{File: f, direct: d, fd: int(d.Fd()), filled: size, buf: alignedBuf(64 << 10)[:0]}
+	return &directFile{File: f, direct: d, fd: int(d.Fd()), filled: size, buf: alignedBuf(64 << 10)[:0], inline: inline}
 }
 
 // alignedBuf returns a buffer of n bytes whose address is page-aligned.
@@ -129,7 +176,7 @@ func (f *directFile) writePages(dsync bool) error {
 		// One call: the pages, then the device's cache flushed. Any
 		// error: written again below, then synced (which reports an
 		// error that persists).
-		err := writeDSync(f.fd, b, f.start)
+		err := f.writeDSync(b)
 		dsynced, f.noDSync = err == nil, err == errNoDSync
 		if dsynced {
 			f.dsyncs++
@@ -151,6 +198,22 @@ func (f *directFile) writePages(dsync bool) error {
 	f.buf = f.buf[:copy(f.buf, f.buf[last-f.start:n])]
 	f.start = last
 	return nil
+}
+
+// writeDSync writes b at the staged bytes' start with RWF_DSYNC, inline
+// when f.inline allows it.
+func (f *directFile) writeDSync(b []byte) error {
+	w := f.inline
+	if w == nil || !w.allow() {
+		return writeDSync(f.fd, b, f.start, false)
+	}
+	t0 := time.Now()
+	if t0.UnixNano() < w.after.Load() {
+		return writeDSync(f.fd, b, f.start, false)
+	}
+	err := writeDSync(f.fd, b, f.start, true)
+	w.made(t0, time.Now())
+	return err
 }
 
 // Sync writes the staged bytes and makes the log durable.

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"os"
+	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,11 +15,18 @@ func openODirect(name string) (*os.File, error) {
 
 // writeDSync writes b at off to fd with RWF_DSYNC: durably, as a write
 // then an fdatasync of its range would. errNoDSync: the kernel predates
-// it.
-func writeDSync(fd int, b []byte, off int64) error {
+// it. inline: as a raw system call, which keeps the goroutine's P
+// (directFile.inline).
+func writeDSync(fd int, b []byte, off int64, inline bool) error {
 	iov := [][]byte{b}
 	for len(iov[0]) > 0 {
-		n, err := unix.Pwritev2(fd, iov, off, unix.RWF_DSYNC)
+		var n int
+		var err error
+		if inline {
+			n, err = pwritev2Raw(fd, iov[0], off, unix.RWF_DSYNC)
+		} else {
+			n, err = unix.Pwritev2(fd, iov, off, unix.RWF_DSYNC)
+		}
 		switch {
 		case err == unix.EINTR:
 		case err == unix.ENOSYS || err == unix.EOPNOTSUPP:
@@ -31,4 +40,20 @@ func writeDSync(fd int, b []byte, off int64) error {
 		}
 	}
 	return nil
+}
+
+// pwritev2Raw is pwritev2 of one buffer as a raw system call: the runtime
+// is not told, so the calling goroutine keeps its P for the call.
+func pwritev2Raw(fd int, b []byte, off int64, flags int) (int, error) {
+	v := &unix.Iovec{Base: &b[0]}
+	v.SetLen(len(b))
+	// The offset in two words, as unix.Pwritev2 passes it; the second is
+	// 0 where a word holds it whole.
+	const wordBits = 8 * unsafe.Sizeof(uintptr(0))
+	lo, hi := uintptr(off), uintptr(uint64(off)>>(wordBits-1)>>1)
+	n, _, e := unix.RawSyscall6(unix.SYS_PWRITEV2, uintptr(fd), uintptr(unsafe.Pointer(v)), 1, lo, hi, uintptr(flags))
+	if e != 0 {
+		return 0, syscall.Errno(e)
+	}
+	return int(n), nil
 }

@@ -14,4 +14,4 @@ func openODirect(string) (*os.File, error) {
 
 // writeDSync: see the Linux version; never called elsewhere (no direct
 // WAL).
-func writeDSync(int, []byte, int64) error { return errNoDSync }
+func writeDSync(int, []byte, int64, bool) error { return errNoDSync }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -209,5 +210,59 @@ func TestDirectWALStagesUntilSync(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkWAL(t, path, want)
+	}
+}
+
+// While the store's InlineWALWrites says so, a synced direct write is
+// made inline (a raw system call) and lands like any other; a write
+// slower than inlineStall turns inline writes off for inlinePause.
+func TestDirectWALInlineWrites(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "000001.log")
+	allow := false
+	inline := &inlineWrites{allow: func() bool { return allow }}
+	f, err := walFS{FS: vfs.Default, direct: true, inline: inline}.Create(path, walCategory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, ok := f.(*directFile)
+	if !ok {
+		t.Skipf("the filesystem of %s refuses O_DIRECT", dir)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	var want []byte
+	commit := func(n int) {
+		t.Helper()
+		writeRandom(t, f, rng, n, &want)
+		if err := f.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		checkWAL(t, path, want)
+	}
+	commit(300)
+	if inline.n.Load() != 0 || d.dsyncs != 1 {
+		t.Fatalf("not allowed: %d inline writes of %d", inline.n.Load(), d.dsyncs)
+	}
+	allow = true
+	for _, n := range []int{300, 5000, 100, 9000} {
+		commit(n)
+	}
+	if inline.n.Load() != 4 || d.dsyncs != 5 {
+		t.Fatalf("allowed: %d inline writes of %d, want 4 of 5", inline.n.Load(), d.dsyncs)
+	}
+
+	// A stall: every write counts as one while inlineStall is 0.
+	defer func(s, p time.Duration) { inlineStall, inlinePause = s, p }(inlineStall, inlinePause)
+	inlineStall, inlinePause = 0, time.Hour
+	commit(500)
+	commit(500)
+	if after := time.Unix(0, inline.after.Load()); inline.n.Load() != 5 || d.dsyncs != 7 || !after.After(time.Now().Add(50*time.Minute)) {
+		t.Fatalf("after a stall: %d inline writes of %d, paused until %v", inline.n.Load(), d.dsyncs, after)
+	}
+	inline.after.Store(0) // the pause is over
+	commit(500)
+	if inline.n.Load() != 6 {
+		t.Fatalf("after the pause: %d inline writes, want 6", inline.n.Load())
 	}
 }
