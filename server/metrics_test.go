@@ -131,6 +131,9 @@ func TestMetrics(t *testing.T) {
 	if after["coffer_fast_path_hits_total"] < workers*each || after["coffer_row_cache_complete"] != 1 || after["coffer_overlay_bytes"] <= 0 {
 		t.Fatalf("fast-path hits %v, row cache complete %v, overlay bytes %v", after["coffer_fast_path_hits_total"], after["coffer_row_cache_complete"], after["coffer_overlay_bytes"])
 	}
+	if _, ok := after["coffer_wal_inline_writes_total"]; !ok {
+		t.Fatal("no coffer_wal_inline_writes_total")
+	}
 	if after["coffer_visible_sequence"] != after["coffer_commit_sequence"] {
 		t.Fatalf("visible %v, committed %v at rest", after["coffer_visible_sequence"], after["coffer_commit_sequence"])
 	}
