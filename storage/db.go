@@ -246,14 +246,13 @@ func Open(cfg Config) (*DB, error) {
 		opts.FS = cfg.fs
 	case cfg.InMemory:
 		opts.FS = vfs.NewMem()
+	case cfg.NoSync:
+		opts.FS = bufferedWALFS(vfs.Default)
 	default:
 		if cfg.InlineWALWrites != nil {
 			inline = &inlineWrites{allow: cfg.InlineWALWrites}
 		}
 		opts.FS = walFS{FS: vfs.Default, direct: true, inline: inline}
-		if cfg.NoSync {
-			opts.FS = bufferedWALFS(vfs.Default)
-		}
 	}
 	opts.MemTableSize = cfg.MemTableSize
 	SetLevelCompression(opts)

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"os"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -53,7 +52,7 @@ func pwritev2Raw(fd int, b []byte, off int64, flags int) (int, error) {
 	lo, hi := uintptr(off), uintptr(uint64(off)>>(wordBits-1)>>1)
 	n, _, e := unix.RawSyscall6(unix.SYS_PWRITEV2, uintptr(fd), uintptr(unsafe.Pointer(v)), 1, lo, hi, uintptr(flags))
 	if e != 0 {
-		return 0, syscall.Errno(e)
+		return 0, e
 	}
 	return int(n), nil
 }
