@@ -70,6 +70,16 @@ type inlineWrites struct {
 	n     atomic.Uint64 // inline writes made
 }
 
+// start reports whether a write starting now may be made inline, and
+// the time it starts at (for made).
+func (w *inlineWrites) start() (t0 time.Time, ok bool) {
+	if w == nil || !w.allow() {
+		return time.Time{}, false
+	}
+	t0 = time.Now()
+	return t0, t0.UnixNano() >= w.after.Load()
+}
+
 // made counts an inline write that started at t0 and ended at t1.
 func (w *inlineWrites) made(t0, t1 time.Time) {
 	w.n.Add(1)
@@ -206,16 +216,11 @@ func (f *directFile) writePages(dsync bool) error {
 // writeDSync writes b at the staged bytes' start with RWF_DSYNC, inline
 // when f.inline allows it.
 func (f *directFile) writeDSync(b []byte) error {
-	w := f.inline
-	if w == nil || !w.allow() {
-		return writeDSync(f.fd, b, f.start, false)
+	t0, inline := f.inline.start()
+	err := writeDSync(f.fd, b, f.start, inline)
+	if inline {
+		f.inline.made(t0, time.Now())
 	}
-	t0 := time.Now()
-	if t0.UnixNano() < w.after.Load() {
-		return writeDSync(f.fd, b, f.start, false)
-	}
-	err := writeDSync(f.fd, b, f.start, true)
-	w.made(t0, time.Now())
 	return err
 }
 
